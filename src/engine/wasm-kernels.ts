@@ -1,0 +1,296 @@
+/**
+ * Kernels the tfjs wasm backend (4.22) lacks or runs slowly, registered so that
+ * conv nets, GANs and embedding models train on it.
+ *
+ * - `Conv2DBackpropFilter` (missing): the filter gradient written as one forward
+ *   convolution over the batch/channel-swapped input, with the stride turned into
+ *   a dilation. Without it no conv or conv-transpose weight can train on wasm.
+ * - `UnsortedSegmentSum` (missing; the gradient of gather/embedding lookups): an
+ *   O(N·D) scatter-add straight on the wasm heap. Composing it from stock kernels
+ *   (one-hot × matMul) costs O(S·N·D) time and an S×N temporary, which for a
+ *   50k-row embedding table is hundreds of megabytes per step.
+ * - `Conv2DBackpropInput` (stock is a scalar loop, ~1.5 GFLOP/s): a forward
+ *   convolution of the (zero-inserted, for stride > 1) output gradient with the
+ *   flipped, in/out-swapped filter. This is also conv2dTranspose's forward pass.
+ * - `BatchMatMul` / `_FusedMatMul` with a transposed operand (stock is ~15×
+ *   slower than transposing first): transpose explicitly, then the stock NN kernel.
+ *
+ * Every kernel here calls other wasm kernels through their registered kernel
+ * functions, so it needs no wasm build of its own and works wherever the stock
+ * backend does. They must be registered before the wasm backend initialises, so
+ * that the stock kernels they wrap have run their set-up.
+ */
+import { tf, type TensorInfo } from './tf.js';
+
+type WasmBackend = tf.KernelBackend & {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): tf.TypedArray;
+  disposeData(dataId: object, force?: boolean): boolean;
+};
+type Attrs = Record<string, unknown>;
+type Pads = [[number, number], [number, number], [number, number], [number, number]];
+
+const BACKEND = 'wasm';
+
+/** What each patch does, for `eccvkit doctor` and the engine's report. */
+export const WASM_KERNEL_PATCHES: ReadonlyArray<{ kernel: string; why: string }> = [
+  { kernel: 'Conv2DBackpropFilter', why: 'missing on wasm: conv filter gradients, conv2dTranspose training' },
+  { kernel: 'UnsortedSegmentSum', why: 'missing on wasm: gather / embedding gradients' },
+  { kernel: 'Conv2DBackpropInput', why: 'stock wasm kernel is a scalar loop; replaced by a forward conv' },
+  { kernel: 'BatchMatMul', why: 'transposed operands ~15x slower on stock wasm; transpose first' },
+  { kernel: '_FusedMatMul', why: 'transposed operands ~15x slower on stock wasm; stock adds the bias wrongly for batched operands' },
+];
+
+let registered = false;
+const stock = new Map<string, tf.KernelFunc>();
+
+function call(name: string, inputs: Record<string, TensorInfo>, attrs: Attrs, backend: WasmBackend): TensorInfo {
+  const fn = stock.get(name) ?? tf.getKernel(name, BACKEND)?.kernelFunc;
+  if (fn === undefined) throw new Error(`eccvkit engine: wasm kernel ${name} is not registered`);
+  return fn({ inputs: inputs as tf.NamedTensorInfoMap, attrs: attrs as tf.NamedAttrMap, backend }) as TensorInfo;
+}
+
+/** Runs `body` with a scratch list; every TensorInfo pushed to it is freed afterwards. */
+function withScratch<T>(backend: WasmBackend, body: (keep: (t: TensorInfo) => TensorInfo) => T): T {
+  const scratch: TensorInfo[] = [];
+  try {
+    return body((t) => {
+      scratch.push(t);
+      return t;
+    });
+  } finally {
+    for (const t of scratch) backend.disposeData(t.dataId);
+  }
+}
+
+function transpose(x: TensorInfo, perm: number[], backend: WasmBackend): TensorInfo {
+  return call('Transpose', { x }, { perm }, backend);
+}
+
+/**
+ * Slices away negative paddings so that the remaining ones can be handed to
+ * conv2d as explicit (non-negative) padding.
+ */
+function cropNegativePads(x: TensorInfo, pads: Pads, backend: WasmBackend): { x: TensorInfo; pads: Pads; cropped: boolean } {
+  const begin = [0, 0, 0, 0];
+  const size = [...x.shape];
+  let cropped = false;
+  const out = pads.map(([a, b], axis) => {
+    let lo = a;
+    let hi = b;
+    if (lo < 0) {
+      begin[axis] = -lo;
+      size[axis] = (size[axis] as number) + lo;
+      lo = 0;
+      cropped = true;
+    }
+    if (hi < 0) {
+      size[axis] = (size[axis] as number) + hi;
+      hi = 0;
+      cropped = true;
+    }
+    return [lo, hi];
+  }) as Pads;
+  if (!cropped) return { x, pads: out, cropped };
+  return { x: call('Slice', { x }, { begin, size }, backend), pads: out, cropped };
+}
+
+function conv2dExplicit(
+  x: TensorInfo,
+  filter: TensorInfo,
+  pads: Pads,
+  strides: [number, number],
+  dilations: [number, number],
+  backend: WasmBackend,
+): TensorInfo {
+  return withScratch(backend, (keep) => {
+    const c = cropNegativePads(x, pads, backend);
+    if (c.cropped) keep(c.x);
+    return call(
+      'Conv2D',
+      { x: c.x, filter },
+      { strides, pad: c.pads, dilations, dataFormat: 'NHWC', dimRoundingMode: undefined },
+      backend,
+    );
+  });
+}
+
+function convInfoOf(xShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC' && attrs.dataFormat !== 'channelsLast') {
+    throw new Error(`eccvkit wasm kernels support NHWC only, got dataFormat ${String(attrs.dataFormat)}`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+}
+
+/** dW[r,c,i,o] = Σ_{b,y,x} xpad[b, y·s+r, x·s+c, i] · dy[b,y,x,o], as one conv over the batch axis. */
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const x = args.inputs.x as TensorInfo;
+  const dy = args.inputs.dy as TensorInfo;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfoOf(x.shape, filterShape, attrs);
+  const [, inH, inW] = x.shape as [number, number, number, number];
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  return withScratch(backend, (keep) => {
+    const xT = keep(transpose(x, [3, 1, 2, 0], backend)); // [in, H, W, batch]
+    const dyT = keep(transpose(dy, [1, 2, 0, 3], backend)); // [oh, ow, batch, out]
+    const pads: Pads = [
+      [0, 0],
+      [top, kh + (oh - 1) * sh - inH - top],
+      [left, kw + (ow - 1) * sw - inW - left],
+      [0, 0],
+    ];
+    const g = keep(conv2dExplicit(xT, dyT, pads, [1, 1], [sh, sw], backend)); // [in, kh, kw, out]
+    return transpose(g, [1, 2, 0, 3], backend);
+  });
+}
+
+/**
+ * dx[b,y,x,i] = Σ dy[b,p,q,o] · W[r,c,i,o] over y = p·s + r − top: a stride-1
+ * correlation of the zero-inserted dy with the flipped filter.
+ */
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const dy = args.inputs.dy as TensorInfo;
+  const filter = args.inputs.filter as TensorInfo;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const info = convInfoOf(inputShape, filter.shape, attrs);
+  const [batch, inH, inW] = inputShape;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const [, oh, ow, outC] = dy.shape as [number, number, number, number];
+  const { top, left } = info.padInfo;
+  return withScratch(backend, (keep) => {
+    const flipped = keep(call('Reverse', { x: filter }, { dims: [0, 1] }, backend));
+    const w = keep(transpose(flipped, [0, 1, 3, 2], backend)); // [kh, kw, out, in]
+    let src = dy;
+    let srcH = oh;
+    let srcW = ow;
+    if (sh > 1 || sw > 1) {
+      // Insert s−1 zeros after every row and column: reshape to 6-D, pad, reshape back.
+      const six = keep(call('Reshape', { x: dy }, { shape: [batch, oh, 1, ow, 1, outC] }, backend));
+      const padded = keep(
+        call(
+          'PadV2',
+          { x: six },
+          { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 },
+          backend,
+        ),
+      );
+      srcH = oh * sh;
+      srcW = ow * sw;
+      src = keep(call('Reshape', { x: padded }, { shape: [batch, srcH, srcW, outC] }, backend));
+    }
+    const padTop = kh - 1 - top;
+    const padLeft = kw - 1 - left;
+    const pads: Pads = [
+      [0, 0],
+      [padTop, inH + kh - 1 - srcH - padTop],
+      [padLeft, inW + kw - 1 - srcW - padLeft],
+      [0, 0],
+    ];
+    return conv2dExplicit(src, w, pads, [1, 1], [1, 1], backend);
+  });
+}
+
+function transposeLastTwo(x: TensorInfo, backend: WasmBackend): TensorInfo {
+  const r = x.shape.length;
+  const perm = Array.from({ length: r }, (_, i) => i);
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return transpose(x, perm, backend);
+}
+
+function matMulTransposingFirst(kernelName: string) {
+  return (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo => {
+    const backend = args.backend as WasmBackend;
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const original = stock.get(kernelName) as tf.KernelFunc;
+    const batched = kernelName === '_FusedMatMul' && Math.max(args.inputs.a?.shape.length ?? 2, args.inputs.b?.shape.length ?? 2) > 2;
+    if (!attrs.transposeA && !attrs.transposeB && !batched) return original(args) as TensorInfo;
+    return withScratch(backend, (keep) => {
+      const inputs = { ...args.inputs };
+      if (attrs.transposeA) inputs.a = keep(transposeLastTwo(inputs.a as TensorInfo, backend));
+      if (attrs.transposeB) inputs.b = keep(transposeLastTwo(inputs.b as TensorInfo, backend));
+      const plain = { ...attrs, transposeA: false, transposeB: false } as tf.NamedAttrMap;
+      if (!batched) return original({ inputs, backend, attrs: plain }) as TensorInfo;
+      // Stock wasm _FusedMatMul adds the bias at wrong offsets when an operand has
+      // batch dimensions; run the three steps unfused there.
+      let out = call('BatchMatMul', { a: inputs.a as TensorInfo, b: inputs.b as TensorInfo }, plain, backend);
+      if (inputs.bias !== undefined) out = call('Add', { a: keep(out), b: inputs.bias }, {}, backend);
+      return applyActivation(out, attrs, inputs.preluActivationWeights, backend, keep);
+    });
+  };
+}
+
+function applyActivation(
+  x: TensorInfo,
+  attrs: Attrs,
+  preluWeights: TensorInfo | undefined,
+  backend: WasmBackend,
+  keep: (t: TensorInfo) => TensorInfo,
+): TensorInfo {
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const unary: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid' };
+  if (activation === 'linear') return x;
+  if (unary[activation] !== undefined) return call(unary[activation] as string, { x: keep(x) }, {}, backend);
+  if (activation === 'leakyrelu') return call('LeakyRelu', { x: keep(x) }, { alpha: attrs.leakyreluAlpha ?? 0.2 }, backend);
+  if (activation === 'prelu' && preluWeights !== undefined) return call('Prelu', { x: keep(x), alpha: preluWeights }, {}, backend);
+  throw new Error(`eccvkit wasm kernels: unsupported fused activation ${activation}`);
+}
+
+/** out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
+function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const x = args.inputs.x as TensorInfo;
+  const segmentIds = args.inputs.segmentIds as TensorInfo;
+  const numSegments = (args.attrs as Attrs).numSegments as number;
+  const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
+  const dst = backend.typedArrayFromHeap(out);
+  dst.fill(0);
+  const src = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const n = ids.length;
+  for (let i = 0; i < n; i++) {
+    const s = ids[i] as number;
+    if (s < 0 || s >= numSegments) continue;
+    const so = s * inner;
+    const xo = i * inner;
+    for (let j = 0; j < inner; j++) dst[so + j] = (dst[so + j] as number) + (src[xo + j] as number);
+  }
+  return out;
+}
+
+/**
+ * Registers the wasm kernel patches. Idempotent. Call before `tf.setBackend('wasm')`
+ * (as {@link initEngine} does) so the stock kernels they wrap are set up.
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  const replace = (kernelName: string, kernelFunc: tf.KernelFunc): void => {
+    const existing = tf.getKernel(kernelName, BACKEND);
+    if (existing !== undefined) {
+      stock.set(kernelName, existing.kernelFunc);
+      tf.unregisterKernel(kernelName, BACKEND);
+    }
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
+  };
+  replace('Conv2DBackpropFilter', conv2DBackpropFilter as tf.KernelFunc);
+  replace('UnsortedSegmentSum', unsortedSegmentSum as tf.KernelFunc);
+  replace('Conv2DBackpropInput', conv2DBackpropInput as tf.KernelFunc);
+  replace('BatchMatMul', matMulTransposingFirst('BatchMatMul') as tf.KernelFunc);
+  replace('_FusedMatMul', matMulTransposingFirst('_FusedMatMul') as tf.KernelFunc);
+}

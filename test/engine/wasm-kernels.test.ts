@@ -1,0 +1,88 @@
+import { describe, it } from 'node:test';
+import { tf } from '../../src/engine/index.js';
+import { assertClose, onBackend, randomValues, valuesOf } from '../helpers.js';
+
+type Conv = { x: number[]; f: number[]; strides: [number, number]; pad: 'same' | 'valid' | number };
+
+const CONVS: Conv[] = [
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
+  { x: [2, 9, 8, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: 'valid' },
+  { x: [3, 10, 11, 2], f: [4, 4, 2, 5], strides: [2, 2], pad: 'same' },
+  { x: [3, 11, 10, 2], f: [3, 3, 2, 5], strides: [2, 2], pad: 'valid' },
+  { x: [1, 13, 12, 4], f: [5, 3, 4, 2], strides: [3, 2], pad: 'same' },
+  { x: [2, 8, 8, 1], f: [1, 1, 1, 6], strides: [1, 1], pad: 'valid' },
+  { x: [2, 7, 7, 2], f: [3, 3, 2, 3], strides: [1, 1], pad: 1 },
+];
+
+async function bothBackends(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: Float32Array }> {
+  const wasm = await onBackend('wasm', () => valuesOf(fn));
+  const cpu = await onBackend('cpu', () => valuesOf(fn));
+  return { wasm, cpu };
+}
+
+describe('wasm kernel patches agree with the cpu kernels', () => {
+  for (const c of CONVS) {
+    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.strides.join(',')} ${c.pad}`;
+    it(`Conv2DBackpropFilter ${name}`, async () => {
+      const xv = randomValues(c.x.reduce((a, b) => a * b), 1);
+      const run = () =>
+        {
+          const x = tf.tensor4d(xv, c.x as [number, number, number, number]);
+          const y = tf.conv2d(x, tf.zeros(c.f as [number, number, number, number]), c.strides, c.pad);
+          const dy = tf.tensor(randomValues(y.size, 2), y.shape) as tf.Tensor4D;
+          return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
+        };
+      const { wasm, cpu } = await bothBackends(run);
+      assertClose(wasm, cpu, 1e-5, 'filter gradient');
+    });
+    it(`Conv2DBackpropInput ${name}`, async () => {
+      const fv = randomValues(c.f.reduce((a, b) => a * b), 3);
+      const run = () =>
+        {
+          const filter = tf.tensor4d(fv, c.f as [number, number, number, number]);
+          const y = tf.conv2d(tf.zeros(c.x as [number, number, number, number]), filter, c.strides, c.pad);
+          const dy = tf.tensor(randomValues(y.size, 4), y.shape) as tf.Tensor4D;
+          return tf.conv2dTranspose(dy, filter, c.x as [number, number, number, number], c.strides, c.pad);
+        };
+      const { wasm, cpu } = await bothBackends(run);
+      assertClose(wasm, cpu, 1e-5, 'input gradient');
+    });
+  }
+
+  for (const [ta, tb] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    it(`BatchMatMul transposeA=${ta} transposeB=${tb}, plain and fused`, async () => {
+      const av = randomValues(3 * 7 * 5, 5);
+      const bv = randomValues(3 * 5 * 6, 6);
+      const biasv = randomValues(6, 7);
+      const run = () =>
+        {
+          const a = tf.tensor3d(av, ta ? [3, 5, 7] : [3, 7, 5]);
+          const b = tf.tensor3d(bv, tb ? [3, 6, 5] : [3, 5, 6]);
+          const plain = tf.matMul(a, b, ta, tb);
+          const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias: tf.tensor1d(biasv), activation: 'relu' });
+          return tf.concat([plain.flatten(), fused.flatten()]);
+        };
+      const { wasm, cpu } = await bothBackends(run);
+      assertClose(wasm, cpu, 1e-5, 'matMul');
+    });
+  }
+
+  it('UnsortedSegmentSum, and the gradient of gather through it', async () => {
+    const xv = randomValues(9 * 4, 8);
+    const ids = [2, 0, 2, 5, 1, 1, 7, 2, 0];
+    const run = () => {
+        const x = tf.tensor2d(xv, [9, 4]);
+        const seg = tf.unsortedSegmentSum(x, tf.tensor1d(ids, 'int32'), 6); // id 7 is out of range: dropped
+        const table = tf.tensor2d(randomValues(10 * 3, 9), [10, 3]);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, tf.tensor1d([3, 3, 9, 0], 'int32')))))(table);
+        return tf.concat([seg.flatten(), g.flatten()]);
+      };
+    const { wasm, cpu } = await bothBackends(run);
+    assertClose(wasm, cpu, 1e-6, 'segment sum');
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
+
+/** Backends that start on this machine (tensorflow only where tfjs-node is installed). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const out: BackendName[] = [];
+  for (const b of ['tensorflow', 'wasm', 'cpu'] as const) {
+    try {
+      await initEngine({ backend: b });
+      out.push(b);
+    } catch {
+      /* not installed here */
+    }
+  }
+  return out;
+}
+
+/** Runs `fn` on `backend` and returns plain arrays (the result must not depend on the backend's tensors). */
+export async function onBackend<T>(backend: BackendName, fn: () => T | Promise<T>): Promise<T> {
+  await initEngine({ backend });
+  const before = tf.memory().numTensors;
+  const out = await fn();
+  assert.equal(tf.memory().numTensors, before, `tensors leaked on ${backend}`);
+  return out;
+}
+
+/** Deterministic float32 values in [lo, hi). */
+export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const rng = createRng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.uniform(lo, hi);
+  return out;
+}
+
+/** Asserts max |a − b| ≤ tol · max(1, max |b|), naming the first offending index. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what = 'values'): void {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} vs ${expected.length}`);
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i] as number));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs((actual[i] as number) - (expected[i] as number));
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${actual[at]} vs ${expected[at]}) exceeds ${tol} × scale ${scale}`);
+}
+
+/** Runs `fn` in a tidy scope and returns the values of the tensor it builds, disposing it. */
+export function valuesOf(fn: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(fn);
+  const v = Float32Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
