@@ -8,6 +8,16 @@
  * comparisons are piecewise constant, so their gradients are zero; the pool and
  * elu gradients are linear in `dy` and are written below in closed form.
  * Registration is global (all backends) and skips any gradient tfjs already has.
+ *
+ * A second defect is fixed here too. tfjs saves a kernel's *output* for its
+ * gradient (tanh, sigmoid, exp, elu, softmax, logSoftmax, pow) by cloning it
+ * before the kernel's own tape node is recorded; the clone therefore precedes
+ * its source on the tape, and a gradient of a gradient silently drops every
+ * term that flows through the saved output (∂²/∂w of ‖∇x tanh(x·w)‖² comes out
+ * 1.237 where the true value is 0.665). When a gradient runs inside an outer
+ * gradient scope, those kernels now recompute their output from their inputs,
+ * which puts it on the tape in order; first-order backprop still uses the
+ * saved output.
  */
 import { tf } from './tf.js';
 
@@ -27,6 +37,45 @@ export const SECOND_ORDER_GRADIENTS = [
   'AvgPoolGrad',
   'EluGrad',
 ] as const;
+
+/** Kernels whose gradients read their saved output, and their input names. */
+const OUTPUT_SAVING_KERNELS: Record<string, string[]> = {
+  Tanh: ['x'],
+  Sigmoid: ['x'],
+  Exp: ['x'],
+  Elu: ['x'],
+  Softmax: ['logits'],
+  LogSoftmax: ['logits'],
+  Pow: ['a', 'b'],
+};
+
+/** Kernels whose gradient eccvkit re-registers to be correct under double backprop. */
+export const RECOMPUTED_OUTPUT_GRADIENTS = Object.keys(OUTPUT_SAVING_KERNELS);
+
+function insideOuterGradient(): boolean {
+  return ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
+}
+
+/**
+ * Wraps a tfjs gradient that reads the kernel's saved output so that, under an
+ * outer gradient scope, it reads a recomputed output instead (see module doc).
+ */
+function recomputingOutput(original: tf.GradConfig, inputNames: string[]): tf.GradConfig {
+  const originalInputs = original.inputsToSave ?? [];
+  return {
+    kernelName: original.kernelName,
+    inputsToSave: inputNames,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const inputs = Object.fromEntries(inputNames.map((name, i) => [name, saved[i] as tf.Tensor]));
+      const savedOutput = saved[inputNames.length] as tf.Tensor;
+      const output = insideOuterGradient()
+        ? (tf.engine().runKernel(original.kernelName, inputs as tf.NamedTensorMap, attrs) as tf.Tensor)
+        : savedOutput;
+      return original.gradFunc(dy, [...originalInputs.map((name) => inputs[name] as tf.Tensor), output], attrs);
+    },
+  };
+}
 
 let registered = false;
 
@@ -149,4 +198,8 @@ export function registerSecondOrderGradients(): void {
   add({ kernelName: 'MaxPoolGrad', inputsToSave: ['dy', 'input', 'output'], gradFunc: maxPoolGradGrad });
   add({ kernelName: 'AvgPoolGrad', inputsToSave: ['dy', 'input'], gradFunc: avgPoolGradGrad });
   add({ kernelName: 'EluGrad', inputsToSave: ['dy', 'y'], gradFunc: eluGradGrad });
+  for (const [kernelName, inputNames] of Object.entries(OUTPUT_SAVING_KERNELS)) {
+    const original = tf.getGradient(kernelName);
+    if (original !== undefined && original.outputsToSave?.[0] === true) tf.registerGradient(recomputingOutput(original, inputNames));
+  }
 }

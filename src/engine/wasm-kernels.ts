@@ -12,6 +12,8 @@
  * - `Conv2DBackpropInput` (stock is a scalar loop, ~1.5 GFLOP/s): a forward
  *   convolution of the (zero-inserted, for stride > 1) output gradient with the
  *   flipped, in/out-swapped filter. This is also conv2dTranspose's forward pass.
+ * - `MaxPoolGrad` (stock gives wrong gradients whenever batch or channels > 1):
+ *   a scatter of each window's dy to its first maximum, on the wasm heap.
  * - `BatchMatMul` / `_FusedMatMul` with a transposed operand (stock is ~15×
  *   slower than transposing first): transpose explicitly, then the stock NN kernel.
  *
@@ -37,6 +39,7 @@ export const WASM_KERNEL_PATCHES: ReadonlyArray<{ kernel: string; why: string }>
   { kernel: 'Conv2DBackpropFilter', why: 'missing on wasm: conv filter gradients, conv2dTranspose training' },
   { kernel: 'UnsortedSegmentSum', why: 'missing on wasm: gather / embedding gradients' },
   { kernel: 'Conv2DBackpropInput', why: 'stock wasm kernel is a scalar loop; replaced by a forward conv' },
+  { kernel: 'MaxPoolGrad', why: 'stock wasm kernel is wrong when batch or channels > 1' },
   { kernel: 'BatchMatMul', why: 'transposed operands ~15x slower on stock wasm; transpose first' },
   { kernel: '_FusedMatMul', why: 'transposed operands ~15x slower on stock wasm; stock adds the bias wrongly for batched operands' },
 ];
@@ -274,6 +277,62 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Na
 }
 
 /**
+ * dx[argmax of window w] += dy[w], with the argmax the first maximum in
+ * row-major window order (as the cpu kernel breaks ties).
+ */
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const dy = args.inputs.dy as TensorInfo;
+  const input = args.inputs.input as TensorInfo;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const dst = backend.typedArrayFromHeap(dx);
+  dst.fill(0);
+  const x = backend.typedArrayFromHeap(input);
+  const g = backend.typedArrayFromHeap(dy);
+  for (let b = 0; b < batchSize; b++) {
+    const xb = b * inHeight * inWidth * ch;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = oy * strideHeight - top;
+      const yLo = Math.max(0, y0);
+      const yHi = Math.min(inHeight, y0 + filterHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = ox * strideWidth - left;
+        const xLo = Math.max(0, x0);
+        const xHi = Math.min(inWidth, x0 + filterWidth);
+        const gOff = ((b * outHeight + oy) * outWidth + ox) * ch;
+        for (let c = 0; c < ch; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let yy = yLo; yy < yHi; yy++) {
+            for (let xx = xLo; xx < xHi; xx++) {
+              const k = xb + (yy * inWidth + xx) * ch + c;
+              const v = x[k] as number;
+              if (v > best) {
+                best = v;
+                at = k;
+              }
+            }
+          }
+          if (at >= 0) dst[at] = (dst[at] as number) + (g[gOff + c] as number);
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
  * Registers the wasm kernel patches. Idempotent. Call before `tf.setBackend('wasm')`
  * (as {@link initEngine} does) so the stock kernels they wrap are set up.
  */
@@ -291,6 +350,7 @@ export function registerWasmKernels(): void {
   replace('Conv2DBackpropFilter', conv2DBackpropFilter as tf.KernelFunc);
   replace('UnsortedSegmentSum', unsortedSegmentSum as tf.KernelFunc);
   replace('Conv2DBackpropInput', conv2DBackpropInput as tf.KernelFunc);
+  replace('MaxPoolGrad', maxPoolGrad as tf.KernelFunc);
   replace('BatchMatMul', matMulTransposingFirst('BatchMatMul') as tf.KernelFunc);
   replace('_FusedMatMul', matMulTransposingFirst('_FusedMatMul') as tf.KernelFunc);
 }

@@ -72,6 +72,27 @@ describe('wasm kernel patches agree with the cpu kernels', () => {
     });
   }
 
+  for (const [shape, size, stride, pad] of [
+    [[2, 4, 4, 1], 2, 2, 'valid'],
+    [[1, 4, 4, 3], 2, 2, 'valid'],
+    [[3, 7, 6, 4], 3, 2, 'same'],
+    [[2, 9, 9, 2], 3, 1, 'same'],
+    [[4, 8, 8, 5], 2, 2, 'same'],
+  ] as const) {
+    it(`MaxPoolGrad ${shape.join('x')} window ${size} stride ${stride} ${pad}`, async () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const xv = randomValues(n, 10);
+      const run = () => {
+        const x = tf.tensor4d(xv, [...shape]);
+        const y = tf.maxPool(x, size, stride, pad);
+        const w = tf.tensor(randomValues(y.size, 11), y.shape);
+        return tf.grad((xx: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(xx, size, stride, pad), w)))(x);
+      };
+      const { wasm, cpu } = await bothBackends(run);
+      assertClose(wasm, cpu, 1e-6, 'maxPool gradient');
+    });
+  }
+
   it('UnsortedSegmentSum, and the gradient of gather through it', async () => {
     const xv = randomValues(9 * 4, 8);
     const ids = [2, 0, 2, 5, 1, 1, 7, 2, 0];

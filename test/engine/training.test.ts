@@ -1,0 +1,164 @@
+/**
+ * One training step of a conv net and one gradient-penalty step on every
+ * backend that starts here, with gradients checked against the cpu backend,
+ * and the second-order gradients eccvkit registers checked by finite differences.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { tf, type BackendName } from '../../src/engine/index.js';
+import { assertClose, availableBackends, onBackend, randomValues } from '../helpers.js';
+
+type Params = Record<string, tf.Variable>;
+const B = 4;
+
+const SHAPES: Record<string, number[]> = {
+  conv1: [3, 3, 1, 4],
+  bnGamma: [4],
+  bnBeta: [4],
+  dense1: [4 * 4 * 4, 8],
+  embed: [5, 3],
+  dense2: [11, 4 * 4 * 2],
+  deconv: [3, 3, 1, 2], // conv2dTranspose filter: [kh, kw, outChannels, inChannels]
+  criticConv: [3, 3, 1, 4],
+  criticDense: [16, 1],
+};
+const USES = {
+  generator: ['conv1', 'bnGamma', 'bnBeta', 'dense1', 'embed', 'dense2', 'deconv'],
+  penalty: ['criticConv', 'criticDense'],
+};
+
+function makeParams(seed: number, names: string[]): Params {
+  const out: Params = {};
+  let s = seed;
+  for (const name of names) {
+    const shape = SHAPES[name] as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const init = tf.tensor(randomValues(n, s++, -0.5, 0.5), shape);
+    out[name] = tf.variable(init, true, `${name}_${seed}_${Math.floor(performance.now() * 1000)}`);
+    init.dispose();
+  }
+  return out;
+}
+
+/** conv2d → batchNorm → leakyRelu → maxPool → dense ⊕ embedding → dense → conv2dTranspose → tanh → MSE. */
+function generatorLoss(p: Params, x: tf.Tensor4D, labels: tf.Tensor1D, target: tf.Tensor4D): tf.Scalar {
+  const h1 = tf.conv2d(x, p.conv1 as tf.Tensor4D, 1, 'same');
+  const { mean, variance } = tf.moments(h1, [0, 1, 2]);
+  const bn = tf.batchNorm(h1, mean, variance, p.bnBeta as tf.Tensor1D, p.bnGamma as tf.Tensor1D, 1e-3);
+  const pooled = tf.maxPool(tf.leakyRelu(bn, 0.2), 2, 2, 'valid');
+  const flat = tf.reshape(pooled, [B, -1]);
+  const d1 = tf.leakyRelu(tf.matMul(flat, p.dense1 as tf.Tensor2D), 0.2);
+  const emb = tf.gather(p.embed as tf.Tensor2D, labels);
+  const d2 = tf.matMul(tf.concat([d1, emb], 1), p.dense2 as tf.Tensor2D);
+  const up = tf.conv2dTranspose(tf.reshape(d2, [B, 4, 4, 2]), p.deconv as tf.Tensor4D, [B, 8, 8, 1], 2, 'same');
+  return tf.losses.meanSquaredError(target, tf.tanh(up)) as tf.Scalar;
+}
+
+/** A critic with every op whose double backprop tfjs 4.22 lacks: leakyRelu, maximum/minimum, maxPool, avgPool, elu. */
+function critic(p: Params, x: tf.Tensor4D): tf.Tensor {
+  let h: tf.Tensor4D = tf.conv2d(x, p.criticConv as tf.Tensor4D, 1, 'same');
+  h = tf.leakyRelu(h, 0.2);
+  h = tf.maxPool(h, 2, 2, 'same');
+  h = tf.elu(h);
+  h = tf.minimum(tf.maximum(h, tf.mul(h, 0.1)), 3);
+  h = tf.avgPool(h, 2, 2, 'valid');
+  return tf.tanh(tf.matMul(tf.reshape(h, [B, -1]), p.criticDense as tf.Tensor2D));
+}
+
+function gradientPenalty(p: Params, real: tf.Tensor4D, fake: tf.Tensor4D, eps: tf.Tensor4D): tf.Scalar {
+  const xhat = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor4D;
+  const g = tf.grad((xx: tf.Tensor4D) => tf.sum(critic(p, xx)))(xhat);
+  const norms = tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), 1e-12));
+  return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
+}
+
+interface StepResult {
+  loss: number;
+  grads: Record<string, Float32Array>;
+  after: Record<string, Float32Array>;
+}
+
+function trainStep(kind: 'generator' | 'penalty'): StepResult {
+  const p = makeParams(11, USES[kind]);
+  const x = tf.tensor4d(randomValues(B * 8 * 8, 1), [B, 8, 8, 1]);
+  const other = tf.tensor4d(randomValues(B * 8 * 8, 2), [B, 8, 8, 1]);
+  const eps = tf.tensor4d(randomValues(B, 3, 0, 1), [B, 1, 1, 1]);
+  const labels = tf.tensor1d([0, 3, 3, 4], 'int32');
+  const f = kind === 'generator' ? () => generatorLoss(p, x, labels, tf.tanh(other)) : () => gradientPenalty(p, x, other, eps);
+  const { value, grads } = tf.variableGrads(f, Object.values(p));
+  const out: StepResult = { loss: value.dataSync()[0] as number, grads: {}, after: {} };
+  const byVarName = new Map(Object.entries(p).map(([k, v]) => [v.name, k]));
+  for (const [varName, g] of Object.entries(grads)) out.grads[byVarName.get(varName) as string] = Float32Array.from(g.dataSync());
+  const opt = tf.train.adam(1e-2);
+  opt.applyGradients(grads);
+  for (const [k, v] of Object.entries(p)) out.after[k] = Float32Array.from(v.dataSync());
+  tf.dispose([value, ...Object.values(grads), x, other, eps, labels, ...Object.values(p)]);
+  opt.dispose();
+  return out;
+}
+
+describe('training on every backend matches the cpu backend', () => {
+  let backends: BackendName[] = [];
+  before(async () => {
+    backends = await availableBackends();
+  });
+
+  for (const kind of ['generator', 'penalty'] as const) {
+    it(`${kind === 'generator' ? 'conv net step (conv, batchNorm, maxPool, dense, conv2dTranspose, leakyRelu, tanh, embedding)' : 'gradient-penalty step (grad of grad)'}`, async () => {
+      assert.ok(backends.includes('wasm'), 'the wasm backend must start on this machine');
+      const reference = await onBackend('cpu', () => trainStep(kind));
+      assert.ok(Number.isFinite(reference.loss) && reference.loss > 0);
+      for (const name of USES[kind]) {
+        const g = reference.grads[name] as Float32Array;
+        assert.ok(g !== undefined, `no gradient for ${name}`);
+        assert.ok(g.some((v) => v !== 0), `gradient for ${name} is all zero`);
+      }
+      for (const backend of backends.filter((b) => b !== 'cpu')) {
+        const r = await onBackend(backend, () => trainStep(kind));
+        assertClose([r.loss], [reference.loss], 1e-4, `${backend} loss`);
+        for (const [name, g] of Object.entries(reference.grads)) assertClose(r.grads[name] as Float32Array, g, 1e-4, `${backend} gradient ${name}`);
+        for (const [name, w] of Object.entries(reference.after)) assertClose(r.after[name] as Float32Array, w, 1e-4, `${backend} weights ${name} after Adam`);
+      }
+    });
+  }
+});
+
+describe('registered second-order gradients agree with finite differences', () => {
+  // h(w) = ‖∇x Σ op(x ⊙ w)‖²: its gradient in w runs through the op's gradient's gradient.
+  const ops: Record<string, (t: tf.Tensor4D) => tf.Tensor> = {
+    leakyRelu: (t) => tf.leakyRelu(t, 0.2),
+    maximum: (t) => tf.maximum(t, tf.mul(t, 0.3)),
+    minimum: (t) => tf.minimum(t, tf.mul(t, 0.3)),
+    maxPool: (t) => tf.mul(tf.maxPool(t, [2, 2], [1, 1], 'same'), tf.linspace(0.5, 2, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
+    maxPoolStrided: (t) => tf.mul(tf.maxPool(t, 3, 2, 'valid'), tf.linspace(0.5, 2, 2 * 2 * 2 * 2).reshape([2, 2, 2, 2])),
+    // 'valid' windows only: with 'same' padding tfjs's own first-order avgPool
+    // gradient divides border windows by the full window size while the forward
+    // pass divides by the pixels inside, so no second-order gradient can match.
+    avgPool: (t) => tf.square(tf.avgPool(t, [2, 2], [1, 1], 'valid')),
+    elu: (t) => tf.elu(t),
+    tanh: (t) => tf.tanh(t),
+    sigmoid: (t) => tf.sigmoid(t),
+    exp: (t) => tf.exp(tf.mul(t, 0.5)),
+    softmax: (t) => tf.mul(tf.softmax(tf.mul(t, 3)), tf.linspace(-3, 5, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
+    pow: (t) => tf.pow(tf.add(tf.abs(t), 0.5), tf.linspace(0.5, 2.5, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
+  };
+  for (const [name, op] of Object.entries(ops)) {
+    it(name, async () => {
+      await onBackend('cpu', () => {
+        const x = tf.tensor4d(randomValues(2 * 5 * 5 * 2, 21), [2, 5, 5, 2]);
+        const w0 = tf.tensor4d(randomValues(2 * 5 * 5 * 2, 22, 0.5, 1.5), [2, 5, 5, 2]);
+        const v = tf.tensor4d(randomValues(2 * 5 * 5 * 2, 23), [2, 5, 5, 2]);
+        const h = (w: tf.Tensor4D): tf.Scalar =>
+          tf.tidy(() => tf.sum(tf.square(tf.grad((xx: tf.Tensor4D) => tf.sum(op(tf.mul(xx, w) as tf.Tensor4D)))(x))) as tf.Scalar);
+        const analytic = tf.tidy(() => tf.sum(tf.mul(tf.grad(h)(w0), v)).dataSync()[0] as number);
+        const e = 1e-3;
+        const hp = tf.tidy(() => h(tf.add(w0, tf.mul(v, e)) as tf.Tensor4D).dataSync()[0] as number);
+        const hm = tf.tidy(() => h(tf.sub(w0, tf.mul(v, e)) as tf.Tensor4D).dataSync()[0] as number);
+        const numeric = (hp - hm) / (2 * e);
+        tf.dispose([x, w0, v]);
+        assert.ok(Math.abs(analytic) > 1e-3, `${name}: directional derivative ${analytic} is too small to test`);
+        assert.ok(Math.abs(analytic - numeric) <= 2e-2 * Math.abs(numeric) + 1e-3, `${name}: analytic ${analytic} vs finite difference ${numeric}`);
+      });
+    });
+  }
+});
