@@ -1,0 +1,9 @@
+/**
+ * Building blocks of the self-contained HTML report: escaping, tables, SVG
+ * charts, PNG sample grids and the page itself.
+ * @packageDocumentation
+ */
+export { escapeHtml, formatNumber, htmlTable } from './html.js';
+export { barChartSvg, lineChartSvg, logTicks, niceTicks, seriesColor, type Series } from './charts.js';
+export { GRID_PAD_GRAY, imageGridPng, pngDataUri } from './image.js';
+export { renderReportPage, writeReport, type ReportSection } from './page.js';
