@@ -1,0 +1,127 @@
+/**
+ * The reference training step on each backend, in one process:
+ * conv 3×3×32 → relu → maxPool → conv 3×3×64 → relu → maxPool → dense 128 → dense 10,
+ * batch 128 of 28×28×1, Adam, softmax cross-entropy (the net of
+ * ../shared/reference/engine-tfjs.md). Also forward-only time and matMul 1024³.
+ *
+ * Options: --steps N (timed steps per backend, default 10), --cpu-steps N
+ * (default 1: a stock cpu step takes minutes), --backends wasm,cpu, --json.
+ * Times are medians after one warm-up step; ratios are against wasm.
+ */
+import { createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
+
+interface Row {
+  backend: BackendName;
+  trainStepMs: number;
+  forwardMs: number;
+  matMulGflops: number;
+  steps: number;
+}
+
+function arg(argv: string[], name: string, fallback: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export function referenceNet(seed: number): tf.Sequential {
+  const rng = createRng(seed);
+  const init = () => tf.initializers.glorotUniform({ seed: rng.seedInt() });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init() }),
+      tf.layers.dense({ units: 10, kernelInitializer: init() }),
+    ],
+  });
+  return model;
+}
+
+async function timeMs(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function measure(backend: BackendName, steps: number): Promise<Row> {
+  await initEngine({ backend });
+  const rng = createRng(7);
+  const xs = tf.tidy(() => tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', rng.seedInt()));
+  const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([128], 0, 10, 'int32', rng.seedInt()) as tf.Tensor1D, 10).toFloat());
+  const model = referenceNet(1);
+  const optimizer = tf.train.adam(1e-3);
+  const step = async (): Promise<void> => {
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(xs) as tf.Tensor) as tf.Scalar, true);
+    await loss?.data();
+    loss?.dispose();
+  };
+  const forward = async (): Promise<void> => {
+    const y = tf.tidy(() => model.predict(xs) as tf.Tensor);
+    await y.data();
+    y.dispose();
+  };
+  await step();
+  const train: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    train.push(await timeMs(step));
+    const line = `  ${backend}: train step ${i + 1}/${steps} ${train[i]?.toFixed(0)} ms`;
+    if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
+    else console.log(line);
+  }
+  await forward();
+  const fwd: number[] = [];
+  for (let i = 0; i < Math.max(3, steps); i++) fwd.push(await timeMs(forward));
+  const a = tf.tidy(() => tf.randomUniform([1024, 1024], -1, 1, 'float32', rng.seedInt()));
+  const b = tf.tidy(() => tf.randomUniform([1024, 1024], -1, 1, 'float32', rng.seedInt()));
+  const mm: number[] = [];
+  const mmReps = backend === 'cpu' ? 1 : 5;
+  for (let i = 0; i <= mmReps; i++) {
+    const ms = await timeMs(async () => {
+      const c = tf.matMul(a, b);
+      await c.data();
+      c.dispose();
+    });
+    if (i > 0) mm.push(ms);
+  }
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  tf.dispose([xs, labels, a, b]);
+  model.dispose();
+  optimizer.dispose();
+  return { backend, trainStepMs: median(train), forwardMs: median(fwd), matMulGflops: (2 * 1024 ** 3) / (median(mm) * 1e6), steps };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const steps = Number(arg(argv, 'steps', '10'));
+  const cpuSteps = Number(arg(argv, 'cpu-steps', '1'));
+  const backends = arg(argv, 'backends', 'wasm,cpu').split(',') as BackendName[];
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    try {
+      rows.push(await measure(backend, backend === 'cpu' ? cpuSteps : steps));
+    } catch (err) {
+      console.log(`  ${backend}: skipped (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const base = rows.find((r) => r.backend === 'wasm') ?? rows[0];
+  if (argv.includes('--json')) {
+    console.log(JSON.stringify({ rows, baseline: base?.backend }, null, 2));
+    return;
+  }
+  console.log('\nreference net (conv32-pool-conv64-pool-dense128-dense10, batch 128, Adam), median after warm-up');
+  console.log('backend     train step (ms)  ×wasm     forward (ms)  matMul 1024³ (GFLOP/s)  steps');
+  for (const r of rows) {
+    const ratio = base ? r.trainStepMs / base.trainStepMs : 1;
+    console.log(
+      `${r.backend.padEnd(11)} ${r.trainStepMs.toFixed(1).padStart(15)}  ${ratio.toFixed(2).padStart(7)}  ${r.forwardMs.toFixed(1).padStart(13)}  ${r.matMulGflops.toFixed(2).padStart(22)}  ${String(r.steps).padStart(5)}`,
+    );
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Benchmark entry: `npm run bench [-- <name> ...]` runs the named benchmarks
+ * (all when none is named). Each prints its own table and ratios.
+ */
+const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
+  engine: () => import('./engine.js'),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const names = name === undefined || name.startsWith('-') ? Object.keys(BENCHES) : [name];
+for (const n of names) {
+  const load = BENCHES[n];
+  if (load === undefined) {
+    console.error(`bench: unknown benchmark "${n}", expected one of ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n== bench ${n} ==`);
+  await (await load()).main(name === undefined || name.startsWith('-') ? process.argv.slice(2) : rest);
+}

