@@ -21,6 +21,8 @@ const schema = z
     batchSize: z.number().int().min(1).max(4096).default(64),
     learningRate: z.number().positive().max(1).default(1e-3),
     testFraction: z.number().gt(0).lt(1).default(0.2),
+    /** Use at most this many training images (0 = all); small values make smoke tests fast. */
+    trainSize: z.number().int().min(0).default(0),
     filters: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([16, 32]),
     hidden: z.number().int().min(1).default(64),
     logEvery: z.number().int().min(1).default(10),
@@ -75,7 +77,12 @@ function epochSeed(seed: number, epoch: number): number {
 async function run(config: MnistBaselineConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
   const all = loadMnistDigits();
   const split = stratifiedSplit(all.labels, config.testFraction, config.seed);
-  const train = subset(all, split.train, 'mnist-digits[train]');
+  // The split is in ascending (digit-sorted) order: draw a random subset, not a prefix.
+  const trainIdx =
+    config.trainSize > 0 && config.trainSize < split.train.length
+      ? createRng(config.seed + 1).permutation(split.train.length).slice(0, config.trainSize).map((i) => split.train[i] as number)
+      : split.train;
+  const train = subset(all, trainIdx, 'mnist-digits[train]');
   const test = subset(all, split.test, 'mnist-digits[test]');
   const model = mnistConvNet(config, ctx.rng.seedInt());
   const optimizer = tf.train.adam(config.learningRate);

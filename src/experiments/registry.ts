@@ -138,7 +138,9 @@ export function resolveConfig<C extends BaseConfig>(experiment: Experiment<C>, p
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') ?? '';
     const received = where.split('.').reduce<unknown>((o, k) => (isPlainObject(o) ? o[k] : undefined), merged);
-    throw new EccvkitInputError(`config ${where || '(root)'}`, received, issue?.message ?? 'a valid config');
+    // zod words its messages as "Too small: expected number to be >=1"; keep the expectation.
+    const expected = (issue?.message ?? 'a valid config').replace(/^[^:]*:\s*expected\s+/i, '');
+    throw new EccvkitInputError(`config ${where || '(root)'}`, received, expected);
   }
   return parsed.data;
 }
