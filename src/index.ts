@@ -1,6 +1,15 @@
 /**
  * eccvkit: seven ECCV 2020 results for TensorFlow.js.
+ *
+ * Import `tf` from here so your code and eccvkit share one TensorFlow.js
+ * instance, and call `initEngine()` once before building tensors.
  * @packageDocumentation
  */
 export * from './engine/index.js';
 export * from './errors.js';
+export { writeFileAtomic, writeDirAtomic } from './fs.js';
+export * from './data/index.js';
+export * from './nn/io.js';
+export * from './store/index.js';
+export * from './report/index.js';
+export * from './experiments/index.js';

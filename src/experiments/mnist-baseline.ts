@@ -206,10 +206,16 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const charts =
     lineChartSvg({ title: 'Training loss', xLabel: 'step', yLabel: 'cross-entropy', series: [{ name: 'train loss (window mean)', points: loss }] }) +
     lineChartSvg({ title: 'Test accuracy after each epoch', xLabel: 'step', yLabel: 'accuracy', series: [{ name: 'test accuracy', points: testAcc }] });
-  const grid = store.artifacts(runRecord.id).find((a) => a.name === 'misclassified');
+  const artifacts = store.artifacts(runRecord.id);
+  const grid = artifacts.find((a) => a.name === 'misclassified');
+  const labels = artifacts.find((a) => a.name === 'misclassified-labels');
+  const pairs =
+    labels && fs.existsSync(labels.path)
+      ? (JSON.parse(fs.readFileSync(labels.path, 'utf8')) as Array<{ label: number; predicted: number }>).map((p) => `${p.label}→${p.predicted}`).join(', ')
+      : '';
   const img =
     grid && fs.existsSync(grid.path)
-      ? `<figure><img alt="misclassified test digits" src="${pngDataUri(fs.readFileSync(grid.path))}"><figcaption>The first ${escapeHtml(String(Math.min(40, Math.round(n * (1 - acc)))))} misclassified test digits.</figcaption></figure>`
+      ? `<figure><img alt="misclassified test digits" src="${pngDataUri(fs.readFileSync(grid.path))}"><figcaption>The first misclassified test digits, row by row as true → predicted: ${escapeHtml(pairs)}.</figcaption></figure>`
       : '';
   return `${table}<div class="charts">${charts}</div>${img}`;
 }

@@ -45,12 +45,12 @@ function generatorLoss(p: Params, x: tf.Tensor4D, labels: tf.Tensor1D, target: t
   const h1 = tf.conv2d(x, p.conv1 as tf.Tensor4D, 1, 'same');
   const { mean, variance } = tf.moments(h1, [0, 1, 2]);
   const bn = tf.batchNorm(h1, mean, variance, p.bnBeta as tf.Tensor1D, p.bnGamma as tf.Tensor1D, 1e-3);
-  const pooled = tf.maxPool(tf.leakyRelu(bn, 0.2), 2, 2, 'valid');
+  const pooled = tf.maxPool(tf.leakyRelu(bn as tf.Tensor4D, 0.2), 2, 2, 'valid');
   const flat = tf.reshape(pooled, [B, -1]);
   const d1 = tf.leakyRelu(tf.matMul(flat, p.dense1 as tf.Tensor2D), 0.2);
   const emb = tf.gather(p.embed as tf.Tensor2D, labels);
   const d2 = tf.matMul(tf.concat([d1, emb], 1), p.dense2 as tf.Tensor2D);
-  const up = tf.conv2dTranspose(tf.reshape(d2, [B, 4, 4, 2]), p.deconv as tf.Tensor4D, [B, 8, 8, 1], 2, 'same');
+  const up = tf.conv2dTranspose(tf.reshape(d2, [B, 4, 4, 2]) as tf.Tensor4D, p.deconv as tf.Tensor4D, [B, 8, 8, 1], 2, 'same');
   return tf.losses.meanSquaredError(target, tf.tanh(up)) as tf.Scalar;
 }
 
@@ -67,7 +67,7 @@ function critic(p: Params, x: tf.Tensor4D): tf.Tensor {
 
 function gradientPenalty(p: Params, real: tf.Tensor4D, fake: tf.Tensor4D, eps: tf.Tensor4D): tf.Scalar {
   const xhat = tf.add(tf.mul(eps, real), tf.mul(tf.sub(1, eps), fake)) as tf.Tensor4D;
-  const g = tf.grad((xx: tf.Tensor4D) => tf.sum(critic(p, xx)))(xhat);
+  const g = tf.grad((xx: tf.Tensor) => tf.sum(critic(p, xx as tf.Tensor4D)))(xhat);
   const norms = tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), 1e-12));
   return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
 }
@@ -85,12 +85,12 @@ function trainStep(kind: 'generator' | 'penalty'): StepResult {
   const eps = tf.tensor4d(randomValues(B, 3, 0, 1), [B, 1, 1, 1]);
   const labels = tf.tensor1d([0, 3, 3, 4], 'int32');
   const f = kind === 'generator' ? () => generatorLoss(p, x, labels, tf.tanh(other)) : () => gradientPenalty(p, x, other, eps);
-  const { value, grads } = tf.variableGrads(f, Object.values(p));
+  const { value, grads } = tf.variableGrads(f, Object.values(p)) as { value: tf.Scalar; grads: Record<string, tf.Tensor> };
   const out: StepResult = { loss: value.dataSync()[0] as number, grads: {}, after: {} };
   const byVarName = new Map(Object.entries(p).map(([k, v]) => [v.name, k]));
   for (const [varName, g] of Object.entries(grads)) out.grads[byVarName.get(varName) as string] = Float32Array.from(g.dataSync());
   const opt = tf.train.adam(1e-2);
-  opt.applyGradients(grads);
+  opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
   for (const [k, v] of Object.entries(p)) out.after[k] = Float32Array.from(v.dataSync());
   tf.dispose([value, ...Object.values(grads), x, other, eps, labels, ...Object.values(p)]);
   opt.dispose();
@@ -149,8 +149,8 @@ describe('registered second-order gradients agree with finite differences', () =
         const w0 = tf.tensor4d(randomValues(2 * 5 * 5 * 2, 22, 0.5, 1.5), [2, 5, 5, 2]);
         const v = tf.tensor4d(randomValues(2 * 5 * 5 * 2, 23), [2, 5, 5, 2]);
         const h = (w: tf.Tensor4D): tf.Scalar =>
-          tf.tidy(() => tf.sum(tf.square(tf.grad((xx: tf.Tensor4D) => tf.sum(op(tf.mul(xx, w) as tf.Tensor4D)))(x))) as tf.Scalar);
-        const analytic = tf.tidy(() => tf.sum(tf.mul(tf.grad(h)(w0), v)).dataSync()[0] as number);
+          tf.tidy(() => tf.sum(tf.square(tf.grad((xx: tf.Tensor) => tf.sum(op(tf.mul(xx, w) as tf.Tensor4D)))(x))) as tf.Scalar);
+        const analytic = tf.tidy(() => tf.sum(tf.mul(tf.grad((w: tf.Tensor) => h(w as tf.Tensor4D))(w0), v)).dataSync()[0] as number);
         const e = 1e-3;
         const hp = tf.tidy(() => h(tf.add(w0, tf.mul(v, e)) as tf.Tensor4D).dataSync()[0] as number);
         const hm = tf.tidy(() => h(tf.sub(w0, tf.mul(v, e)) as tf.Tensor4D).dataSync()[0] as number);

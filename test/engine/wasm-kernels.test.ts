@@ -40,9 +40,9 @@ describe('wasm kernel patches agree with the cpu kernels', () => {
       const run = () =>
         {
           const filter = tf.tensor4d(fv, c.f as [number, number, number, number]);
-          const y = tf.conv2d(tf.zeros(c.x as [number, number, number, number]), filter, c.strides, c.pad);
+          const y = tf.conv2d(tf.zeros(c.x as [number, number, number, number]) as tf.Tensor4D, filter as tf.Tensor4D, c.strides, c.pad);
           const dy = tf.tensor(randomValues(y.size, 4), y.shape) as tf.Tensor4D;
-          return tf.conv2dTranspose(dy, filter, c.x as [number, number, number, number], c.strides, c.pad);
+          return tf.conv2dTranspose(dy, filter, c.x as [number, number, number, number], c.strides, c.pad) as tf.Tensor;
         };
       const { wasm, cpu } = await bothBackends(run);
       assertClose(wasm, cpu, 1e-5, 'input gradient');
@@ -80,13 +80,13 @@ describe('wasm kernel patches agree with the cpu kernels', () => {
     [[4, 8, 8, 5], 2, 2, 'same'],
   ] as const) {
     it(`MaxPoolGrad ${shape.join('x')} window ${size} stride ${stride} ${pad}`, async () => {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       const xv = randomValues(n, 10);
       const run = () => {
-        const x = tf.tensor4d(xv, [...shape]);
+        const x = tf.tensor4d(xv, [...shape] as [number, number, number, number]);
         const y = tf.maxPool(x, size, stride, pad);
         const w = tf.tensor(randomValues(y.size, 11), y.shape);
-        return tf.grad((xx: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(xx, size, stride, pad), w)))(x);
+        return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, size, stride, pad), w)))(x);
       };
       const { wasm, cpu } = await bothBackends(run);
       assertClose(wasm, cpu, 1e-6, 'maxPool gradient');
