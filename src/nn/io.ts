@@ -85,6 +85,8 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
 export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
   const named = await optimizer.getWeights();
   const { data, specs } = await tf.io.encodeWeights(named);
+  // getWeights() makes a fresh scalar for the iteration count ('iter'); the rest are the optimizer's own variables.
+  tf.dispose(named.filter((w) => w.name === 'iter').map((w) => w.tensor));
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, OPTIMIZER_BIN), new Uint8Array(joinWeights(data)));
   writeFileAtomic(path.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs }));
