@@ -8,7 +8,7 @@
  * (default 1: a stock cpu step takes minutes), --backends wasm,cpu, --json.
  * Times are medians after one warm-up step; ratios are against wasm.
  */
-import { createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
+import { createRng, initEngine, stockWasmKernel, tf, type BackendName } from '../src/engine/index.js';
 
 interface Row {
   backend: BackendName;
@@ -99,6 +99,66 @@ async function measure(backend: BackendName, steps: number): Promise<Row> {
   return { backend, trainStepMs: median(train), forwardMs: median(fwd), matMulGflops: (2 * 1024 ** 3) / (median(mm) * 1e6), steps };
 }
 
+/** Median time of a kernel call (patched through tf, or a stock kernel function directly). */
+async function kernelMs(run: () => tf.TensorInfo | tf.Tensor, reps: number): Promise<number> {
+  const times: number[] = [];
+  const backend = tf.backend() as tf.KernelBackend & { disposeData(id: object): void };
+  for (let i = 0; i <= reps; i++) {
+    const t0 = performance.now();
+    const out = run();
+    if (out instanceof tf.Tensor) {
+      await out.data();
+      out.dispose();
+    } else {
+      await backend.read(out.dataId);
+      backend.disposeData(out.dataId);
+    }
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** The wasm speed patches against the stock kernels they replace, same inputs, same process. */
+async function patchesVsStock(reps: number): Promise<void> {
+  await initEngine({ backend: 'wasm' });
+  const backend = tf.backend();
+  const rng = createRng(11);
+  const u = (shape: number[]) => tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', rng.seedInt()));
+  const rows: Array<[string, number, number]> = [];
+  const a = u([128, 3136]);
+  const b = u([128, 3136]);
+  const stockMatMul = stockWasmKernel('BatchMatMul') as tf.KernelFunc;
+  const a3 = a.reshape([1, 128, 3136]);
+  const b3 = b.reshape([1, 128, 3136]);
+  rows.push([
+    'matMul A·Bᵀ [128,3136]×[3136,128]',
+    await kernelMs(() => tf.matMul(a, b, false, true), reps),
+    await kernelMs(() => stockMatMul({ inputs: { a: a3, b: b3 }, attrs: { transposeA: false, transposeB: true }, backend }) as tf.TensorInfo, reps),
+  ]);
+  const stockInput = stockWasmKernel('Conv2DBackpropInput') as tf.KernelFunc;
+  for (const [label, inShape, filterShape, stride] of [
+    ['conv backprop-input 128×14×14×64 → 32, stride 1', [128, 14, 14, 32], [3, 3, 32, 64], 1],
+    ['conv2dTranspose 64×7×7×64 → 14×14×32, stride 2', [64, 14, 14, 32], [4, 4, 32, 64], 2],
+  ] as const) {
+    const outH = inShape[1] / stride;
+    const dy = u([inShape[0], outH, outH, filterShape[3]]);
+    const w = u([...filterShape]);
+    const attrs = { strides: [stride, stride], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [...inShape] };
+    rows.push([
+      label,
+      await kernelMs(() => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [...inShape], stride, 'same'), reps),
+      await kernelMs(() => stockInput({ inputs: { dy, filter: w }, attrs: attrs as unknown as tf.NamedAttrMap, backend }) as tf.TensorInfo, Math.min(reps, 3)),
+    ]);
+    tf.dispose([dy, w]);
+  }
+  tf.dispose([a, b, a3, b3]);
+  console.log('\nwasm speed patches vs the stock kernels (median ms, same inputs)');
+  console.log('kernel                                               patched     stock   stock/patched');
+  for (const [label, patched, stockMs] of rows) {
+    console.log(`${label.padEnd(50)} ${patched.toFixed(1).padStart(9)} ${stockMs.toFixed(1).padStart(9)} ${(stockMs / patched).toFixed(1).padStart(15)}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const steps = Number(arg(argv, 'steps', '10'));
   const cpuSteps = Number(arg(argv, 'cpu-steps', '1'));
@@ -111,6 +171,7 @@ export async function main(argv: string[]): Promise<void> {
       console.log(`  ${backend}: skipped (${err instanceof Error ? err.message : String(err)})`);
     }
   }
+  if (backends.includes('wasm') && !argv.includes('--json')) await patchesVsStock(Math.min(steps, 5));
   const base = rows.find((r) => r.backend === 'wasm') ?? rows[0];
   if (argv.includes('--json')) {
     console.log(JSON.stringify({ rows, baseline: base?.backend }, null, 2));

@@ -17,7 +17,7 @@ import { registerWasmKernels, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
 export { tf } from './tf.js';
 export type { Tensor, TensorInfo } from './tf.js';
 export { createRng, type Rng } from './rng.js';
-export { WASM_KERNEL_PATCHES } from './wasm-kernels.js';
+export { stockWasmKernel, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
 export { RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
 
 /** Backends eccvkit knows how to start. */

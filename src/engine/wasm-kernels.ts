@@ -333,6 +333,14 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
 }
 
 /**
+ * The stock wasm kernel a patch replaced, for benchmarks that compare the two
+ * in one process; undefined for kernels wasm never had.
+ */
+export function stockWasmKernel(kernelName: string): tf.KernelFunc | undefined {
+  return stock.get(kernelName);
+}
+
+/**
  * Registers the wasm kernel patches. Idempotent. Call before `tf.setBackend('wasm')`
  * (as {@link initEngine} does) so the stock kernels they wrap are set up.
  */
