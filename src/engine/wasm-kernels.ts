@@ -12,6 +12,8 @@
  * - `Conv2DBackpropInput` (stock is a scalar loop, ~1.5 GFLOP/s): a forward
  *   convolution of the (zero-inserted, for stride > 1) output gradient with the
  *   flipped, in/out-swapped filter. This is also conv2dTranspose's forward pass.
+ * - `DepthwiseConv2dNativeBackpropFilter` / `...BackpropInput` (missing: no
+ *   depthwise conv could train): direct scatter loops on the wasm heap.
  * - `MaxPoolGrad` (stock gives wrong gradients whenever batch or channels > 1):
  *   a scatter of each window's dy to its first maximum, on the wasm heap.
  * - `BatchMatMul` / `_FusedMatMul` with a transposed operand (stock is ~15×
@@ -39,6 +41,8 @@ export const WASM_KERNEL_PATCHES: ReadonlyArray<{ kernel: string; why: string }>
   { kernel: 'Conv2DBackpropFilter', why: 'missing on wasm: conv filter gradients, conv2dTranspose training' },
   { kernel: 'UnsortedSegmentSum', why: 'missing on wasm: gather / embedding gradients' },
   { kernel: 'Conv2DBackpropInput', why: 'stock wasm kernel is a scalar loop; replaced by a forward conv' },
+  { kernel: 'DepthwiseConv2dNativeBackpropFilter', why: 'missing on wasm: depthwise conv filter gradients' },
+  { kernel: 'DepthwiseConv2dNativeBackpropInput', why: 'missing on wasm: depthwise conv input gradients' },
   { kernel: 'MaxPoolGrad', why: 'stock wasm kernel is wrong when batch or channels > 1' },
   { kernel: 'BatchMatMul', why: 'transposed operands ~15x slower on stock wasm; transpose first' },
   { kernel: '_FusedMatMul', why: 'transposed operands ~15x slower on stock wasm; stock adds the bias wrongly for batched operands' },
@@ -332,6 +336,104 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   return dx;
 }
 
+interface DepthwiseGeometry {
+  info: tf.backend_util.Conv2DInfo;
+  multiplier: number;
+}
+
+function depthwiseGeometry(inShape: number[], filterShape: number[], attrs: Attrs, kernelName: string): DepthwiseGeometry {
+  const dilations = (attrs.dilations ?? 1) as number | [number, number];
+  if (!(dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1)))) {
+    throw new Error(`eccvkit wasm ${kernelName}: dilations must be 1 (got ${String(dilations)}), as tfjs requires for depthwise gradients`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    true,
+  );
+  return { info, multiplier: info.outChannels / info.inChannels };
+}
+
+/**
+ * Visits every (output pixel, tap) pair of a depthwise conv that lands inside
+ * the input: `visit(xOffset, dyOffset, filterOffset)` with the offsets of the
+ * input channel 0, the output channel 0 and the filter tap's channel 0.
+ */
+function forEachDepthwiseTap(g: DepthwiseGeometry, visit: (xo: number, dyo: number, fo: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = g.info;
+  const { top, left } = g.info.padInfo;
+  const fRow = filterWidth * inChannels * g.multiplier;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const dyo = ((b * outHeight + oy) * outWidth + ox) * outChannels;
+        for (let r = 0; r < filterHeight; r++) {
+          const iy = oy * strideHeight + r - top;
+          if (iy < 0 || iy >= inHeight) continue;
+          for (let c = 0; c < filterWidth; c++) {
+            const ix = ox * strideWidth + c - left;
+            if (ix < 0 || ix >= inWidth) continue;
+            visit(((b * inHeight + iy) * inWidth + ix) * inChannels, dyo, r * fRow + c * inChannels * g.multiplier);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dW[r,c,i,m] = Σ x[b, y·s+r−top, x·s+c−left, i] · dy[b,y,x,i·M+m]. */
+function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const x = args.inputs.x as TensorInfo;
+  const dy = args.inputs.dy as TensorInfo;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const filterShape = attrs.filterShape as number[];
+  const g = depthwiseGeometry(x.shape, filterShape, attrs, 'DepthwiseConv2dNativeBackpropFilter');
+  const out = backend.makeOutput(filterShape, 'float32');
+  const dw = backend.typedArrayFromHeap(out);
+  dw.fill(0);
+  const xs = backend.typedArrayFromHeap(x);
+  const gs = backend.typedArrayFromHeap(dy);
+  const ch = g.info.inChannels;
+  const m = g.multiplier;
+  forEachDepthwiseTap(g, (xo, dyo, fo) => {
+    for (let i = 0; i < ch; i++) {
+      const xv = xs[xo + i] as number;
+      for (let k = 0; k < m; k++) dw[fo + i * m + k] = (dw[fo + i * m + k] as number) + xv * (gs[dyo + i * m + k] as number);
+    }
+  });
+  return out;
+}
+
+/** dx[b, y·s+r−top, x·s+c−left, i] += W[r,c,i,m] · dy[b,y,x,i·M+m]. */
+function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const dy = args.inputs.dy as TensorInfo;
+  const filter = args.inputs.filter as TensorInfo;
+  const attrs = (args.attrs ?? {}) as Attrs;
+  const inputShape = attrs.inputShape as number[];
+  const g = depthwiseGeometry(inputShape, filter.shape, attrs, 'DepthwiseConv2dNativeBackpropInput');
+  const out = backend.makeOutput(inputShape, 'float32');
+  const dx = backend.typedArrayFromHeap(out);
+  dx.fill(0);
+  const ws = backend.typedArrayFromHeap(filter);
+  const gs = backend.typedArrayFromHeap(dy);
+  const ch = g.info.inChannels;
+  const m = g.multiplier;
+  forEachDepthwiseTap(g, (xo, dyo, fo) => {
+    for (let i = 0; i < ch; i++) {
+      let acc = 0;
+      for (let k = 0; k < m; k++) acc += (ws[fo + i * m + k] as number) * (gs[dyo + i * m + k] as number);
+      dx[xo + i] = (dx[xo + i] as number) + acc;
+    }
+  });
+  return out;
+}
+
 /**
  * The stock wasm kernel a patch replaced, for benchmarks that compare the two
  * in one process; undefined for kernels wasm never had.
@@ -359,6 +461,8 @@ export function registerWasmKernels(): void {
   replace('UnsortedSegmentSum', unsortedSegmentSum as tf.KernelFunc);
   replace('Conv2DBackpropInput', conv2DBackpropInput as tf.KernelFunc);
   replace('MaxPoolGrad', maxPoolGrad as tf.KernelFunc);
+  replace('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter as tf.KernelFunc);
+  replace('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput as tf.KernelFunc);
   replace('BatchMatMul', matMulTransposingFirst('BatchMatMul') as tf.KernelFunc);
   replace('_FusedMatMul', matMulTransposingFirst('_FusedMatMul') as tf.KernelFunc);
 }

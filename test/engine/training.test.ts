@@ -162,3 +162,42 @@ describe('registered second-order gradients agree with finite differences', () =
     });
   }
 });
+
+describe('tfjs-layers model.fit on wasm', () => {
+  it('trains a conv net with batch norm, depthwise conv, pooling, dropout and conv2dTranspose', async () => {
+    await onBackend('wasm', async () => {
+      const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: init(1) }),
+          tf.layers.batchNormalization(),
+          tf.layers.leakyReLU({ alpha: 0.2 }),
+          tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', depthwiseInitializer: init(2) }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(3) }),
+          tf.layers.averagePooling2d({ poolSize: 4 }),
+          tf.layers.flatten(),
+          tf.layers.dropout({ rate: 0.1, seed: 4 }),
+          tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }),
+        ],
+      });
+      const optimizer = tf.train.adam(0.01);
+      model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+      const labels = Array.from({ length: 48 }, (_, i) => i % 3);
+      // Class k lights the k-th third of each image: learnable in a few epochs.
+      const xs = tf.tidy(() => {
+        const base = tf.tensor4d(randomValues(48 * 12 * 12, 30, 0, 0.3), [48, 12, 12, 1]);
+        const rows = tf.tensor(labels.flatMap((k) => Array.from({ length: 144 }, (_, p) => (Math.floor(Math.floor(p / 12) / 4) === k ? 1 : 0))), [48, 12, 12, 1]);
+        return tf.add(base, rows);
+      });
+      const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 3));
+      const history = await model.fit(xs, ys, { epochs: 8, batchSize: 16, shuffle: false, verbose: 0 });
+      const losses = history.history.loss as number[];
+      tf.dispose([xs, ys]);
+      model.dispose();
+      optimizer.dispose();
+      assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+      assert.ok((losses.at(-1) as number) < 0.7 * (losses[0] as number), `loss did not fall: ${losses.map((l) => l.toFixed(3)).join(', ')}`);
+    });
+  });
+});

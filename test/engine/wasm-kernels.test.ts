@@ -93,6 +93,31 @@ describe('wasm kernel patches agree with the cpu kernels', () => {
     });
   }
 
+  for (const [shape, filter, stride, pad] of [
+    [[2, 7, 7, 3], [3, 3, 3, 1], 1, 'same'],
+    [[2, 8, 9, 2], [3, 3, 2, 3], 2, 'same'],
+    [[3, 9, 8, 4], [5, 3, 4, 2], [2, 1], 'valid'],
+    [[1, 6, 6, 2], [2, 2, 2, 2], 2, 'valid'],
+  ] as const) {
+    it(`depthwise conv gradients x${shape.join('x')} f${filter.join('x')} s${String(stride)} ${pad}`, async () => {
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
+      const xv = randomValues(n, 12);
+      const fv = randomValues((filter as readonly number[]).reduce((a, b) => a * b, 1), 13);
+      const run = () => {
+        const x = tf.tensor4d(xv, [...shape] as [number, number, number, number]);
+        const w = tf.tensor4d(fv, [...filter] as [number, number, number, number]);
+        const y = tf.depthwiseConv2d(x, w, stride as [number, number] | number, pad);
+        const weights = tf.tensor(randomValues(y.size, 14), y.shape);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride as [number, number] | number, pad), weights)),
+        )([x, w]);
+        return tf.concat([(gx as tf.Tensor).flatten(), (gw as tf.Tensor).flatten()]);
+      };
+      const { wasm, cpu } = await bothBackends(run);
+      assertClose(wasm, cpu, 1e-5, 'depthwise gradients');
+    });
+  }
+
   it('UnsortedSegmentSum, and the gradient of gather through it', async () => {
     const xv = randomValues(9 * 4, 8);
     const ids = [2, 0, 2, 5, 1, 1, 7, 2, 0];
