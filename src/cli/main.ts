@@ -85,21 +85,30 @@ function program(): Command {
       if (!(PRESETS as readonly string[]).includes(opts.preset)) throw new EccvkitInputError('--preset', opts.preset, `one of ${PRESETS.join(', ')}`);
       const store = openStore(opts.store);
       try {
-        const results: Array<{ experiment: string; run: number; status: string; metrics: Record<string, number | string> }> = [];
+        const results: Array<{ experiment: string; run?: number; status: string; metrics?: Record<string, number | string>; error?: string }> = [];
         for (const experiment of listExperiments()) {
           console.error(`== ${experiment.name} (${opts.preset}) ==`);
-          const outcome = await runExperiment(experiment.name, {
-            preset: opts.preset,
-            store,
-            progress: createProgress(),
-            ...(opts.backend ? { backend: opts.backend } : {}),
-          });
-          results.push({ experiment: experiment.name, run: outcome.run.id, status: outcome.status, metrics: outcome.metrics });
-          if (!opts.json) printOutcome(outcome);
+          try {
+            const outcome = await runExperiment(experiment.name, {
+              preset: opts.preset,
+              store,
+              progress: createProgress(),
+              ...(opts.backend ? { backend: opts.backend } : {}),
+            });
+            results.push({ experiment: experiment.name, run: outcome.run.id, status: outcome.status, metrics: outcome.metrics });
+            if (!opts.json) printOutcome(outcome);
+          } catch (err) {
+            // One failed experiment must not cost the others their run or the report; the run is stored as failed.
+            if (err instanceof EccvkitInputError) throw err;
+            const message = err instanceof Error ? err.message : String(err);
+            console.error(`${experiment.name}: failed: ${message}`);
+            results.push({ experiment: experiment.name, status: 'failed', error: message });
+          }
         }
         const file = writeStoreReport(store, opts.out ?? defaultReportPath(store));
         if (opts.json) console.log(JSON.stringify({ report: path.resolve(file), results }));
         else console.error(`report: ${path.resolve(file)}`);
+        if (results.some((r) => r.status === 'failed')) process.exitCode = 1;
       } finally {
         store.close();
       }
@@ -219,7 +228,7 @@ async function main(argv: string[]): Promise<number> {
   for (const sub of cli.commands) sub.exitOverride();
   try {
     await cli.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
