@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
+import { EccvkitInputError } from '../src/errors.js';
 
 /** Backends that start on this machine (tensorflow only where tfjs-node is installed). */
 export async function availableBackends(): Promise<BackendName[]> {
@@ -55,4 +56,16 @@ export function valuesOf(fn: () => tf.Tensor): Float32Array {
   const v = Float32Array.from(t.dataSync());
   t.dispose();
   return v;
+}
+
+/** Asserts `fn` throws an EccvkitInputError whose message contains every string fragment and matches every pattern. */
+export function throwsInput(fn: () => unknown, ...fragments: (string | RegExp)[]): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
+    for (const f of fragments) {
+      if (typeof f === 'string') assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
+      else assert.match(err.message, f);
+    }
+    return true;
+  });
 }

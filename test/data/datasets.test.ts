@@ -17,18 +17,11 @@ import {
   type ImageDataset,
 } from '../../src/data/index.js';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { EccvkitInputError } from '../../src/errors.js';
+import { throwsInput } from '../helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-ds-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function throwsInput(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
-    return true;
-  });
-}
 
 /** A big-endian IDX uint8 file. */
 function idx(shape: number[], data: number[]): Buffer {

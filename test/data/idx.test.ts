@@ -5,18 +5,11 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isGzip, parseIdx, readIdx } from '../../src/data/index.js';
-import { EccvkitInputError } from '../../src/errors.js';
+import { throwsInput } from '../helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-idx-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function throwsInput(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
-    return true;
-  });
-}
 
 // uint8 images [2, 2, 3]: magic 00 00 08 03, dims 2, 2, 3 as big-endian uint32, then 12 bytes.
 const UBYTE3 = Uint8Array.from([0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255]);

@@ -6,19 +6,11 @@ import { after, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkImageDataset, decodeImage, loadImageFolder, resizeImage } from '../../src/data/index.js';
-import { EccvkitInputError } from '../../src/errors.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, throwsInput } from '../helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-imgs-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function throwsInput(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
-    return true;
-  });
-}
 
 /** A PNG whose pixels are given as [r, g, b] triples, row-major. */
 function png(width: number, height: number, rgb: number[][]): Buffer {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encodeNpy, npyArray, npyToFloat32, npyToInt32Labels, parseNpy, readNpy, writeNpy, type NpyArray } from '../../src/data/index.js';
-import { EccvkitInputError } from '../../src/errors.js';
+import { throwsInput } from '../helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-npy-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -21,16 +21,6 @@ function build(major: number, header: string, data: number[] = []): Uint8Array {
   return Uint8Array.from([0x93, ...ascii('NUMPY'), major, 0, ...len, ...ascii(header), ...data]);
 }
 
-function throwsInput(fn: () => unknown, ...fragments: (string | RegExp)[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
-    for (const f of fragments) {
-      if (typeof f === 'string') assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
-      else assert.match(err.message, f);
-    }
-    return true;
-  });
-}
 
 describe('parseNpy on hand-built files', () => {
   it('reads a version 1.0 int32 [[1, 2, 3], [4, 5, 6]] with 16-byte alignment (NumPy < 1.23)', () => {

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchSampler, EpisodeSampler, MPerClassSampler, shuffledBatches } from '../../src/data/index.js';
-import { EccvkitInputError } from '../../src/errors.js';
+import { throwsInput } from '../helpers.js';
 
-function throwsInput(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof EccvkitInputError, `expected EccvkitInputError, got ${String(err)}`);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
-    return true;
-  });
-}
 
 /** `sizes[c]` samples of class c, class-major. */
 function labelsOf(sizes: number[]): Int32Array {
