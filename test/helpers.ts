@@ -19,9 +19,13 @@ export async function availableBackends(): Promise<BackendName[]> {
 /** Runs `fn` on `backend` and returns plain arrays (the result must not depend on the backend's tensors). */
 export async function onBackend<T>(backend: BackendName, fn: () => T | Promise<T>): Promise<T> {
   await initEngine({ backend });
+  // numDataIds also sees buffers a kernel left on the backend without a tensor.
+  const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
   const before = tf.memory().numTensors;
+  const beforeIds = dataIds();
   const out = await fn();
   assert.equal(tf.memory().numTensors, before, `tensors leaked on ${backend}`);
+  assert.equal(dataIds(), beforeIds, `backend buffers leaked on ${backend}`);
   return out;
 }
 

@@ -10,7 +10,7 @@
  * Registration is global (all backends) and skips any gradient tfjs already has.
  *
  * A second defect is fixed here too. tfjs saves a kernel's *output* for its
- * gradient (tanh, sigmoid, exp, elu, softmax, logSoftmax, pow) by cloning it
+ * gradient (tanh, sigmoid, exp, elu, softmax, pow) by cloning it
  * before the kernel's own tape node is recorded; the clone therefore precedes
  * its source on the tape, and a gradient of a gradient silently drops every
  * term that flows through the saved output (∂²/∂w of ‖∇x tanh(x·w)‖² comes out
@@ -19,6 +19,7 @@
  * which puts it on the tape in order; first-order backprop still uses the
  * saved output.
  */
+import { poolGeometry } from './geometry.js';
 import { tf } from './tf.js';
 
 type GradientMap = Record<string, () => tf.Tensor>;
@@ -49,8 +50,17 @@ const OUTPUT_SAVING_KERNELS: Record<string, string[]> = {
   Pow: ['a', 'b'],
 };
 
-/** Kernels whose gradient eccvkit re-registers to be correct under double backprop. */
-export const RECOMPUTED_OUTPUT_GRADIENTS = Object.keys(OUTPUT_SAVING_KERNELS);
+/** First-order gradients eccvkit replaces because tfjs's are wrong. */
+export const CORRECTED_GRADIENTS = ['AvgPool'] as const;
+
+/**
+ * Kernels whose gradient eccvkit re-registers to be correct under double
+ * backprop. `tf.logSoftmax` and `tf.losses.softmaxCrossEntropy` are not among
+ * the ops this reaches: they are written with `tf.customGrad`, whose saved
+ * values have the same defect and cannot be re-registered. Inside a gradient
+ * penalty, write log-softmax as `x − tf.logSumExp(x, axis, true)`.
+ */
+export const RECOMPUTED_OUTPUT_GRADIENTS = ['Tanh', 'Sigmoid', 'Exp', 'Elu', 'Softmax', 'Pow'];
 
 function insideOuterGradient(): boolean {
   return ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth ?? 0) > 0;
@@ -78,24 +88,6 @@ function recomputingOutput(original: tf.GradConfig, inputNames: string[]): tf.Gr
 }
 
 let registered = false;
-
-type PoolAttrs = {
-  filterSize: number | [number, number];
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-};
-
-function poolInfo(inputShape: number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computePool2DInfo(
-    inputShape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-}
 
 /** Pads a 4-D NHWC tensor so that every pooling window lies inside it. */
 function padForPool(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, value: number): tf.Tensor4D {
@@ -131,7 +123,7 @@ function maxPoolGradGrad(dyOut: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], att
   return {
     dy: () =>
       tf.tidy(() => {
-        const info = poolInfo(input.shape, attrs as unknown as PoolAttrs);
+        const info = poolGeometry(input.shape, attrs);
         const xp = padForPool(input, info, -Infinity);
         const gp = padForPool(g as tf.Tensor4D, info, 0);
         let taken = tf.zeros(output.shape, 'bool') as tf.Tensor4D;
@@ -162,12 +154,45 @@ function avgPoolGradGrad(dyOut: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], att
   return {
     dy: () =>
       tf.tidy(() => {
-        const info = poolInfo(input.shape, attrs as unknown as PoolAttrs);
+        const info = poolGeometry(input.shape, attrs);
         const gp = padForPool(g as tf.Tensor4D, info, 0);
         return tf.avgPool(gp, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], 'valid');
       }),
     input: () => tf.zerosLike(input),
   };
+}
+
+/**
+ * The gradient of avgPool. The forward pass divides each window's sum by the
+ * pixels inside the input, but tfjs's AvgPoolGrad divides by the full window
+ * size, so tfjs's own gradient is wrong at padded borders ('same' padding):
+ * 0.111 where the true value is 0.25 for a 3×3 window in a corner. Scaling dy
+ * by (window size / pixels inside) first makes AvgPoolGrad exact.
+ */
+function avgPoolGradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): GradientMap {
+  const [x] = saved as [tf.Tensor4D];
+  return {
+    x: () =>
+      tf.tidy(() => {
+        const info = poolGeometry(x.shape, attrs);
+        const scale = windowSizeOverInsideCount(info);
+        const scaled = scale === undefined ? (dy as tf.Tensor) : tf.mul(dy as tf.Tensor, scale);
+        return tf.engine().runKernel('AvgPoolGrad', { dy: scaled, input: x }, attrs) as tf.Tensor;
+      }),
+  };
+}
+
+/** [1, outH, outW, 1] of fh·fw / (pixels of the window inside the input), or undefined when every window is inside. */
+function windowSizeOverInsideCount(info: tf.backend_util.Conv2DInfo): tf.Tensor4D | undefined {
+  const inside = (out: number, stride: number, pad: number, size: number, extent: number): number[] =>
+    Array.from({ length: out }, (_, o) => Math.min(extent, o * stride - pad + size) - Math.max(0, o * stride - pad));
+  const rows = inside(info.outHeight, info.strideHeight, info.padInfo.top, info.filterHeight, info.inHeight);
+  const cols = inside(info.outWidth, info.strideWidth, info.padInfo.left, info.filterWidth, info.inWidth);
+  const full = info.filterHeight * info.filterWidth;
+  if (rows.every((r) => r === info.filterHeight) && cols.every((c) => c === info.filterWidth)) return undefined;
+  const values = new Float32Array(rows.length * cols.length);
+  rows.forEach((r, i) => cols.forEach((c, j) => (values[i * cols.length + j] = full / Math.max(1, r * c))));
+  return tf.tensor4d(values, [1, rows.length, cols.length, 1]);
 }
 
 /** EluGrad(dy, y) = dy where y > 0, dy·(y + 1) elsewhere. */
@@ -198,6 +223,7 @@ export function registerSecondOrderGradients(): void {
   add({ kernelName: 'MaxPoolGrad', inputsToSave: ['dy', 'input', 'output'], gradFunc: maxPoolGradGrad });
   add({ kernelName: 'AvgPoolGrad', inputsToSave: ['dy', 'input'], gradFunc: avgPoolGradGrad });
   add({ kernelName: 'EluGrad', inputsToSave: ['dy', 'y'], gradFunc: eluGradGrad });
+  tf.registerGradient({ kernelName: 'AvgPool', inputsToSave: ['x'], gradFunc: avgPoolGradient });
   for (const [kernelName, inputNames] of Object.entries(OUTPUT_SAVING_KERNELS)) {
     const original = tf.getGradient(kernelName);
     if (original !== undefined && original.outputsToSave?.[0] === true) tf.registerGradient(recomputingOutput(original, inputNames));

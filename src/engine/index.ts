@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EccvkitInputError } from '../errors.js';
-import { RECOMPUTED_OUTPUT_GRADIENTS, registerSecondOrderGradients, SECOND_ORDER_GRADIENTS } from './gradients.js';
+import { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, registerSecondOrderGradients, SECOND_ORDER_GRADIENTS } from './gradients.js';
 import { tf } from './tf.js';
 import { registerWasmKernels, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
 
@@ -18,7 +18,7 @@ export { tf } from './tf.js';
 export type { Tensor, TensorInfo } from './tf.js';
 export { createRng, type Rng } from './rng.js';
 export { stockWasmKernel, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
-export { RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
+export { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
 
 /** Backends eccvkit knows how to start. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -113,7 +113,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
         backend,
         skipped,
         patchedKernels: backend === 'wasm' ? WASM_KERNEL_PATCHES.map((p) => p.kernel) : [],
-        patchedGradients: [...SECOND_ORDER_GRADIENTS, ...RECOMPUTED_OUTPUT_GRADIENTS],
+        patchedGradients: [...SECOND_ORDER_GRADIENTS, ...RECOMPUTED_OUTPUT_GRADIENTS, ...CORRECTED_GRADIENTS],
         ...(wasmInfo ? { wasm: wasmInfo } : {}),
       };
       return current;

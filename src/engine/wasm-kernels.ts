@@ -14,6 +14,8 @@
  *   flipped, in/out-swapped filter. This is also conv2dTranspose's forward pass.
  * - `DepthwiseConv2dNativeBackpropFilter` / `...BackpropInput` (missing: no
  *   depthwise conv could train): direct scatter loops on the wasm heap.
+ * - `Conv2D`, `FusedConv2D` and the depthwise pair (stock gives zeros for
+ *   'same' padding whenever the stride exceeds the filter): padding made explicit.
  * - `MaxPoolGrad` (stock gives wrong gradients whenever batch or channels > 1):
  *   a scatter of each window's dy to its first maximum, on the wasm heap.
  * - `BatchMatMul` / `_FusedMatMul` with a transposed operand (stock is ~15×
@@ -24,6 +26,7 @@
  * backend does. They must be registered before the wasm backend initialises, so
  * that the stock kernels they wrap have run their set-up.
  */
+import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
 import { tf, type TensorInfo } from './tf.js';
 
 type WasmBackend = tf.KernelBackend & {
@@ -44,6 +47,10 @@ export const WASM_KERNEL_PATCHES: ReadonlyArray<{ kernel: string; why: string }>
   { kernel: 'DepthwiseConv2dNativeBackpropFilter', why: 'missing on wasm: depthwise conv filter gradients' },
   { kernel: 'DepthwiseConv2dNativeBackpropInput', why: 'missing on wasm: depthwise conv input gradients' },
   { kernel: 'MaxPoolGrad', why: 'stock wasm kernel is wrong when batch or channels > 1' },
+  { kernel: 'Conv2D', why: "stock wasm returns zeros for 'same' padding with stride > filter, ignores dimRoundingMode" },
+  { kernel: 'FusedConv2D', why: "as Conv2D: 'same' padding passed explicitly" },
+  { kernel: 'DepthwiseConv2dNative', why: "as Conv2D: 'same' padding passed explicitly" },
+  { kernel: 'FusedDepthwiseConv2D', why: "as Conv2D: 'same' padding passed explicitly" },
   { kernel: 'BatchMatMul', why: 'transposed operands ~15x slower on stock wasm; transpose first' },
   { kernel: '_FusedMatMul', why: 'transposed operands ~15x slower on stock wasm; stock adds the bias wrongly for batched operands' },
 ];
@@ -122,22 +129,6 @@ function conv2dExplicit(
   });
 }
 
-function convInfoOf(xShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
-  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC' && attrs.dataFormat !== 'channelsLast') {
-    throw new Error(`eccvkit wasm kernels support NHWC only, got dataFormat ${String(attrs.dataFormat)}`);
-  }
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'valid' | 'same' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
-}
-
 /** dW[r,c,i,o] = Σ_{b,y,x} xpad[b, y·s+r, x·s+c, i] · dy[b,y,x,o], as one conv over the batch axis. */
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo {
   const backend = args.backend as WasmBackend;
@@ -145,9 +136,10 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
   const dy = args.inputs.dy as TensorInfo;
   const attrs = (args.attrs ?? {}) as Attrs;
   const filterShape = attrs.filterShape as number[];
-  const info = convInfoOf(x.shape, filterShape, attrs);
+  const info = convGeometry(x.shape, filterShape, { ...attrs, dilations: 1 });
   const [, inH, inW] = x.shape as [number, number, number, number];
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const [, oh, ow] = dy.shape as [number, number, number, number];
   const { top, left } = info.padInfo;
   return withScratch(backend, (keep) => {
     const xT = keep(transpose(x, [3, 1, 2, 0], backend)); // [in, H, W, batch]
@@ -173,7 +165,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.N
   const filter = args.inputs.filter as TensorInfo;
   const attrs = (args.attrs ?? {}) as Attrs;
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = convInfoOf(inputShape, filter.shape, attrs);
+  const info = convGeometry(inputShape, filter.shape, { ...attrs, dilations: 1 });
   const [batch, inH, inW] = inputShape;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const [, oh, ow, outC] = dy.shape as [number, number, number, number];
@@ -224,7 +216,9 @@ function matMulTransposingFirst(kernelName: string) {
     const backend = args.backend as WasmBackend;
     const attrs = (args.attrs ?? {}) as Attrs;
     const original = stock.get(kernelName) as tf.KernelFunc;
-    const batched = kernelName === '_FusedMatMul' && Math.max(args.inputs.a?.shape.length ?? 2, args.inputs.b?.shape.length ?? 2) > 2;
+    const batchOf = (t: TensorInfo | undefined) => (t ? t.shape.slice(0, -2).reduce((p, d) => p * d, 1) : 1);
+    const batched = kernelName === '_FusedMatMul' && Math.max(batchOf(args.inputs.a), batchOf(args.inputs.b)) > 1;
+    if (batched) checkActivation(attrs, args.inputs.preluActivationWeights);
     if (!attrs.transposeA && !attrs.transposeB && !batched) return original(args) as TensorInfo;
     return withScratch(backend, (keep) => {
       const inputs = { ...args.inputs };
@@ -241,6 +235,15 @@ function matMulTransposingFirst(kernelName: string) {
   };
 }
 
+const UNARY_ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid' };
+
+/** Rejects a fused activation this module cannot apply, before anything is allocated. */
+function checkActivation(attrs: Attrs, preluWeights: TensorInfo | undefined): void {
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const ok = activation === 'linear' || activation === 'leakyrelu' || UNARY_ACTIVATIONS[activation] !== undefined || (activation === 'prelu' && preluWeights !== undefined);
+  if (!ok) throw new Error(`eccvkit wasm kernels: unsupported fused activation ${activation}`);
+}
+
 function applyActivation(
   x: TensorInfo,
   attrs: Attrs,
@@ -249,12 +252,11 @@ function applyActivation(
   keep: (t: TensorInfo) => TensorInfo,
 ): TensorInfo {
   const activation = (attrs.activation as string | undefined) ?? 'linear';
-  const unary: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid' };
   if (activation === 'linear') return x;
-  if (unary[activation] !== undefined) return call(unary[activation] as string, { x: keep(x) }, {}, backend);
+  const unary = UNARY_ACTIVATIONS[activation];
+  if (unary !== undefined) return call(unary, { x: keep(x) }, {}, backend);
   if (activation === 'leakyrelu') return call('LeakyRelu', { x: keep(x) }, { alpha: attrs.leakyreluAlpha ?? 0.2 }, backend);
-  if (activation === 'prelu' && preluWeights !== undefined) return call('Prelu', { x: keep(x), alpha: preluWeights }, {}, backend);
-  throw new Error(`eccvkit wasm kernels: unsupported fused activation ${activation}`);
+  return call('Prelu', { x: keep(x), alpha: preluWeights as TensorInfo }, {}, backend);
 }
 
 /** out[s, ...] = Σ_{i: ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
@@ -263,6 +265,9 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Na
   const x = args.inputs.x as TensorInfo;
   const segmentIds = args.inputs.segmentIds as TensorInfo;
   const numSegments = (args.attrs as Attrs).numSegments as number;
+  if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
+    throw new Error(`eccvkit wasm UnsortedSegmentSum: segmentIds must be 1-D with one id per row of x (shape [${x.shape[0]}]), got shape [${segmentIds.shape.join(', ')}]`);
+  }
   const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
   const dst = backend.typedArrayFromHeap(out);
@@ -289,14 +294,7 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
   const dy = args.inputs.dy as TensorInfo;
   const input = args.inputs.input as TensorInfo;
   const attrs = (args.attrs ?? {}) as Attrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize as [number, number] | number,
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'valid' | 'same' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
+  const info = poolGeometry(input.shape, attrs);
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const { top, left } = info.padInfo;
   const dx = backend.makeOutput(input.shape, 'float32');
@@ -346,15 +344,7 @@ function depthwiseGeometry(inShape: number[], filterShape: number[], attrs: Attr
   if (!(dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1)))) {
     throw new Error(`eccvkit wasm ${kernelName}: dilations must be 1 (got ${String(dilations)}), as tfjs requires for depthwise gradients`);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'valid' | 'same' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    true,
-  );
+  const info = convGeometry(inShape, filterShape, { ...attrs, dilations: 1 }, true);
   return { info, multiplier: info.outChannels / info.inChannels };
 }
 
@@ -435,6 +425,21 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: t
 }
 
 /**
+ * Stock wasm convolutions hand 'same' padding to XNNPACK, whose own SAME rule
+ * disagrees with TensorFlow's when the stride exceeds the filter (the output
+ * comes back all zeros), and they ignore `dimRoundingMode`. Passing tfjs's
+ * padding explicitly gives TensorFlow's results in every case.
+ */
+function convWithExplicitPadding(kernelName: string, depthwise: boolean) {
+  return (args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: tf.KernelBackend }): TensorInfo => {
+    const attrs = (args.attrs ?? {}) as Attrs;
+    const info = convGeometry((args.inputs.x as TensorInfo).shape, (args.inputs.filter as TensorInfo).shape, attrs, depthwise);
+    const original = stock.get(kernelName) as tf.KernelFunc;
+    return original({ ...args, attrs: { ...attrs, pad: explicitPads(info), dimRoundingMode: undefined } as unknown as tf.NamedAttrMap }) as TensorInfo;
+  };
+}
+
+/**
  * The stock wasm kernel a patch replaced, for benchmarks that compare the two
  * in one process; undefined for kernels wasm never had.
  */
@@ -461,6 +466,10 @@ export function registerWasmKernels(): void {
   replace('UnsortedSegmentSum', unsortedSegmentSum as tf.KernelFunc);
   replace('Conv2DBackpropInput', conv2DBackpropInput as tf.KernelFunc);
   replace('MaxPoolGrad', maxPoolGrad as tf.KernelFunc);
+  replace('Conv2D', convWithExplicitPadding('Conv2D', false) as tf.KernelFunc);
+  replace('FusedConv2D', convWithExplicitPadding('FusedConv2D', false) as tf.KernelFunc);
+  replace('DepthwiseConv2dNative', convWithExplicitPadding('DepthwiseConv2dNative', true) as tf.KernelFunc);
+  replace('FusedDepthwiseConv2D', convWithExplicitPadding('FusedDepthwiseConv2D', true) as tf.KernelFunc);
   replace('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter as tf.KernelFunc);
   replace('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput as tf.KernelFunc);
   replace('BatchMatMul', matMulTransposingFirst('BatchMatMul') as tf.KernelFunc);

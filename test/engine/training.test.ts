@@ -131,10 +131,9 @@ describe('registered second-order gradients agree with finite differences', () =
     minimum: (t) => tf.minimum(t, tf.mul(t, 0.3)),
     maxPool: (t) => tf.mul(tf.maxPool(t, [2, 2], [1, 1], 'same'), tf.linspace(0.5, 2, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
     maxPoolStrided: (t) => tf.mul(tf.maxPool(t, 3, 2, 'valid'), tf.linspace(0.5, 2, 2 * 2 * 2 * 2).reshape([2, 2, 2, 2])),
-    // 'valid' windows only: with 'same' padding tfjs's own first-order avgPool
-    // gradient divides border windows by the full window size while the forward
-    // pass divides by the pixels inside, so no second-order gradient can match.
     avgPool: (t) => tf.square(tf.avgPool(t, [2, 2], [1, 1], 'valid')),
+    avgPoolSame: (t) => tf.square(tf.avgPool(t, [3, 3], [2, 2], 'same')),
+    logSoftmaxComposed: (t) => tf.mul(tf.sub(t, tf.logSumExp(t, -1, true)), tf.linspace(-1, 2, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
     elu: (t) => tf.elu(t),
     tanh: (t) => tf.tanh(t),
     sigmoid: (t) => tf.sigmoid(t),
@@ -161,6 +160,23 @@ describe('registered second-order gradients agree with finite differences', () =
       });
     });
   }
+});
+
+describe('first-order gradients eccvkit corrects', () => {
+  it("avgPool with 'same' padding: border windows divide by the pixels inside", async () => {
+    await onBackend('cpu', () => {
+      const x = tf.tensor4d(randomValues(5 * 5, 40), [1, 5, 5, 1]);
+      const g = tf.tidy(() => Array.from(tf.grad((xx: tf.Tensor) => tf.sum(tf.avgPool(xx as tf.Tensor4D, 3, 2, 'same')))(x).dataSync()));
+      x.dispose();
+      // 3×3 windows, stride 2, one pixel of padding: window rows cover {0,1}, {1,2,3}, {3,4}.
+      const rows = [[0], [0, 1], [1], [1, 2], [2]];
+      const size = [2, 3, 2];
+      const expected = (r: number, c: number) =>
+        (rows[r] as number[]).reduce((s, i) => s + (rows[c] as number[]).reduce((t, j) => t + 1 / ((size[i] as number) * (size[j] as number)), 0), 0);
+      assertClose(g, Array.from({ length: 25 }, (_, p) => expected(Math.floor(p / 5), p % 5)), 1e-6, 'avgPool gradient');
+      assert.ok(Math.abs((g[0] as number) - 0.25) < 1e-6);
+    });
+  });
 });
 
 describe('tfjs-layers model.fit on wasm', () => {

@@ -118,6 +118,41 @@ describe('wasm kernel patches agree with the cpu kernels', () => {
     });
   }
 
+  it("forward conv2d, fused conv2d and depthwise conv match cpu for every 'same' stride/filter combination", async () => {
+    // Stock wasm returned zeros whenever the stride exceeded the filter under 'same' padding.
+    const run = () => {
+      const outs: tf.Tensor[] = [];
+      for (let h = 1; h <= 9; h++) {
+        for (let k = 1; k <= 4; k++) {
+          for (let st = 1; st <= 4; st++) {
+            const x = tf.tensor4d(randomValues(h * h * 2, 100 + h), [1, h, h, 2]);
+            const f = tf.tensor4d(randomValues(k * k * 2 * 3, 200 + k), [k, k, 2, 3]);
+            const dw = tf.tensor4d(randomValues(k * k * 2 * 2, 300 + k), [k, k, 2, 2]);
+            outs.push(tf.conv2d(x, f, st, 'same').flatten());
+            outs.push(tf.fused.conv2d({ x, filter: f, strides: st, pad: 'same', bias: tf.tensor1d([0.1, -0.2, 0.3]), activation: 'relu' }).flatten());
+            outs.push(tf.depthwiseConv2d(x, dw, st, 'same').flatten());
+          }
+        }
+      }
+      // Numeric padding with the output size rounded up.
+      const x = tf.tensor4d(randomValues(36, 400), [1, 6, 6, 1]);
+      outs.push(tf.conv2d(x, tf.tensor4d(randomValues(9, 401), [3, 3, 1, 1]), 2, 1, 'NHWC', 1, 'ceil').flatten());
+      return tf.concat(outs);
+    };
+    const { wasm, cpu } = await bothBackends(run);
+    assertClose(wasm, cpu, 1e-5, 'forward convolutions');
+  });
+
+  it('MaxPoolGrad sends a tied window\'s gradient to its first maximum, as cpu does', async () => {
+    const run = () => {
+      const x = tf.tensor4d(Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => (i * 7) % 3), [2, 6, 6, 3]);
+      const w = tf.tensor(randomValues(2 * 3 * 3 * 3, 15), [2, 3, 3, 3]);
+      return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, 2, 2, 'valid'), w)))(x);
+    };
+    const { wasm, cpu } = await bothBackends(run);
+    assertClose(wasm, cpu, 1e-6, 'maxPool gradient with ties');
+  });
+
   it('UnsortedSegmentSum, and the gradient of gather through it', async () => {
     const xv = randomValues(9 * 4, 8);
     const ids = [2, 0, 2, 5, 1, 1, 7, 2, 0];
