@@ -9,6 +9,7 @@
  * Times are medians after one warm-up step; ratios are against wasm.
  */
 import { createRng, initEngine, stockWasmKernel, tf, type BackendName } from '../src/engine/index.js';
+import { mnistConvNet } from '../src/experiments/mnist-baseline.js';
 
 interface Row {
   backend: BackendName;
@@ -29,21 +30,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/** The reference net is mnist-baseline's conv net at widths 32/64 and a 128-unit hidden layer. */
 export function referenceNet(seed: number): tf.Sequential {
-  const rng = createRng(seed);
-  const init = () => tf.initializers.glorotUniform({ seed: rng.seedInt() });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init() }),
-      tf.layers.dense({ units: 10, kernelInitializer: init() }),
-    ],
-  });
-  return model;
+  return mnistConvNet({ filters: [32, 64], hidden: 128 }, seed);
 }
 
 async function timeMs(fn: () => Promise<void>): Promise<number> {

@@ -42,8 +42,7 @@ function printOutcome(o: RunOutcome): void {
 function program(): Command {
   const cli = new Command('eccvkit')
     .description('Seven ECCV 2020 results for TensorFlow.js: library pieces, commands and reproducible experiments.')
-    .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)');
+    .version(pkg.version);
 
   cli
     .command('run')
@@ -51,7 +50,7 @@ function program(): Command {
     .argument('<experiment>', `experiment name (${listExperiments().map((e) => e.name).join(', ')})`)
     .addOption(presetOption())
     .option('--set <key=value>', 'override a config value (repeatable), e.g. --set epochs=5', collect, [])
-    .option('--force', 'run again even if an identical run has finished', false)
+    .option('--force', 'start a new run even if an identical one finished, was interrupted or failed', false)
     .addOption(storeOption())
     .addOption(backendOption())
     .option('--json', 'print the result as JSON', false)

@@ -119,7 +119,9 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
       return current;
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
-      if (forced) throw new Error(`eccvkit engine: backend "${backend}" could not start: ${reason}`);
+      if (forced) {
+        throw new EccvkitInputError(options.backend !== undefined ? 'backend' : 'ECCVKIT_BACKEND', backend, `a backend that starts on this machine (${backend}: ${reason})`);
+      }
       skipped.push({ backend, reason });
     }
   }

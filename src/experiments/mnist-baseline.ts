@@ -88,22 +88,24 @@ async function run(config: MnistBaselineConfig, ctx: ExperimentContext): Promise
   const optimizer = tf.train.adam(config.learningRate);
   const trainX = toTensors(train);
   const targets = tf.tidy(() => tf.oneHot(trainX.y, 10).toFloat());
-
-  let firstEpoch = 0;
-  let trainSeconds = 0;
-  if (ctx.resumeFrom) {
-    const loaded = await loadModel(path.join(ctx.resumeFrom.path, 'model'));
-    model.setWeights(loaded.getWeights());
-    loaded.dispose();
-    await loadOptimizerState(optimizer, path.join(ctx.resumeFrom.path, 'optimizer'));
-    firstEpoch = Number(ctx.resumeFrom.meta.epoch) + 1;
-    trainSeconds = Number(ctx.resumeFrom.meta.trainSeconds ?? 0);
-  }
-
-  const stepsPerEpoch = Math.ceil(train.labels.length / config.batchSize);
-  let step = firstEpoch * stepsPerEpoch;
-  let last: ReturnType<typeof evaluate> = { accuracy: 0, loss: 0, predictions: new Int32Array(0) };
   try {
+    let firstEpoch = 0;
+    let trainSeconds = 0;
+    if (ctx.resumeFrom) {
+      const loaded = await loadModel(path.join(ctx.resumeFrom.path, 'model'));
+      try {
+        model.setWeights(loaded.getWeights());
+      } finally {
+        loaded.dispose();
+      }
+      await loadOptimizerState(optimizer, path.join(ctx.resumeFrom.path, 'optimizer'));
+      firstEpoch = Number(ctx.resumeFrom.meta.epoch) + 1;
+      trainSeconds = Number(ctx.resumeFrom.meta.trainSeconds ?? 0);
+    }
+
+    const stepsPerEpoch = Math.ceil(train.labels.length / config.batchSize);
+    let step = firstEpoch * stepsPerEpoch;
+    let last: ReturnType<typeof evaluate> = { accuracy: 0, loss: 0, predictions: new Int32Array(0) };
     for (let epoch = firstEpoch; epoch < config.epochs; epoch++) {
       const batches = shuffledBatches(train.labels.length, config.batchSize, epochSeed(config.seed, epoch));
       ctx.progress.start(`mnist-baseline epoch ${epoch + 1}/${config.epochs}`, batches.length);
@@ -164,7 +166,8 @@ async function run(config: MnistBaselineConfig, ctx: ExperimentContext): Promise
       train_size: train.labels.length,
       steps: step,
       train_seconds: trainSeconds,
-      ms_per_step: (1000 * trainSeconds) / Math.max(1, step - firstEpoch * stepsPerEpoch),
+      // trainSeconds accumulates across resumed sessions, so it is divided by every step taken.
+      ms_per_step: (1000 * trainSeconds) / Math.max(1, step),
     };
   } finally {
     tf.dispose([trainX.x, trainX.y, targets]);

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { EngineInfo, Rng } from '../engine/index.js';
 import { EccvkitInputError } from '../errors.js';
+import { isPlainObject } from '../objects.js';
 import type { Checkpoint, RunRecord, RunStore } from '../store/index.js';
 
 export const PRESETS = ['quick', 'full'] as const;
@@ -102,10 +103,6 @@ export function parseSetting(text: string): [string[], unknown] {
     /* a bare string such as --set optimizer=adam */
   }
   return [key.split('.'), value];
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -14,7 +14,7 @@ export interface RunOptions {
   store: RunStore;
   progress?: ProgressReporter;
   backend?: BackendName;
-  /** Run again even when an identical finished run is stored. */
+  /** Start a new run even when an identical run has finished, was interrupted or failed. */
   force?: boolean;
 }
 
@@ -49,11 +49,13 @@ export async function runExperiment(name: string, options: RunOptions): Promise<
     return { run: previous, status: 'skipped', metrics: store.finalMetrics(previous.id) };
   }
   const engine = await initEngine(options.backend ? { backend: options.backend } : {});
-  const resuming = previous !== undefined && previous.status !== 'finished';
+  // force starts over even from an interrupted or failed run (e.g. one whose checkpoint is damaged).
+  const resuming = !options.force && previous !== undefined && previous.status !== 'finished';
   const run = resuming
     ? store.resumeRun(previous.id)
     : store.createRun({ experiment: name, preset, config: config as unknown as Record<string, unknown>, seed: config.seed, backend: engine.backend });
   const resumeFrom = resuming ? store.latestCheckpoint(run.id) : undefined;
+  progress.log(`${name}: run ${run.id} on the ${engine.backend} backend`);
   if (resuming) progress.log(`${name}: resuming run ${run.id}${resumeFrom ? ` from step ${resumeFrom.step}` : ' from the start (no checkpoint)'}`);
 
   const ctx: ExperimentContext = {
@@ -76,6 +78,7 @@ export async function runExperiment(name: string, options: RunOptions): Promise<
     return { run: store.getRun(run.id) as RunRecord, status: resuming ? 'resumed' : 'finished', metrics: store.finalMetrics(run.id) };
   } catch (err) {
     store.finishRun(run.id, 'failed', err instanceof Error ? err.message : String(err));
+    if (resuming) progress.log(`${name}: run ${run.id} failed while resuming; --force starts it over`);
     throw err;
   } finally {
     progress.stop();

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EccvkitInputError, check } from '../errors.js';
+import { isPlainObject } from '../objects.js';
 import { writeDirAtomic } from '../fs.js';
 import { canonicalJson, hashConfig } from './hash.js';
 
@@ -191,12 +192,6 @@ function checkStatus(value: unknown, argument: string): asserts value is RunStat
   check(RUN_STATUSES.includes(value as RunStatus), argument, value, `one of ${RUN_STATUSES.join(', ')}`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
 /** True when a process with this id exists (also when it belongs to another user). */
 function processAlive(pid: number | null): boolean {
   // pid 0 and negative pids address process groups in kill(2): never probe them.
@@ -239,8 +234,14 @@ export class RunStore {
   static open(file: string = DEFAULT_STORE_PATH): RunStore {
     checkNonEmptyString(file, 'file');
     const abs = path.resolve(file);
+    if (fs.existsSync(abs) && !fs.statSync(abs).isFile()) throw new EccvkitInputError('--store', abs, 'an SQLite run store file (this is a folder)');
     fs.mkdirSync(path.dirname(abs), { recursive: true });
-    const db = new Database(abs, { timeout: BUSY_TIMEOUT_MS });
+    let db: Database.Database;
+    try {
+      db = new Database(abs, { timeout: BUSY_TIMEOUT_MS });
+    } catch (err) {
+      throw new EccvkitInputError('--store', abs, `an SQLite run store file that can be opened (${err instanceof Error ? err.message : String(err)})`);
+    }
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('journal_mode = WAL');
@@ -257,6 +258,7 @@ export class RunStore {
       }).immediate();
     } catch (err) {
       db.close();
+      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new EccvkitInputError('--store', abs, 'an SQLite run store file (this file is not an SQLite database)');
       throw err;
     }
     return new RunStore(abs, db);

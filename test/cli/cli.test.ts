@@ -49,6 +49,14 @@ describe('eccvkit CLI', () => {
       [['run', 'mnist-baseline', '--set', 'epochs=0', '--store', store], /config epochs: got 0, expected number to be >=1/],
       [['reproduce', '--preset', 'huge', '--store', store], /--preset: got "huge"/],
     ];
+    const notADb = path.join(dir, 'not-a-db.sqlite');
+    fs.writeFileSync(notADb, 'hello, this is not SQLite'.repeat(10));
+    cases.push(
+      [['runs', '--store', notADb], /--store: got ".*not-a-db.sqlite", expected an SQLite run store file \(this file is not an SQLite database\)/],
+      [['runs', '--store', dir], /--store: got ".*", expected an SQLite run store file \(this is a folder\)/],
+      [['bogus'], /unknown command 'bogus'/],
+      [['run', 'mnist-baseline', '--backend', 'gpu', '--store', store], /argument 'gpu' is invalid/],
+    );
     for (const [args, pattern] of cases) {
       const r = eccvkit(args);
       assert.equal(r.status, 2, `${args.join(' ')} exited ${r.status}: ${r.stderr}`);
@@ -120,7 +128,31 @@ describe('eccvkit CLI', () => {
     assert.equal(s.getRun(out.run)?.status, 'finished');
     // The epoch-1 evaluation was logged once before the kill; resumed epochs add theirs.
     assert.deepEqual(s.metrics(out.run, 'epoch').map((p) => p.value), [1, 2, 3]);
+    const resumedLoss = s.metrics(out.run, 'train_loss').map((p) => p.value);
     s.close();
+
+    // The resumed run ends exactly where an uninterrupted one does.
+    const otherStore = path.join(dir, 'uninterrupted.db');
+    const straight = eccvkit([...args.slice(0, -1), otherStore, '--json']);
+    assert.equal(straight.status, 0, straight.stderr);
+    const ref = JSON.parse(straight.stdout.trim().split('\n').pop() as string) as { run: number; metrics: Record<string, number> };
+    for (const key of ['test_accuracy', 'test_loss', 'steps']) assert.equal(out.metrics[key], ref.metrics[key], key);
+    assert.ok(Math.abs((out.metrics.ms_per_step as number) / (ref.metrics.ms_per_step as number) - 1) < 1.5, 'ms_per_step counts every step');
+    const o = RunStore.open(otherStore);
+    assert.deepEqual(resumedLoss, o.metrics(ref.run, 'train_loss').map((p) => p.value));
+    o.close();
+  });
+
+  it('--force starts a failed run over instead of resuming it', () => {
+    const s = RunStore.open(store);
+    const failed = s.createRun({ experiment: 'mnist-baseline', preset: 'quick', config: { broken: true }, seed: 0, backend: 'wasm' });
+    s.finishRun(failed.id, 'failed', 'simulated');
+    s.close();
+    const r = eccvkit(['run', 'mnist-baseline', '--set', 'epochs=1', '--set', 'trainSize=200', '--store', store, '--force', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { status: string; run: number };
+    assert.equal(out.status, 'finished');
+    assert.ok(out.run > failed.id);
   });
 
   it('report writes one self-contained HTML page with the stored run', () => {
@@ -137,7 +169,9 @@ describe('eccvkit CLI', () => {
 
   it('runs lists the stored runs; doctor reports backend, kernels, datasets and store', () => {
     const runs = JSON.parse(eccvkit(['runs', '--store', store, '--json']).stdout) as Array<{ experiment: string; status: string }>;
-    assert.ok(runs.length >= 2 && runs.every((x) => x.experiment === 'mnist-baseline' && x.status === 'finished'));
+    assert.ok(runs.every((x) => x.experiment === 'mnist-baseline'));
+    assert.deepEqual([...new Set(runs.map((x) => x.status))].sort(), ['failed', 'finished']);
+    assert.ok(runs.filter((x) => x.status === 'finished').length >= 3);
     const r = eccvkit(['doctor', '--store', store, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout) as { backend: string; patchedKernels: Array<{ kernel: string }>; datasets: { mnistDigits: { available: boolean } }; store: { runs: number } };

@@ -224,8 +224,9 @@ describe('npyToFloat32 and npyToInt32Labels', () => {
   });
 });
 
-const numpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
-const numpyMissing = numpy.status !== 0 ? 'python3 with numpy is not installed' : false;
+// The first Python that has NumPy: the one on PATH, else Debian's (python3-numpy), which CI installs.
+const python = ['python3', '/usr/bin/python3'].find((exe) => spawnSync(exe, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0);
+const numpyMissing = python === undefined ? 'no python3 with numpy (apt-get install python3-numpy)' : false;
 
 describe('agreement with NumPy', () => {
   it('np.save writes the bytes encodeNpy writes, and np.load reads what writeNpy wrote', { skip: numpyMissing }, () => {
@@ -243,7 +244,7 @@ describe('agreement with NumPy', () => {
       'print("ok")',
     ].join('\n');
     cases.forEach((c, k) => writeNpy(path.join(tmp, `ts${k}.npy`), c.arr));
-    const res = spawnSync('python3', ['-c', script, tmp], { encoding: 'utf8' });
+    const res = spawnSync(python as string, ['-c', script, tmp], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
     assert.equal(res.stdout.trim(), 'ok');
     cases.forEach((c, k) => {
