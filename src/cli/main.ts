@@ -12,6 +12,7 @@ import { BACKENDS, initEngine, tf, WASM_KERNEL_PATCHES, type BackendName } from 
 import { EccvkitError, EccvkitInputError } from '../errors.js';
 import { listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
 import { DEFAULT_STORE_PATH, RunStore } from '../store/index.js';
+import { COMMAND_GROUPS } from './groups.js';
 import { createProgress } from './progress.js';
 
 const require = createRequire(import.meta.url);
@@ -217,14 +218,20 @@ function program(): Command {
       console.log(`store: ${storeFile} (${storeExists ? `${runCount} runs` : 'not created yet'})`);
     });
 
+  for (const register of COMMAND_GROUPS) register(cli);
   return cli;
+}
+
+/** Nested groups (`eccvkit metric accuracy`) need the override at every level. */
+function overrideExits(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) overrideExits(sub);
 }
 
 async function main(argv: string[]): Promise<number> {
   const cli = program();
-  cli.exitOverride();
   cli.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const sub of cli.commands) sub.exitOverride();
+  overrideExits(cli);
   try {
     await cli.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,0 +1,10 @@
+/**
+ * Command groups of the paper modules (`eccvkit metric …`, `eccvkit topo …`):
+ * each module's CLI file exports a function that adds its group to the
+ * program; main.ts calls every one listed here.
+ */
+import type { Command } from 'commander';
+
+export type RegisterCommands = (cli: Command) => void;
+
+export const COMMAND_GROUPS: RegisterCommands[] = [];
