@@ -143,7 +143,7 @@ describe('topology bridge and losses', () => {
       }
       const last = topoGanMaskLoss(g, [realBirths]);
       assert.equal(last.loss.dataSync()[0], 0, 'the gap is closed');
-      const changed = g.dataSync().reduce((s, v, i) => s + (Math.sign(v) !== Math.sign(gapped[i] as number) ? 1 : 0), 0);
+      const changed = Array.from(g.dataSync()).reduce((s: number, v: number, i: number) => s + (Math.sign(v) !== Math.sign(gapped[i] as number) ? 1 : 0), 0);
       assert.equal(changed, 2, 'exactly the two gap pixels flipped');
       tf.dispose([last.loss, g]);
     });
