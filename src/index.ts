@@ -13,3 +13,4 @@ export * from './nn/io.js';
 export * from './store/index.js';
 export * from './report/index.js';
 export * from './experiments/index.js';
+export * from './topology/index.js';

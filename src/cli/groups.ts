@@ -4,7 +4,8 @@
  * program; main.ts calls every one listed here.
  */
 import type { Command } from 'commander';
+import { registerTopologyCommands } from './topology.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands];

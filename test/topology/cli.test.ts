@@ -1,0 +1,85 @@
+/**
+ * `eccvkit ph` end to end: JSON diagrams of a hand-worked ring from .npy and
+ * .png, critical pixels, the summary, and bad input (one line, exit 2).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PNG } from 'pngjs';
+import { writeNpy } from '../../src/data/index.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const cliArgs = ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
+
+function eccvkit(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const RING = [
+  [9, 9, 9, 9, 9],
+  [9, 1, 1, 1, 9],
+  [9, 1, 5, 1, 9],
+  [9, 1, 1, 1, 9],
+  [9, 9, 9, 9, 9],
+];
+
+describe('eccvkit ph', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-ph-'));
+    writeNpy(path.join(dir, 'ring.npy'), { data: Float32Array.from(RING.flat()), shape: [5, 5], dtype: 'float32' });
+    writeNpy(path.join(dir, 'ring64.npy'), { data: BigInt64Array.from(RING.flat().map(BigInt)), shape: [5, 5], dtype: 'int64' });
+    writeNpy(path.join(dir, 'cube.npy'), { data: new Float32Array(8), shape: [2, 2, 2], dtype: 'float32' });
+    writeNpy(path.join(dir, 'nan.npy'), { data: Float32Array.from([0, NaN, 1, 2]), shape: [2, 2], dtype: 'float32' });
+    const png = new PNG({ width: 5, height: 5 });
+    RING.flat().forEach((v, i) => png.data.set([v * 20, v * 20, v * 20, 255], 4 * i));
+    fs.writeFileSync(path.join(dir, 'ring.png'), PNG.sync.write(png));
+    fs.writeFileSync(path.join(dir, 'text.npy'), 'not an array');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the diagrams as JSON, with critical pixels, for .npy (float32, int64) and .png', () => {
+    for (const [file, scale] of [
+      ['ring.npy', 1],
+      ['ring64.npy', 1],
+      ['ring.png', 20],
+    ] as const) {
+      const r = eccvkit(['ph', path.join(dir, file), '--json', '--critical']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { diagrams: Record<string, Array<[number, number | null]>>; critical: Record<string, unknown> };
+      assert.deepEqual(out.diagrams, { 0: [[1 * scale, null]], 1: [[1 * scale, 5 * scale]] }, file);
+      assert.deepEqual(out.critical, { 0: [[[1, 1], null]], 1: [[[3, 2], [2, 2]]] }, file);
+    }
+    const sup = JSON.parse(eccvkit(['ph', path.join(dir, 'ring.npy'), '--json', '--filtration', 'superlevel', '--construction', 'V', '--dims', '0']).stdout) as { diagrams: unknown };
+    assert.deepEqual(sup.diagrams, { 0: [[5, 1], [9, null]] });
+  });
+
+  it('prints a readable summary without --json', () => {
+    const r = eccvkit(['ph', path.join(dir, 'ring.npy')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /dimension 0: 1 pairs \(1 essential\)/);
+    assert.match(r.stdout, /\[1, 5\)\s+persistence 4/);
+  });
+
+  it('bad input: one line naming the problem, exit 2', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['ph', path.join(dir, 'cube.npy')], /IMAGE: got ".*cube.npy with shape \[2, 2, 2\]", expected a 2-D array/],
+      [['ph', path.join(dir, 'nan.npy')], /image\[0, 1\]: got NaN, expected a finite number/],
+      [['ph', path.join(dir, 'missing.npy')], /IMAGE: got ".*missing.npy", expected a readable .npy or .png file \(ENOENT\)/],
+      [['ph', path.join(dir, 'text.npy')], /IMAGE: got ".*text.npy", expected a .npy array or a PNG image/],
+      [['ph', path.join(dir, 'ring.npy'), '--dims', '0,2'], /--dims: got "0,2"/],
+      [['ph', path.join(dir, 'ring.npy'), '--construction', 'X'], /argument 'X' is invalid/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = eccvkit(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0] as string, pattern);
+    }
+  });
+});
