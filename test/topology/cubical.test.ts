@@ -162,6 +162,33 @@ describe('cubical persistence: identities', () => {
     }
   });
 
+  it('V of an image equals T of its max-refinement (vertices, edges and squares as pixels of a (2h−1)×(2w−1) image)', () => {
+    // Each cell of the V-complex becomes a square of the refined image with the cell's value (max of its vertices);
+    // the union of those squares is a thickening of the V-complex, so the diagrams agree. Superlevel uses min.
+    const refine = (img: Float64Array, h: number, w: number, pick: (a: number, b: number) => number) => {
+      const out = new Float64Array((2 * h - 1) * (2 * w - 1));
+      for (let r = 0; r < 2 * h - 1; r++) {
+        for (let c = 0; c < 2 * w - 1; c++) {
+          const rows = r % 2 ? [(r - 1) / 2, (r + 1) / 2] : [r / 2];
+          const cols = c % 2 ? [(c - 1) / 2, (c + 1) / 2] : [c / 2];
+          out[r * (2 * w - 1) + c] = rows.flatMap((i) => cols.map((j) => img[i * w + j] as number)).reduce((a, b) => pick(a, b));
+        }
+      }
+      return out;
+    };
+    for (const seed of [51, 52, 53, 54]) {
+      const h = 5 + (seed % 3);
+      const w = 8 - (seed % 2);
+      const img = randomImage(h, w, seed, seed % 2 ? 3 : 0);
+      for (const filtration of ['sublevel', 'superlevel'] as const) {
+        const v = cubicalPersistence(img, [h, w], { construction: 'V', filtration });
+        const refined = refine(img, h, w, filtration === 'sublevel' ? Math.max : Math.min);
+        const t = cubicalPersistence(refined, [2 * h - 1, 2 * w - 1], { construction: 'T', filtration });
+        for (const d of [0, 1] as const) assert.deepEqual(pts(v.diagrams[d]), pts(t.diagrams[d]), `seed ${seed} ${filtration} dim ${d}`);
+      }
+    }
+  });
+
   it('superlevel of I is the sublevel of −I, negated', () => {
     const img = randomImage(8, 9, 21, 5);
     for (const c of ['T', 'V'] as const) {
