@@ -5,7 +5,7 @@ import { EccvkitInputError } from '../src/errors.js';
 /** Backends that start on this machine (tensorflow only where tfjs-node is installed). */
 export async function availableBackends(): Promise<BackendName[]> {
   const out: BackendName[] = [];
-  for (const b of ['tensorflow', 'wasm', 'cpu'] as const) {
+  for (const b of ['tensorflow', 'native', 'wasm', 'cpu'] as const) {
     try {
       await initEngine({ backend: b });
       out.push(b);

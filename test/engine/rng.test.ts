@@ -83,7 +83,7 @@ describe('initEngine', () => {
     const saved = process.env.ECCVKIT_BACKEND;
     process.env.ECCVKIT_BACKEND = 'gpu';
     try {
-      await assert.rejects(initEngine(), /ECCVKIT_BACKEND: got "gpu", expected one of tensorflow, wasm, cpu/);
+      await assert.rejects(initEngine(), /ECCVKIT_BACKEND: got "gpu", expected one of tensorflow, native, wasm, cpu/);
     } finally {
       if (saved === undefined) delete process.env.ECCVKIT_BACKEND;
       else process.env.ECCVKIT_BACKEND = saved;

@@ -1,0 +1,788 @@
+// eccvkit's native kernels for TensorFlow.js: an N-API addon over oneDNN.
+//
+// The JavaScript side (src/engine/native.ts) owns every tensor: it hands this
+// addon the Float32Arrays of the inputs and a preallocated Float32Array for the
+// output, so nothing is copied on the way in or out. Shapes arrive as an
+// Int32Array of parameters whose layout each function documents. Layouts are
+// tfjs's own: activations NHWC, conv filters [kh, kw, in, out], depthwise
+// filters [kh, kw, in, multiplier]; oneDNN reads them in place and only the
+// (small) filters are reordered into its blocked formats.
+#include <node_api.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct JsError {
+  std::string message;
+};
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+// ---------------------------------------------------------------------------
+// Argument helpers
+
+napi_value* args(napi_env env, napi_callback_info info, size_t expected, std::vector<napi_value>& out) {
+  size_t argc = expected;
+  out.assign(expected, nullptr);
+  if (napi_get_cb_info(env, info, &argc, out.data(), nullptr, nullptr) != napi_ok || argc < expected) {
+    throw JsError{"eccvkit native: expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc)};
+  }
+  return out.data();
+}
+
+bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_null || t == napi_undefined;
+}
+
+template <typename T>
+T* typedArray(napi_env env, napi_value v, napi_typedarray_type want, size_t* length, const char* name) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (!isTyped) throw JsError{std::string("eccvkit native: ") + name + " must be a typed array"};
+  napi_typedarray_type type;
+  size_t len;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &type, &len, &data, &buffer, &offset);
+  if (type != want) throw JsError{std::string("eccvkit native: ") + name + " has the wrong element type"};
+  if (length) *length = len;
+  return static_cast<T*>(data);
+}
+
+float* floats(napi_env env, napi_value v, size_t expected, const char* name) {
+  size_t len = 0;
+  float* p = typedArray<float>(env, v, napi_float32_array, &len, name);
+  if (len < expected) {
+    throw JsError{std::string("eccvkit native: ") + name + " holds " + std::to_string(len) + " floats, needs " + std::to_string(expected)};
+  }
+  return p;
+}
+
+std::vector<int64_t> ints(napi_env env, napi_value v, size_t expected, const char* name) {
+  size_t len = 0;
+  int32_t* p = typedArray<int32_t>(env, v, napi_int32_array, &len, name);
+  if (len != expected) {
+    throw JsError{std::string("eccvkit native: ") + name + " needs " + std::to_string(expected) + " parameters, got " + std::to_string(len)};
+  }
+  return std::vector<int64_t>(p, p + len);
+}
+
+double number(napi_env env, napi_value v) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw JsError{"eccvkit native: expected a number"};
+  return d;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const JsError& e) {
+    napi_throw_error(env, nullptr, e.message.c_str());
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, nullptr, (std::string("eccvkit native (oneDNN): ") + e.what()).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("eccvkit native: ") + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Activations shared by the fused kernels. Codes match src/engine/native.ts.
+
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3, kSigmoid = 4, kElu = 5 };
+
+void appendActivation(dnnl::post_ops& ops, int64_t act, float alpha) {
+  switch (act) {
+    case kLinear: break;
+    case kRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case kRelu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
+    case kLeakyRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f); break;
+    case kSigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case kElu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f); break;
+    default: throw JsError{"eccvkit native: unknown activation code " + std::to_string(act)};
+  }
+}
+
+inline float activate(float v, int64_t act, float alpha) {
+  switch (act) {
+    case kRelu: return v > 0.f ? v : 0.f;
+    case kRelu6: return std::min(std::max(v, 0.f), 6.f);
+    case kLeakyRelu: return v < 0.f ? alpha * v : v;
+    case kSigmoid: return 1.f / (1.f + std::exp(-v));
+    case kElu: return v > 0.f ? v : std::expm1(v);
+    default: return v;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Threads
+
+// Small problems run on one thread: waking the others costs more than the
+// work, and on a busy machine a fork-join waits for a descheduled thread.
+// oneDNN sizes its partition when a primitive is created, so the scope is
+// entered before creation (the primitive caches key on the thread count).
+constexpr int64_t kSerialFlops = int64_t(1) << 21;
+// The same bound for the element-wise loops, in elements.
+constexpr int64_t kParallelGrain = 1 << 15;
+
+class ThreadScope {
+ public:
+  explicit ThreadScope(int64_t flops) : saved_(omp_get_max_threads()) {
+    if (flops < kSerialFlops && saved_ > 1) omp_set_num_threads(1);
+  }
+  ~ThreadScope() { omp_set_num_threads(saved_); }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 1, a);
+    int n = static_cast<int>(number(env, a[0]));
+    if (n < 1) throw JsError{"eccvkit native: threads must be at least 1"};
+    omp_set_num_threads(n);
+    return undefinedValue(env);
+  });
+}
+
+napi_value GetThreads(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_create_int32(env, omp_get_max_threads(), &v);
+  return v;
+}
+
+napi_value Version(napi_env env, napi_callback_info) {
+  const dnnl_version_t* ver = dnnl_version();
+  std::string s = std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
+  napi_value v;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &v);
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// matMul(a, b, out, bias|null, params Int32Array[8], alpha)
+// params: batchA, batchB, M, N, K, transposeA, transposeB, activation.
+// a is [batchA, M, K] (or [batchA, K, M] when transposed), b is [batchB, K, N]
+// (or [batchB, N, K]); a batch of 1 broadcasts. bias has N values (or 1).
+
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 6, a);
+    auto p = ints(env, a[4], 8, "params");
+    const int64_t batchA = p[0], batchB = p[1], M = p[2], N = p[3], K = p[4];
+    const bool ta = p[5] != 0, tb = p[6] != 0;
+    const int64_t act = p[7];
+    const float alpha = static_cast<float>(number(env, a[5]));
+    const int64_t batch = std::max(batchA, batchB);
+    const float* A = floats(env, a[0], batchA * M * K, "a");
+    const float* B = floats(env, a[1], batchB * K * N, "b");
+    float* C = floats(env, a[2], batch * M * N, "out");
+    size_t biasLen = 0;
+    const float* bias = isNullish(env, a[3]) ? nullptr : typedArray<float>(env, a[3], napi_float32_array, &biasLen, "bias");
+    if (bias && biasLen != static_cast<size_t>(N) && biasLen != 1) throw JsError{"eccvkit native: bias must hold N or 1 values"};
+    ThreadScope threads(2 * batch * M * N * K);
+    for (int64_t i = 0; i < batch; ++i) {
+      const float* Ai = A + (batchA == 1 ? 0 : i) * M * K;
+      const float* Bi = B + (batchB == 1 ? 0 : i) * K * N;
+      float* Ci = C + i * M * N;
+      dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.f, Ai, ta ? M : K, Bi, tb ? K : N, 0.f, Ci, N);
+      if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+    }
+    if (bias || act != kLinear) {
+      const int64_t rows = batch * M;
+#pragma omp parallel for schedule(static) if (rows * N > kParallelGrain)
+      for (int64_t r = 0; r < rows; ++r) {
+        float* row = C + r * N;
+        for (int64_t j = 0; j < N; ++j) {
+          float v = row[j] + (bias ? bias[biasLen == 1 ? 0 : j] : 0.f);
+          row[j] = activate(v, act, alpha);
+        }
+      }
+    }
+    return undefinedValue(env);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Convolutions. params Int32Array[19]:
+//   0 N, 1 IH, 2 IW, 3 IC, 4 OH, 5 OW, 6 OC, 7 KH, 8 KW, 9 strideH, 10 strideW,
+//   11 dilationH, 12 dilationW (tfjs convention, 1 = none), 13 padTop, 14 padLeft,
+//   15 padBottom, 16 padRight, 17 groups (1, or IC for depthwise), 18 activation.
+
+struct ConvShape {
+  int64_t N, IH, IW, IC, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G, act;
+  explicit ConvShape(const std::vector<int64_t>& p)
+      : N(p[0]), IH(p[1]), IW(p[2]), IC(p[3]), OH(p[4]), OW(p[5]), OC(p[6]), KH(p[7]), KW(p[8]), SH(p[9]), SW(p[10]),
+        DH(p[11]), DW(p[12]), PT(p[13]), PL(p[14]), PB(p[15]), PR(p[16]), G(p[17]), act(p[18]) {
+    if (G < 1 || IC % G != 0 || OC % G != 0) throw JsError{"eccvkit native: bad convolution groups"};
+  }
+  memory::desc src() const { return memory::desc({N, IC, IH, IW}, dt::f32, tag::nhwc); }
+  memory::desc dst() const { return memory::desc({N, OC, OH, OW}, dt::f32, tag::nhwc); }
+  memory::dims weightDims() const {
+    return G == 1 ? memory::dims{OC, IC, KH, KW} : memory::dims{G, OC / G, IC / G, KH, KW};
+  }
+  // tfjs filters: [kh, kw, in, out]; depthwise [kh, kw, in, mult] = hwigo with i = 1.
+  memory::desc userWeights() const { return memory::desc(weightDims(), dt::f32, G == 1 ? tag::hwio : tag::hwigo); }
+  memory::desc anyWeights() const { return memory::desc(weightDims(), dt::f32, tag::any); }
+  memory::dims strides() const { return {SH, SW}; }
+  memory::dims dilates() const { return {DH - 1, DW - 1}; }
+  memory::dims padL() const { return {PT, PL}; }
+  memory::dims padR() const { return {PB, PR}; }
+  int64_t srcSize() const { return N * IH * IW * IC; }
+  int64_t dstSize() const { return N * OH * OW * OC; }
+  int64_t weightSize() const { return KH * KW * (IC / G) * OC; }
+  int64_t flops() const { return 2 * dstSize() * KH * KW * (IC / G); }
+};
+
+dnnl::convolution_forward::primitive_desc forwardDesc(const ConvShape& s, bool withBias, const dnnl::primitive_attr& attr) {
+  dnnl::convolution_forward::desc d =
+      withBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, s.src(),
+                                                 s.anyWeights(), memory::desc({s.OC}, dt::f32, tag::x), s.dst(), s.strides(),
+                                                 s.dilates(), s.padL(), s.padR())
+               : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, s.src(),
+                                                 s.anyWeights(), s.dst(), s.strides(), s.dilates(), s.padL(), s.padR());
+  return dnnl::convolution_forward::primitive_desc(d, attr, cpuEngine());
+}
+
+// Primitive descriptors are cached by their parameters: building one walks
+// oneDNN's implementation list, which costs more than a small convolution.
+template <typename PD>
+struct PdCache {
+  std::mutex lock;
+  std::unordered_map<std::string, PD> map;
+  template <typename Make>
+  PD get(const std::vector<int64_t>& p, int64_t extra, Make make) {
+    std::string key;
+    for (int64_t v : p) key += std::to_string(v) + ",";
+    key += std::to_string(extra) + "|" + std::to_string(omp_get_max_threads());
+    std::lock_guard<std::mutex> guard(lock);
+    auto it = map.find(key);
+    if (it != map.end()) return it->second;
+    PD pd = make();
+    if (map.size() > 512) map.clear();
+    map.emplace(key, pd);
+    return pd;
+  }
+};
+
+memory weightsFor(const memory::desc& want, memory user) {
+  if (want == user.get_desc()) return user;
+  memory m(want, cpuEngine());
+  dnnl::reorder(user, m).execute(cpuStream(), user, m);
+  return m;
+}
+
+// conv2dForward(x, filter, bias|null, out, params, alpha)
+napi_value Conv2dForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    static PdCache<dnnl::convolution_forward::primitive_desc> cache;
+    std::vector<napi_value> a;
+    args(env, info, 6, a);
+    auto p = ints(env, a[4], 19, "params");
+    ConvShape s(p);
+    ThreadScope threads(s.flops());
+    const float alpha = static_cast<float>(number(env, a[5]));
+    float* x = floats(env, a[0], s.srcSize(), "x");
+    float* w = floats(env, a[1], s.weightSize(), "filter");
+    const bool withBias = !isNullish(env, a[2]);
+    float* bias = withBias ? floats(env, a[2], s.OC, "bias") : nullptr;
+    float* y = floats(env, a[3], s.dstSize(), "out");
+    int32_t alphaBits;
+    std::memcpy(&alphaBits, &alpha, sizeof alpha);
+    auto pd = cache.get(p, (withBias ? 1 : 0) + 2 * static_cast<int64_t>(alphaBits), [&] {
+      dnnl::primitive_attr attr;
+      dnnl::post_ops ops;
+      appendActivation(ops, s.act, alpha);
+      attr.set_post_ops(ops);
+      return forwardDesc(s, withBias, attr);
+    });
+    memory src(s.src(), cpuEngine(), x);
+    memory dst(s.dst(), cpuEngine(), y);
+    memory wUser(s.userWeights(), cpuEngine(), w);
+    memory wts = weightsFor(pd.weights_desc(), wUser);
+    std::unordered_map<int, memory> exec{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DST, dst}};
+    if (withBias) exec.emplace(DNNL_ARG_BIAS, memory(memory::desc({s.OC}, dt::f32, tag::x), cpuEngine(), bias));
+    dnnl::convolution_forward(pd).execute(cpuStream(), exec);
+    cpuStream().wait();
+    return undefinedValue(env);
+  });
+}
+
+// conv2dBackwardData(dy, filter, dx, params)  (also conv2dTranspose's forward)
+napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    static PdCache<dnnl::convolution_backward_data::primitive_desc> cache;
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    auto p = ints(env, a[3], 19, "params");
+    ConvShape s(p);
+    ThreadScope threads(s.flops());
+    float* dy = floats(env, a[0], s.dstSize(), "dy");
+    float* w = floats(env, a[1], s.weightSize(), "filter");
+    float* dx = floats(env, a[2], s.srcSize(), "dx");
+    auto pd = cache.get(p, 0, [&] {
+      auto hint = forwardDesc(s, false, dnnl::primitive_attr());
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
+                                              s.dilates(), s.padL(), s.padR());
+      return dnnl::convolution_backward_data::primitive_desc(d, cpuEngine(), hint);
+    });
+    memory diffDst(s.dst(), cpuEngine(), dy);
+    memory diffSrc(s.src(), cpuEngine(), dx);
+    memory wUser(s.userWeights(), cpuEngine(), w);
+    memory wts = weightsFor(pd.weights_desc(), wUser);
+    dnnl::convolution_backward_data(pd).execute(cpuStream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+    cpuStream().wait();
+    return undefinedValue(env);
+  });
+}
+
+// conv2dBackwardFilter(x, dy, dw, params)
+napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    static PdCache<dnnl::convolution_backward_weights::primitive_desc> cache;
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    auto p = ints(env, a[3], 19, "params");
+    ConvShape s(p);
+    ThreadScope threads(s.flops());
+    float* x = floats(env, a[0], s.srcSize(), "x");
+    float* dy = floats(env, a[1], s.dstSize(), "dy");
+    float* dw = floats(env, a[2], s.weightSize(), "dw");
+    auto pd = cache.get(p, 0, [&] {
+      auto hint = forwardDesc(s, false, dnnl::primitive_attr());
+      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
+                                                 s.dilates(), s.padL(), s.padR());
+      return dnnl::convolution_backward_weights::primitive_desc(d, cpuEngine(), hint);
+    });
+    memory src(s.src(), cpuEngine(), x);
+    memory diffDst(s.dst(), cpuEngine(), dy);
+    memory wUser(s.userWeights(), cpuEngine(), dw);
+    const bool direct = pd.diff_weights_desc() == wUser.get_desc();
+    memory diffW = direct ? wUser : memory(pd.diff_weights_desc(), cpuEngine());
+    dnnl::convolution_backward_weights(pd).execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffW}});
+    if (!direct) dnnl::reorder(diffW, wUser).execute(cpuStream(), diffW, wUser);
+    cpuStream().wait();
+    return undefinedValue(env);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Pooling, written out rather than through oneDNN so that ties and divisors
+// follow the tfjs cpu kernels exactly: max pooling takes the first maximum in
+// row-major window order; average pooling divides by the number of in-bounds
+// cells; AvgPoolGrad divides by the whole window (tfjs's own convention).
+// params Int32Array[13]: N, IH, IW, C, OH, OW, KH, KW, SH, SW, padTop, padLeft, isMax.
+
+struct PoolShape {
+  int64_t N, IH, IW, C, OH, OW, KH, KW, SH, SW, PT, PL, isMax;
+  explicit PoolShape(const std::vector<int64_t>& p)
+      : N(p[0]), IH(p[1]), IW(p[2]), C(p[3]), OH(p[4]), OW(p[5]), KH(p[6]), KW(p[7]), SH(p[8]), SW(p[9]), PT(p[10]), PL(p[11]),
+        isMax(p[12]) {}
+};
+
+// pool(x, out, params)
+napi_value Pool(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 3, a);
+    PoolShape s(ints(env, a[2], 13, "params"));
+    const float* x = floats(env, a[0], s.N * s.IH * s.IW * s.C, "x");
+    float* y = floats(env, a[1], s.N * s.OH * s.OW * s.C, "out");
+#pragma omp parallel if (s.N * s.OH * s.OW * s.C * s.KH * s.KW > kParallelGrain)
+    {
+      std::vector<float> acc(s.C);
+#pragma omp for schedule(static)
+      for (int64_t row = 0; row < s.N * s.OH; ++row) {
+        const int64_t n = row / s.OH, oh = row % s.OH;
+        const int64_t h0 = oh * s.SH - s.PT;
+        for (int64_t ow = 0; ow < s.OW; ++ow) {
+          const int64_t w0 = ow * s.SW - s.PL;
+          std::fill(acc.begin(), acc.end(), s.isMax ? -std::numeric_limits<float>::infinity() : 0.f);
+          int64_t count = 0;
+          for (int64_t kh = 0; kh < s.KH; ++kh) {
+            const int64_t h = h0 + kh;
+            if (h < 0 || h >= s.IH) continue;
+            for (int64_t kw = 0; kw < s.KW; ++kw) {
+              const int64_t w = w0 + kw;
+              if (w < 0 || w >= s.IW) continue;
+              const float* px = x + ((n * s.IH + h) * s.IW + w) * s.C;
+              ++count;
+              if (s.isMax) {
+                for (int64_t c = 0; c < s.C; ++c) acc[c] = px[c] > acc[c] ? px[c] : acc[c];
+              } else {
+                for (int64_t c = 0; c < s.C; ++c) acc[c] += px[c];
+              }
+            }
+          }
+          float* py = y + ((n * s.OH + oh) * s.OW + ow) * s.C;
+          if (s.isMax) {
+            std::copy(acc.begin(), acc.end(), py);
+          } else {
+            const float inv = count > 0 ? 1.f / static_cast<float>(count) : 0.f;
+            for (int64_t c = 0; c < s.C; ++c) py[c] = acc[c] * inv;
+          }
+        }
+      }
+    }
+    return undefinedValue(env);
+  });
+}
+
+// poolGrad(dy, x|null, dx, params): max pooling needs x to find each window's
+// first maximum; the average pool spreads dy / (KH·KW) over its window.
+napi_value PoolGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    PoolShape s(ints(env, a[3], 13, "params"));
+    const float* dy = floats(env, a[0], s.N * s.OH * s.OW * s.C, "dy");
+    const float* x = s.isMax ? floats(env, a[1], s.N * s.IH * s.IW * s.C, "x") : nullptr;
+    float* dx = floats(env, a[2], s.N * s.IH * s.IW * s.C, "dx");
+    const float inv = 1.f / static_cast<float>(s.KH * s.KW);
+    // Parallel over images: windows of one image overlap, those of two never do.
+#pragma omp parallel if (s.N * s.OH * s.OW * s.C * s.KH * s.KW > kParallelGrain)
+    {
+      std::vector<float> best(s.C);
+      std::vector<int64_t> where(s.C);
+#pragma omp for schedule(static)
+      for (int64_t n = 0; n < s.N; ++n) {
+        float* dxn = dx + n * s.IH * s.IW * s.C;
+        std::fill(dxn, dxn + s.IH * s.IW * s.C, 0.f);
+        for (int64_t oh = 0; oh < s.OH; ++oh) {
+          const int64_t h0 = oh * s.SH - s.PT;
+          for (int64_t ow = 0; ow < s.OW; ++ow) {
+            const int64_t w0 = ow * s.SW - s.PL;
+            const float* g = dy + ((n * s.OH + oh) * s.OW + ow) * s.C;
+            if (s.isMax) {
+              std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+              std::fill(where.begin(), where.end(), -1);
+            }
+            for (int64_t kh = 0; kh < s.KH; ++kh) {
+              const int64_t h = h0 + kh;
+              if (h < 0 || h >= s.IH) continue;
+              for (int64_t kw = 0; kw < s.KW; ++kw) {
+                const int64_t w = w0 + kw;
+                if (w < 0 || w >= s.IW) continue;
+                const int64_t base = (h * s.IW + w) * s.C;
+                if (s.isMax) {
+                  const float* px = x + n * s.IH * s.IW * s.C + base;
+                  for (int64_t c = 0; c < s.C; ++c) {
+                    if (px[c] > best[c]) {
+                      best[c] = px[c];
+                      where[c] = base + c;
+                    }
+                  }
+                } else {
+                  for (int64_t c = 0; c < s.C; ++c) dxn[base + c] += g[c] * inv;
+                }
+              }
+            }
+            if (s.isMax) {
+              for (int64_t c = 0; c < s.C; ++c) {
+                if (where[c] >= 0) dxn[where[c]] += g[c];
+              }
+            }
+          }
+        }
+      }
+    }
+    return undefinedValue(env);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// batchNorm(x, mean, variance, offset|null, scale|null, out, epsilon): each
+// parameter array broadcasts over x by index modulo its length, as tfjs's
+// FusedBatchNorm kernel does.
+
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 7, a);
+    size_t n = 0, nm = 0, nv = 0, no = 0, ns = 0, ny = 0;
+    const float* x = typedArray<float>(env, a[0], napi_float32_array, &n, "x");
+    const float* mean = typedArray<float>(env, a[1], napi_float32_array, &nm, "mean");
+    const float* var = typedArray<float>(env, a[2], napi_float32_array, &nv, "variance");
+    const float* off = isNullish(env, a[3]) ? nullptr : typedArray<float>(env, a[3], napi_float32_array, &no, "offset");
+    const float* sc = isNullish(env, a[4]) ? nullptr : typedArray<float>(env, a[4], napi_float32_array, &ns, "scale");
+    float* y = typedArray<float>(env, a[5], napi_float32_array, &ny, "out");
+    const float eps = static_cast<float>(number(env, a[6]));
+    if (ny < n || nm == 0 || nv == 0 || (off && no == 0) || (sc && ns == 0)) throw JsError{"eccvkit native: batchNorm sizes"};
+    const int64_t total = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (total > kParallelGrain)
+    for (int64_t i = 0; i < total; ++i) {
+      const float s = sc ? sc[i % ns] : 1.f;
+      const float o = off ? off[i % no] : 0.f;
+      y[i] = o + (x[i] - mean[i % nm]) * s / std::sqrt(var[i % nv] + eps);
+    }
+    return undefinedValue(env);
+  });
+}
+
+
+// ---------------------------------------------------------------------------
+// Element-wise ops and sums. The JavaScript side merges dimensions first, so a
+// binary op arrives as an output shape with per-input strides (0 where the
+// input broadcasts), and a sum as x viewed [A, R, B] summed over R.
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6 };
+
+template <int Op>
+inline float binaryValue(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  if constexpr (Op == kSub) return a - b;
+  if constexpr (Op == kMul) return a * b;
+  if constexpr (Op == kDiv) return a / b;
+  if constexpr (Op == kMax) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a > b ? a : b);
+  if constexpr (Op == kMin) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a < b ? a : b);
+  if constexpr (Op == kSquaredDifference) return (a - b) * (a - b);
+  return 0.f;
+}
+
+template <int Op>
+void binaryLoop(const float* a, const float* b, float* out, const std::vector<int64_t>& shape, const std::vector<int64_t>& sa,
+                const std::vector<int64_t>& sb) {
+  const int rank = static_cast<int>(shape.size());
+  const int64_t inner = shape[rank - 1];
+  const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; ++d) rows *= shape[d];
+#pragma omp parallel for schedule(static) if (rows * inner > kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rem = r, oa = 0, ob = 0;
+    for (int d = rank - 2; d >= 0; --d) {
+      const int64_t i = rem % shape[d];
+      rem /= shape[d];
+      oa += i * sa[d];
+      ob += i * sb[d];
+    }
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    float* po = out + r * inner;
+    if (ia == 1 && ib == 1) {
+      for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(pa[j], pb[j]);
+    } else if (ia == 1) {
+      const float vb = pb[0];
+      for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(pa[j], vb);
+    } else if (ib == 1) {
+      const float va = pa[0];
+      for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(va, pb[j]);
+    } else {
+      const float v = binaryValue<Op>(pa[0], pb[0]);
+      for (int64_t j = 0; j < inner; ++j) po[j] = v;
+    }
+  }
+}
+
+// binary(a, b, out, params Int32Array[1 + 3·rank]): op, then the output
+// shape, a's strides and b's strides.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    size_t plen = 0;
+    const int32_t* p = typedArray<int32_t>(env, a[3], napi_int32_array, &plen, "params");
+    if (plen < 4 || (plen - 1) % 3 != 0) throw JsError{"eccvkit native: binary params"};
+    const size_t rank = (plen - 1) / 3;
+    std::vector<int64_t> shape(p + 1, p + 1 + rank), sa(p + 1 + rank, p + 1 + 2 * rank), sb(p + 1 + 2 * rank, p + 1 + 3 * rank);
+    int64_t total = 1, needA = 1, needB = 1;
+    for (size_t d = 0; d < rank; ++d) {
+      total *= shape[d];
+      needA += (shape[d] - 1) * sa[d];
+      needB += (shape[d] - 1) * sb[d];
+    }
+    const float* A = floats(env, a[0], needA, "a");
+    const float* B = floats(env, a[1], needB, "b");
+    float* out = floats(env, a[2], total, "out");
+    switch (p[0]) {
+      case kAdd: binaryLoop<kAdd>(A, B, out, shape, sa, sb); break;
+      case kSub: binaryLoop<kSub>(A, B, out, shape, sa, sb); break;
+      case kMul: binaryLoop<kMul>(A, B, out, shape, sa, sb); break;
+      case kDiv: binaryLoop<kDiv>(A, B, out, shape, sa, sb); break;
+      case kMax: binaryLoop<kMax>(A, B, out, shape, sa, sb); break;
+      case kMin: binaryLoop<kMin>(A, B, out, shape, sa, sb); break;
+      case kSquaredDifference: binaryLoop<kSquaredDifference>(A, B, out, shape, sa, sb); break;
+      default: throw JsError{"eccvkit native: unknown binary op " + std::to_string(p[0])};
+    }
+    return undefinedValue(env);
+  });
+}
+
+enum UnaryOp {
+  kURelu = 0, kUStep = 1, kUSqrt = 2, kUSquare = 3, kUNeg = 4, kUExp = 5, kULog = 6, kUAbs = 7,
+  kUTanh = 8, kUSigmoid = 9, kURsqrt = 10, kULeakyRelu = 11, kUElu = 12, kURelu6 = 13, kUReciprocal = 14
+};
+
+template <int Op>
+inline float unaryValue(float x, float alpha) {
+  if constexpr (Op == kURelu) return x < 0.f ? 0.f : x;
+  if constexpr (Op == kUStep) return std::isnan(x) ? x : (x > 0.f ? 1.f : alpha);
+  if constexpr (Op == kUSqrt) return std::sqrt(x);
+  if constexpr (Op == kUSquare) return x * x;
+  if constexpr (Op == kUNeg) return -x;
+  if constexpr (Op == kUExp) return std::exp(x);
+  if constexpr (Op == kULog) return std::log(x);
+  if constexpr (Op == kUAbs) return std::fabs(x);
+  if constexpr (Op == kUTanh) return std::tanh(x);
+  if constexpr (Op == kUSigmoid) return 1.f / (1.f + std::exp(-x));
+  if constexpr (Op == kURsqrt) return 1.f / std::sqrt(x);
+  if constexpr (Op == kULeakyRelu) return x < 0.f ? alpha * x : x;
+  if constexpr (Op == kUElu) return x >= 0.f ? x : std::expm1(x);
+  if constexpr (Op == kURelu6) return std::min(std::max(x, 0.f), 6.f);
+  if constexpr (Op == kUReciprocal) return 1.f / x;
+  return x;
+}
+
+template <int Op>
+void unaryLoop(const float* x, float* y, int64_t n, float alpha) {
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) y[i] = unaryValue<Op>(x[i], alpha);
+}
+
+// unary(x, out, op, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    size_t n = 0, ny = 0;
+    const float* x = typedArray<float>(env, a[0], napi_float32_array, &n, "x");
+    float* y = typedArray<float>(env, a[1], napi_float32_array, &ny, "out");
+    if (ny < n) throw JsError{"eccvkit native: unary output too small"};
+    const int op = static_cast<int>(number(env, a[2]));
+    const float alpha = static_cast<float>(number(env, a[3]));
+    const int64_t len = static_cast<int64_t>(n);
+    switch (op) {
+      case kURelu: unaryLoop<kURelu>(x, y, len, alpha); break;
+      case kUStep: unaryLoop<kUStep>(x, y, len, alpha); break;
+      case kUSqrt: unaryLoop<kUSqrt>(x, y, len, alpha); break;
+      case kUSquare: unaryLoop<kUSquare>(x, y, len, alpha); break;
+      case kUNeg: unaryLoop<kUNeg>(x, y, len, alpha); break;
+      case kUExp: unaryLoop<kUExp>(x, y, len, alpha); break;
+      case kULog: unaryLoop<kULog>(x, y, len, alpha); break;
+      case kUAbs: unaryLoop<kUAbs>(x, y, len, alpha); break;
+      case kUTanh: unaryLoop<kUTanh>(x, y, len, alpha); break;
+      case kUSigmoid: unaryLoop<kUSigmoid>(x, y, len, alpha); break;
+      case kURsqrt: unaryLoop<kURsqrt>(x, y, len, alpha); break;
+      case kULeakyRelu: unaryLoop<kULeakyRelu>(x, y, len, alpha); break;
+      case kUElu: unaryLoop<kUElu>(x, y, len, alpha); break;
+      case kURelu6: unaryLoop<kURelu6>(x, y, len, alpha); break;
+      case kUReciprocal: unaryLoop<kUReciprocal>(x, y, len, alpha); break;
+      default: throw JsError{"eccvkit native: unknown unary op " + std::to_string(op)};
+    }
+    return undefinedValue(env);
+  });
+}
+
+// sum(x, out, params Int32Array[3]): x viewed as [A, R, B]; out[a, b] = Σ_r x[a, r, b],
+// accumulated in double as tfjs's cpu kernel does (JavaScript numbers).
+napi_value Sum(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 3, a);
+    auto p = ints(env, a[2], 3, "params");
+    const int64_t A = p[0], R = p[1], B = p[2];
+    const float* x = floats(env, a[0], A * R * B, "x");
+    float* out = floats(env, a[1], A * B, "out");
+    if (B == 1) {
+#pragma omp parallel for schedule(static) if (A * R > kParallelGrain)
+      for (int64_t i = 0; i < A; ++i) {
+        double acc = 0;
+        const float* px = x + i * R;
+        for (int64_t r = 0; r < R; ++r) acc += px[r];
+        out[i] = static_cast<float>(acc);
+      }
+      return undefinedValue(env);
+    }
+    // Column sums: each thread sums a share of the rows, then the shares are added.
+    for (int64_t i = 0; i < A; ++i) {
+      const float* xa = x + i * R * B;
+      const int threads = (R * B > kParallelGrain) ? omp_get_max_threads() : 1;
+      std::vector<double> partial(static_cast<size_t>(threads) * B, 0.0);
+#pragma omp parallel num_threads(threads)
+      {
+        const int t = omp_get_thread_num();
+        double* acc = partial.data() + static_cast<size_t>(t) * B;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < R; ++r) {
+          const float* row = xa + r * B;
+          for (int64_t j = 0; j < B; ++j) acc[j] += row[j];
+        }
+      }
+      for (int64_t j = 0; j < B; ++j) {
+        double total = 0;
+        for (int t = 0; t < threads; ++t) total += partial[static_cast<size_t>(t) * B + j];
+        out[i * B + j] = static_cast<float>(total);
+      }
+    }
+    return undefinedValue(env);
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  const Fn fns[] = {{"setThreads", SetThreads},
+                    {"getThreads", GetThreads},
+                    {"version", Version},
+                    {"matMul", MatMul},
+                    {"conv2dForward", Conv2dForward},
+                    {"conv2dBackwardData", Conv2dBackwardData},
+                    {"conv2dBackwardFilter", Conv2dBackwardFilter},
+                    {"pool", Pool},
+                    {"poolGrad", PoolGrad},
+                    {"batchNorm", BatchNorm},
+                    {"binary", Binary},
+                    {"unary", Unary},
+                    {"sum", Sum}};
+  for (const Fn& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,422 @@
+/**
+ * The `native` backend: tfjs's cpu backend with its hot kernels replaced by
+ * eccvkit's N-API addon (native/eccvkit_native.cc) over oneDNN, threaded.
+ *
+ * It is a subclass of the cpu backend, so tensors live in the same
+ * Float32Arrays and every kernel the addon does not implement runs as the
+ * stock cpu kernel on the same data. The addon reads inputs and writes a
+ * preallocated output in place (no copies). Where a call falls outside what
+ * the addon covers (NCHW, int tensors, PReLU fusions, odd broadcasts), the
+ * cpu kernel runs instead.
+ *
+ * The addon is built at install time (`npm ci` runs node-gyp through
+ * scripts/build-native.mjs) when a C++ compiler and oneDNN's headers
+ * (Debian: `g++ make python3 libdnnl-dev`) are present; without them the
+ * install still succeeds and the engine uses wasm.
+ */
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EccvkitInputError } from '../errors.js';
+import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
+import { tf } from './tf.js';
+
+/** The functions native/eccvkit_native.cc exports. */
+interface NativeAddon {
+  setThreads(n: number): void;
+  getThreads(): number;
+  version(): string;
+  matMul(a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null, params: Int32Array, alpha: number): void;
+  conv2dForward(x: Float32Array, filter: Float32Array, bias: Float32Array | null, out: Float32Array, params: Int32Array, alpha: number): void;
+  conv2dBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, params: Int32Array): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
+  pool(x: Float32Array, out: Float32Array, params: Int32Array): void;
+  poolGrad(dy: Float32Array, x: Float32Array | null, dx: Float32Array, params: Int32Array): void;
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, epsilon: number): void;
+  binary(a: Float32Array, b: Float32Array, out: Float32Array, params: Int32Array): void;
+  unary(x: Float32Array, out: Float32Array, op: number, alpha: number): void;
+  sum(x: Float32Array, out: Float32Array, params: Int32Array): void;
+}
+
+/** Debian packages that give the native backend, for messages. */
+export const NATIVE_PACKAGES = 'g++ make python3 libdnnl-dev';
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addonPath = path.join(packageRoot, 'build', 'Release', 'eccvkit_native.node');
+/** Written by scripts/build-native.mjs when the install could not build the addon. */
+const buildStatusPath = path.join(packageRoot, 'build', 'eccvkit-native-status.json');
+
+let addon: NativeAddon | undefined;
+
+/** Threads the native backend uses: `ECCVKIT_THREADS`, else the machine's cores. */
+export function nativeThreads(): number {
+  const raw = process.env.ECCVKIT_THREADS?.trim();
+  if (raw === undefined || raw === '') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new EccvkitInputError('ECCVKIT_THREADS', raw, 'a positive integer (threads for the native backend)');
+  return n;
+}
+
+function whyNotBuilt(): string {
+  try {
+    const status = JSON.parse(fs.readFileSync(buildStatusPath, 'utf8')) as { reason?: string };
+    if (status.reason) return status.reason;
+  } catch {
+    // no status file: the install script did not run (e.g. --ignore-scripts)
+  }
+  return 'the addon was not built';
+}
+
+/** Loads the addon, or throws an Error whose message says why not and how to get it. */
+export function loadNativeAddon(): NativeAddon {
+  const off = process.env.ECCVKIT_NATIVE?.trim().toLowerCase();
+  if (off === '0' || off === 'off' || off === 'false') throw new Error(`disabled by ECCVKIT_NATIVE=${off}`);
+  if (addon) return addon;
+  if (!fs.existsSync(addonPath)) {
+    throw new Error(`${whyNotBuilt()}; install ${NATIVE_PACKAGES} (Debian/Ubuntu: apt-get install ${NATIVE_PACKAGES}) and run \`npm rebuild eccvkit\` (or \`npm ci\` in a checkout)`);
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(addonPath) as NativeAddon;
+  } catch (err) {
+    const first = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+    throw new Error(`the addon did not load (${first}); is libdnnl installed? (${NATIVE_PACKAGES})`);
+  }
+  return addon;
+}
+
+type Values = Float32Array;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** The cpu backend with oneDNN kernels; it shares the cpu backend's storage. */
+export class NativeBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // The cpu backend advertises tfjs-node on first use; eccvkit reports its own choice.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}
+
+function valuesOf(backend: NativeBackend, t: tf.TensorInfo): Values {
+  const v = backend.data.get(t.dataId).values;
+  // Some cpu kernels (e.g. a cast from bool) leave a float32 tensor's values in another array type.
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+function allFloat32(...ts: Array<tf.TensorInfo | undefined>): boolean {
+  return ts.every((t) => t === undefined || t.dtype === 'float32');
+}
+
+const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+
+function activationCode(attrs: tf.NamedAttrMap | undefined): number | undefined {
+  const name = (attrs?.activation as string | undefined) ?? 'linear';
+  return ACTIVATIONS[name];
+}
+
+function cpuKernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`eccvkit native backend: tfjs has no cpu kernel ${name}`);
+  return k.kernelFunc;
+}
+
+// ---------------------------------------------------------------------------
+// Matrix products
+
+function batchMatMul(args: KernelArgs, fused: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const attrs = args.attrs ?? {};
+  const act = fused ? activationCode(attrs) : 0;
+  const A = a as tf.TensorInfo;
+  const B = b as tf.TensorInfo;
+  const ta = Boolean(attrs.transposeA);
+  const tb = Boolean(attrs.transposeB);
+  const outerA = A.shape.slice(0, -2);
+  const outerB = B.shape.slice(0, -2);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const M = ta ? A.shape[A.shape.length - 1]! : A.shape[A.shape.length - 2]!;
+  const K = ta ? A.shape[A.shape.length - 2]! : A.shape[A.shape.length - 1]!;
+  const N = tb ? B.shape[B.shape.length - 2]! : B.shape[B.shape.length - 1]!;
+  const sameBatch = batchA === batchB && outerA.length === outerB.length;
+  const biasSize = bias ? sizeOf(bias.shape) : 0;
+  const supported =
+    A.shape.length >= 2 &&
+    B.shape.length >= 2 &&
+    allFloat32(A, B, bias) &&
+    act !== undefined &&
+    !preluActivationWeights &&
+    (sameBatch || batchA === 1 || batchB === 1) &&
+    (!bias || biasSize === 1 || (biasSize === N && bias.shape[bias.shape.length - 1] === N));
+  if (!supported) return cpuKernel(fused ? '_FusedMatMul' : 'BatchMatMul')(args as never) as tf.TensorInfo;
+  const outer = batchA >= batchB ? (outerA.length >= outerB.length ? outerA : outerB) : outerB;
+  const batch = Math.max(batchA, batchB);
+  const out = new Float32Array(batch * M * N);
+  const params = Int32Array.of(batchA, batchB, M, N, K, ta ? 1 : 0, tb ? 1 : 0, act);
+  loadNativeAddon().matMul(valuesOf(backend, A), valuesOf(backend, B), out, bias ? valuesOf(backend, bias) : null, params, Number(attrs.leakyreluAlpha ?? 0.2));
+  // A bias of higher rank (e.g. [1, N]) can raise the output's rank, as broadcasting does.
+  const shape = [...outer, M, N];
+  const biasRank = bias ? bias.shape.length : 0;
+  while (shape.length < biasRank) shape.unshift(1);
+  return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+// ---------------------------------------------------------------------------
+// Convolutions
+
+function convParams(info: tf.backend_util.Conv2DInfo, groups: number, act: number): Int32Array {
+  const pads = explicitPads(info);
+  return Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth,
+    pads[1][0], pads[2][0], pads[1][1], pads[2][1],
+    groups, act,
+  );
+}
+
+function isNchw(attrs: tf.NamedAttrMap | undefined): boolean {
+  return attrs?.dataFormat === 'NCHW' || attrs?.dataFormat === 'channelsFirst';
+}
+
+function convForward(args: KernelArgs, name: string, depthwise: boolean, fused: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const act = fused ? activationCode(args.attrs) : 0;
+  const X = x as tf.TensorInfo;
+  const W = filter as tf.TensorInfo;
+  if (!allFloat32(X, W, bias) || act === undefined || preluActivationWeights || isNchw(args.attrs) || X.shape.length !== 4) {
+    return cpuKernel(name)(args as never) as tf.TensorInfo;
+  }
+  const info = convGeometry(X.shape, W.shape, args.attrs ?? {}, depthwise);
+  if (bias && sizeOf(bias.shape) !== info.outChannels) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const out = new Float32Array(sizeOf(info.outShape));
+  const params = convParams(info, depthwise ? info.inChannels : 1, act);
+  loadNativeAddon().conv2dForward(valuesOf(backend, X), valuesOf(backend, W), bias ? valuesOf(backend, bias) : null, out, params, Number(args.attrs?.leakyreluAlpha ?? 0.2));
+  return backend.makeTensorInfo(info.outShape, 'float32', out);
+}
+
+function convBackwardInput(args: KernelArgs, name: string, depthwise: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
+  const inputShape = args.attrs?.inputShape as number[];
+  if (!allFloat32(dy, filter) || isNchw(args.attrs)) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const info = convGeometry(inputShape, filter!.shape, args.attrs ?? {}, depthwise);
+  const dx = new Float32Array(sizeOf(inputShape));
+  loadNativeAddon().conv2dBackwardData(valuesOf(backend, dy!), valuesOf(backend, filter!), dx, convParams(info, depthwise ? info.inChannels : 1, 0));
+  return backend.makeTensorInfo(inputShape, 'float32', dx);
+}
+
+function convBackwardFilter(args: KernelArgs, name: string, depthwise: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+  const filterShape = args.attrs?.filterShape as number[];
+  if (!allFloat32(x, dy) || isNchw(args.attrs)) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const info = convGeometry(x!.shape, filterShape, args.attrs ?? {}, depthwise);
+  const dw = new Float32Array(sizeOf(filterShape));
+  loadNativeAddon().conv2dBackwardFilter(valuesOf(backend, x!), valuesOf(backend, dy!), dw, convParams(info, depthwise ? info.inChannels : 1, 0));
+  return backend.makeTensorInfo(filterShape, 'float32', dw);
+}
+
+// ---------------------------------------------------------------------------
+// Pooling and batch norm
+
+function poolParams(info: tf.backend_util.Conv2DInfo, isMax: boolean): Int32Array {
+  const pads = explicitPads(info);
+  return Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.effectiveFilterHeight, info.effectiveFilterWidth, info.strideHeight, info.strideWidth,
+    pads[1][0], pads[2][0], isMax ? 1 : 0,
+  );
+}
+
+function pool(args: KernelArgs, name: string, isMax: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  if (!allFloat32(x) || x.shape.length !== 4) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const info = poolGeometry(x.shape, args.attrs ?? {});
+  const out = new Float32Array(sizeOf(info.outShape));
+  loadNativeAddon().pool(valuesOf(backend, x), out, poolParams(info, isMax));
+  return backend.makeTensorInfo(info.outShape, 'float32', out);
+}
+
+function poolGrad(args: KernelArgs, name: string, isMax: boolean): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
+  if (!allFloat32(dy, input)) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const info = poolGeometry(input!.shape, args.attrs ?? {});
+  const dx = new Float32Array(sizeOf(input!.shape));
+  loadNativeAddon().poolGrad(valuesOf(backend, dy!), isMax ? valuesOf(backend, input!) : null, dx, poolParams(info, isMax));
+  return backend.makeTensorInfo(input!.shape, 'float32', dx);
+}
+
+function batchNorm(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, mean, variance, offset, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  if (!allFloat32(x, mean, variance, offset, scale)) return cpuKernel('FusedBatchNorm')(args as never) as tf.TensorInfo;
+  const out = new Float32Array(sizeOf(x!.shape));
+  loadNativeAddon().batchNorm(
+    valuesOf(backend, x!), valuesOf(backend, mean!), valuesOf(backend, variance!),
+    offset ? valuesOf(backend, offset) : null, scale ? valuesOf(backend, scale) : null,
+    out, Number(args.attrs?.varianceEpsilon ?? 0.001),
+  );
+  return backend.makeTensorInfo(x!.shape, 'float32', out);
+}
+
+// ---------------------------------------------------------------------------
+// Element-wise ops and sums
+
+/**
+ * The broadcast of `aShape` with `bShape`, with size-1 output dimensions
+ * dropped and neighbouring dimensions merged where both inputs broadcast
+ * alike, so the addon's inner loop runs over the longest contiguous stretch.
+ */
+export function broadcastPlan(aShape: number[], bShape: number[]): { outShape: number[]; dims: number[]; aStrides: number[]; bStrides: number[] } {
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+  const rank = outShape.length;
+  const pad = (s: number[]) => [...new Array<number>(rank - s.length).fill(1), ...s];
+  const a = pad(aShape);
+  const b = pad(bShape);
+  const dims: number[] = [];
+  const flags: Array<[boolean, boolean]> = [];
+  for (let d = 0; d < rank; d++) {
+    const n = outShape[d]!;
+    if (n === 1) continue;
+    const f: [boolean, boolean] = [a[d] === 1, b[d] === 1];
+    const last = flags[flags.length - 1];
+    if (last && last[0] === f[0] && last[1] === f[1]) dims[dims.length - 1]! *= n;
+    else {
+      dims.push(n);
+      flags.push(f);
+    }
+  }
+  if (dims.length === 0) {
+    dims.push(1);
+    flags.push([false, false]);
+  }
+  const strides = (which: 0 | 1): number[] => {
+    const out = new Array<number>(dims.length).fill(0);
+    let running = 1;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (!flags[d]![which]) {
+        out[d] = running;
+        running *= dims[d]!;
+      }
+    }
+    return out;
+  };
+  return { outShape, dims, aStrides: strides(0), bStrides: strides(1) };
+}
+
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 };
+
+function binary(args: KernelArgs, name: string): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+  if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const plan = broadcastPlan(a!.shape, b!.shape);
+  const out = new Float32Array(sizeOf(plan.outShape));
+  loadNativeAddon().binary(valuesOf(backend, a!), valuesOf(backend, b!), out, Int32Array.from([BINARY_OPS[name]!, ...plan.dims, ...plan.aStrides, ...plan.bStrides]));
+  return backend.makeTensorInfo(plan.outShape, 'float32', out);
+}
+
+const UNARY_OPS: Record<string, number> = {
+  Relu: 0, Step: 1, Sqrt: 2, Square: 3, Neg: 4, Exp: 5, Log: 6, Abs: 7, Tanh: 8, Sigmoid: 9, Rsqrt: 10, LeakyRelu: 11, Elu: 12, Relu6: 13, Reciprocal: 14,
+};
+
+function unary(args: KernelArgs, name: string): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  if (x.dtype !== 'float32') return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const out = new Float32Array(sizeOf(x.shape));
+  const alpha = name === 'Step' || name === 'LeakyRelu' ? Number(args.attrs?.alpha ?? (name === 'Step' ? 0 : 0.2)) : 0;
+  loadNativeAddon().unary(valuesOf(backend, x), out, UNARY_OPS[name]!, alpha);
+  return backend.makeTensorInfo(x.shape, 'float32', out);
+}
+
+/** x viewed as [A, R, B] with the summed axes merged into R, when they are contiguous. */
+export function sumPlan(shape: number[], axes: number[]): [number, number, number] | undefined {
+  const reduced = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+  const runs: Array<{ size: number; reduced: boolean }> = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const r = reduced.has(d);
+    const last = runs[runs.length - 1];
+    if (last && last.reduced === r) last.size *= n;
+    else runs.push({ size: n, reduced: r });
+  });
+  const reducedRuns = runs.filter((r) => r.reduced).length;
+  if (reducedRuns > 1) return undefined;
+  const at = runs.findIndex((r) => r.reduced);
+  if (at < 0) return [sizeOf(shape), 1, 1];
+  const before = runs.slice(0, at).reduce((p, r) => p * r.size, 1);
+  const after = runs.slice(at + 1).reduce((p, r) => p * r.size, 1);
+  return [before, runs[at]!.size, after];
+}
+
+function sum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  // A null axis means every axis, as in tf.sum(x).
+  const axes = tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape);
+  const plan = x.dtype === 'float32' ? sumPlan(x.shape, axes) : undefined;
+  if (!plan) return cpuKernel('Sum')(args as never) as tf.TensorInfo;
+  const kept = x.shape.map((n, d) => (axes.includes(d) ? 1 : n));
+  const outShape = args.attrs?.keepDims ? kept : x.shape.filter((_, d) => !axes.includes(d));
+  const out = new Float32Array(plan[0] * plan[2]);
+  loadNativeAddon().sum(valuesOf(backend, x), out, Int32Array.from(plan));
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
+/** Kernels the native backend runs through the addon, and what each covers. */
+export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo }> = [
+  { kernel: 'BatchMatMul', kernelFunc: (a) => batchMatMul(a, false) },
+  { kernel: '_FusedMatMul', kernelFunc: (a) => batchMatMul(a, true) },
+  { kernel: 'Conv2D', kernelFunc: (a) => convForward(a, 'Conv2D', false, false) },
+  { kernel: 'FusedConv2D', kernelFunc: (a) => convForward(a, 'FusedConv2D', false, true) },
+  { kernel: 'DepthwiseConv2dNative', kernelFunc: (a) => convForward(a, 'DepthwiseConv2dNative', true, false) },
+  { kernel: 'FusedDepthwiseConv2D', kernelFunc: (a) => convForward(a, 'FusedDepthwiseConv2D', true, true) },
+  { kernel: 'Conv2DBackpropInput', kernelFunc: (a) => convBackwardInput(a, 'Conv2DBackpropInput', false) },
+  { kernel: 'Conv2DBackpropFilter', kernelFunc: (a) => convBackwardFilter(a, 'Conv2DBackpropFilter', false) },
+  { kernel: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: (a) => convBackwardInput(a, 'DepthwiseConv2dNativeBackpropInput', true) },
+  { kernel: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: (a) => convBackwardFilter(a, 'DepthwiseConv2dNativeBackpropFilter', true) },
+  { kernel: 'MaxPool', kernelFunc: (a) => pool(a, 'MaxPool', true) },
+  { kernel: 'AvgPool', kernelFunc: (a) => pool(a, 'AvgPool', false) },
+  { kernel: 'MaxPoolGrad', kernelFunc: (a) => poolGrad(a, 'MaxPoolGrad', true) },
+  { kernel: 'AvgPoolGrad', kernelFunc: (a) => poolGrad(a, 'AvgPoolGrad', false) },
+  { kernel: 'FusedBatchNorm', kernelFunc: batchNorm },
+  { kernel: 'Sum', kernelFunc: sum },
+  ...Object.keys(BINARY_OPS).map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => binary(a, kernel) })),
+  ...Object.keys(UNARY_OPS).map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => unary(a, kernel) })),
+];
+
+let registered = false;
+
+/**
+ * Registers the `native` backend: every cpu kernel under the new name, then
+ * the addon's kernels over them. Throws (with the reason) when the addon is
+ * missing or does not load.
+ * @returns the thread count and the oneDNN version
+ */
+export function registerNativeBackend(): { threads: number; onednn: string } {
+  const native = loadNativeAddon();
+  const threads = nativeThreads();
+  native.setThreads(threads);
+  if (!registered) {
+    tf.registerBackend('native', () => new NativeBackend(), 1);
+    for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: 'native' });
+    for (const k of NATIVE_KERNELS) {
+      tf.unregisterKernel(k.kernel, 'native');
+      tf.registerKernel({ kernelName: k.kernel, backendName: 'native', kernelFunc: k.kernelFunc as unknown as tf.KernelFunc });
+    }
+    registered = true;
+  }
+  return { threads: native.getThreads(), onednn: native.version() };
+}

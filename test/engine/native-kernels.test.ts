@@ -1,0 +1,329 @@
+/**
+ * Every kernel the native backend overrides, against the cpu kernel it
+ * replaces: forward values and gradients to every input, to 1e-4 relative, on
+ * odd shapes, strides 1 and 2, 'same' and 'valid' padding and batch 1.
+ *
+ * Where the addon is not built the suite is skipped with the reason, unless
+ * ECCVKIT_REQUIRE_NATIVE=1 (set by .ci/run), which makes its absence a failure.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { initEngine, NATIVE_KERNELS, nativeThreads, tf } from '../../src/engine/index.js';
+import { broadcastPlan, sumPlan } from '../../src/engine/native.js';
+import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
+
+const TOL = 1e-4;
+
+let nativeReason: string | undefined;
+try {
+  await initEngine({ backend: 'native' });
+} catch (err) {
+  nativeReason = err instanceof Error ? err.message : String(err);
+}
+const required = process.env.ECCVKIT_REQUIRE_NATIVE === '1';
+const skip = nativeReason !== undefined && !required ? `native backend unavailable: ${nativeReason}` : false;
+
+type Shape4 = [number, number, number, number];
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Evaluates `f(...inputs)` and its gradient with respect to every input (for
+ * the loss Σ f ⊙ r with a fixed random r) on native and on cpu, and compares.
+ * `withGradients: false` compares the forward values only, where tfjs itself
+ * has no gradient (broadcast batch matMul, batchNorm without offset and scale).
+ */
+async function compareWithCpu(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, what: string, withGradients = true): Promise<void> {
+  const inputs = shapes.map((s, i) => randomValues(size(s), 31 + i));
+  const run = (): Float32Array[] => {
+    const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
+    const y = tf.tidy(() => f(...xs));
+    const r = tf.tensor(randomValues(y.size, 48), y.shape);
+    const grads = withGradients ? tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(f(...args), r)))(xs) : [];
+    const out = [Float32Array.from(y.dataSync()), ...grads.map((g) => Float32Array.from(g.dataSync()))];
+    tf.dispose([...xs, y, r, ...grads]);
+    return out;
+  };
+  const native = await onBackend('native', run);
+  const cpu = await onBackend('cpu', run);
+  assertClose(native[0] as Float32Array, cpu[0] as Float32Array, TOL, `${what}: forward`);
+  for (let i = 1; i < cpu.length; i++) assertClose(native[i] as Float32Array, cpu[i] as Float32Array, TOL, `${what}: gradient to input ${i - 1}`);
+}
+
+describe('native backend kernels agree with the cpu kernels', { skip }, () => {
+  before(() => {
+    assert.equal(nativeReason, undefined, `ECCVKIT_REQUIRE_NATIVE=1 but the native backend did not start: ${nativeReason}`);
+  });
+
+  const CONVS: Array<{ x: Shape4; f: Shape4; s: [number, number]; pad: 'same' | 'valid' | number; d?: [number, number] }> = [
+    { x: [2, 9, 9, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'same' },
+    { x: [2, 9, 8, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'valid' },
+    { x: [3, 10, 11, 2], f: [4, 4, 2, 5], s: [2, 2], pad: 'same' },
+    { x: [3, 11, 10, 2], f: [3, 3, 2, 5], s: [2, 2], pad: 'valid' },
+    { x: [1, 13, 12, 4], f: [5, 3, 4, 2], s: [3, 2], pad: 'same' },
+    { x: [1, 7, 7, 1], f: [1, 1, 1, 6], s: [1, 1], pad: 'valid' },
+    { x: [2, 7, 7, 2], f: [3, 3, 2, 3], s: [1, 1], pad: 1 },
+    { x: [1, 5, 6, 3], f: [3, 3, 3, 2], s: [2, 2], pad: 'same' },
+    { x: [2, 6, 6, 2], f: [2, 2, 2, 3], s: [3, 3], pad: 'same' },
+  ];
+
+  for (const c of CONVS) {
+    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.s.join(',')} ${c.pad}`;
+    it(`conv2d ${name} (Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter)`, async () => {
+      await compareWithCpu([c.x, c.f], (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad), name);
+    });
+  }
+
+  it('dilated conv2d forward', async () => {
+    const x = randomValues(2 * 11 * 10 * 3, 5);
+    const f = randomValues(3 * 3 * 3 * 4, 6);
+    for (const pad of ['same', 'valid'] as const) {
+      const run = () => {
+        const y = tf.tidy(() => tf.conv2d(tf.tensor4d(x, [2, 11, 10, 3]), tf.tensor4d(f, [3, 3, 3, 4]), 1, pad, 'NHWC', [2, 2]));
+        const v = Float32Array.from(y.dataSync());
+        y.dispose();
+        return v;
+      };
+      assertClose(await onBackend('native', run), await onBackend('cpu', run), TOL, `dilation 2 ${pad}`);
+    }
+  });
+
+  for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as const) {
+    it(`fused conv2d with bias and ${activation} (FusedConv2D)`, async () => {
+      await compareWithCpu(
+        [[2, 7, 6, 3], [3, 3, 3, 5], [5]],
+        (x, f, b) => tf.fused.conv2d({ x: tf.mul(x, 3) as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b, activation, leakyreluAlpha: 0.15 }),
+        `fused conv ${activation}`,
+      );
+    });
+  }
+
+  for (const c of [
+    { x: [2, 7, 7, 3] as Shape4, f: [3, 3, 3, 2] as Shape4, s: 1, pad: 'same' as const },
+    { x: [1, 9, 8, 2] as Shape4, f: [3, 3, 2, 1] as Shape4, s: 2, pad: 'valid' as const },
+    { x: [2, 6, 5, 4] as Shape4, f: [5, 5, 4, 3] as Shape4, s: 2, pad: 'same' as const },
+  ]) {
+    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.s} ${c.pad}`;
+    it(`depthwise conv ${name} (DepthwiseConv2dNative and its gradients)`, async () => {
+      await compareWithCpu([c.x, c.f], (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad), name);
+    });
+  }
+
+  it('fused depthwise conv with bias and relu (FusedDepthwiseConv2D)', async () => {
+    await compareWithCpu(
+      [[2, 7, 7, 3], [3, 3, 3, 2], [6]],
+      (x, f, b) => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }),
+      'fused depthwise',
+    );
+  });
+
+  for (const c of [
+    { x: [2, 5, 4, 3] as Shape4, out: [2, 10, 8, 2] as Shape4, f: [4, 4, 2, 3] as Shape4, s: 2, pad: 'same' as const },
+    { x: [1, 4, 4, 2] as Shape4, out: [1, 9, 9, 3] as Shape4, f: [3, 3, 3, 2] as Shape4, s: 2, pad: 'valid' as const },
+    { x: [2, 6, 5, 2] as Shape4, out: [2, 6, 5, 4] as Shape4, f: [3, 3, 4, 2] as Shape4, s: 1, pad: 'same' as const },
+  ]) {
+    it(`conv2dTranspose x${c.x.join('x')} → ${c.out.join('x')} s${c.s} ${c.pad}`, async () => {
+      await compareWithCpu([c.x, c.f], (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, c.out, c.s, c.pad), 'conv2dTranspose');
+    });
+  }
+
+  for (const [ta, tb] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    it(`matMul transposeA=${ta} transposeB=${tb}: 2-D, batched and broadcast batch (BatchMatMul)`, async () => {
+      await compareWithCpu([ta ? [5, 7] : [7, 5], tb ? [6, 5] : [5, 6]], (a, b) => tf.matMul(a, b, ta, tb), '2-D');
+      await compareWithCpu([ta ? [3, 5, 7] : [3, 7, 5], tb ? [3, 6, 5] : [3, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'batched');
+      await compareWithCpu([ta ? [1, 5, 7] : [1, 7, 5], tb ? [4, 6, 5] : [4, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'broadcast a', false);
+      await compareWithCpu([ta ? [2, 2, 5, 7] : [2, 2, 7, 5], tb ? [6, 5] : [5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'rank 4 × rank 2', false);
+    });
+  }
+
+  for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as const) {
+    it(`fused matMul with bias and ${activation} (_FusedMatMul)`, async () => {
+      await compareWithCpu(
+        [[9, 4], [4, 6], [6]],
+        (a, b, bias) => tf.fused.matMul({ a: tf.mul(a, 2) as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation, leakyreluAlpha: 0.3 }),
+        `fused matMul ${activation}`,
+      );
+    });
+  }
+
+  it('fused matMul with a PReLU falls back to the cpu kernel and still agrees', async () => {
+    await compareWithCpu([[5, 4], [4, 3], [3], [3]], (a, b, bias, alpha) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'prelu', preluActivationWeights: alpha }), 'prelu');
+  });
+
+  for (const [shape, window, stride, pad] of [
+    [[2, 4, 4, 1], 2, 2, 'valid'],
+    [[1, 7, 6, 3], 3, 2, 'same'],
+    [[3, 9, 9, 2], 3, 1, 'same'],
+    [[2, 8, 7, 5], 2, 2, 'same'],
+    [[1, 10, 11, 2], 3, 3, 'valid'],
+  ] as Array<[Shape4, number, number, 'same' | 'valid']>) {
+    const name = `${shape.join('x')} window ${window} stride ${stride} ${pad}`;
+    it(`maxPool ${name} (MaxPool, MaxPoolGrad)`, async () => {
+      await compareWithCpu([shape], (x) => tf.maxPool(x as tf.Tensor4D, window, stride, pad), name);
+    });
+    it(`avgPool ${name} (AvgPool, AvgPoolGrad)`, async () => {
+      // The AvgPoolGrad kernel itself, called directly: eccvkit corrects avgPool's gradient on top of it.
+      await compareWithCpu([shape], (x) => tf.avgPool(x as tf.Tensor4D, window, stride, pad), name);
+      const dyShape = tf.tidy(() => tf.avgPool(tf.zeros(shape) as tf.Tensor4D, window, stride, pad).shape);
+      const run = () => {
+        const dy = tf.tensor(randomValues(size(dyShape), 9), dyShape);
+        const input = tf.zeros(shape);
+        const dx = tf.engine().runKernel('AvgPoolGrad', { dy, input }, { filterSize: window, strides: stride, pad }) as tf.Tensor;
+        const v = Float32Array.from(dx.dataSync());
+        tf.dispose([dy, input, dx]);
+        return v;
+      };
+      assertClose(await onBackend('native', run), await onBackend('cpu', run), TOL, 'AvgPoolGrad kernel');
+    });
+  }
+
+  it('maxPool sends a tied window\'s gradient to its first maximum, as cpu does', async () => {
+    await compareWithCpu([[2, 6, 6, 3]], (x) => tf.maxPool(tf.relu(tf.sub(x, 0.5)) as tf.Tensor4D, 2, 2, 'valid'), 'ties after relu');
+    const run = () => {
+      const x = tf.zeros([1, 4, 4, 2]);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(x);
+      const v = Float32Array.from(dx.dataSync());
+      tf.dispose([x, dx]);
+      return v;
+    };
+    assert.deepEqual(Array.from(await onBackend('native', run)), Array.from(await onBackend('cpu', run)));
+  });
+
+  it('batchNorm with per-channel and full-shape parameters (FusedBatchNorm)', async () => {
+    await compareWithCpu([[3, 4, 5, 6], [6], [6], [6], [6]], (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s, 1e-3), 'per channel');
+    await compareWithCpu([[3, 5], [3, 5], [3, 5]], (x, m, v) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5)), 'full shape, no offset or scale', false);
+  });
+
+  for (const [a, b] of [
+    [[4, 5, 6], [4, 5, 6]],
+    [[4, 5, 6], [6]],
+    [[4, 5, 6], []],
+    [[], [3, 2]],
+    [[4, 1, 6], [1, 5, 1]],
+    [[3, 1], [3, 7]],
+    [[2, 3, 4, 5], [3, 1, 5]],
+    [[1, 1, 7], [2, 1, 1]],
+  ] as number[][][]) {
+    it(`element-wise ops with broadcast [${a.join(',')}] ∘ [${b.join(',')}]`, async () => {
+      await compareWithCpu([a, b], (x, y) => tf.add(x, y), 'add');
+      await compareWithCpu([a, b], (x, y) => tf.sub(x, y), 'sub');
+      await compareWithCpu([a, b], (x, y) => tf.mul(x, y), 'mul');
+      await compareWithCpu([a, b], (x, y) => tf.div(x, tf.add(tf.abs(y), 0.5)), 'div');
+      await compareWithCpu([a, b], (x, y) => tf.maximum(x, y), 'maximum');
+      await compareWithCpu([a, b], (x, y) => tf.minimum(x, y), 'minimum');
+      await compareWithCpu([a, b], (x, y) => tf.squaredDifference(x, y), 'squaredDifference');
+    });
+  }
+
+  it('unary ops (Relu, Step, Sqrt, Square, Neg, Exp, Log, Abs, Tanh, Sigmoid, Rsqrt, LeakyRelu, Elu, Relu6, Reciprocal)', async () => {
+    const shape = [3, 7, 5];
+    const positive = (x: tf.Tensor) => tf.add(tf.abs(x), 0.25);
+    const cases: Array<[string, (x: tf.Tensor) => tf.Tensor]> = [
+      ['relu', (x) => tf.relu(x)],
+      ['step', (x) => tf.step(x, 0.3)],
+      ['sqrt', (x) => tf.sqrt(positive(x))],
+      ['square', (x) => tf.square(x)],
+      ['neg', (x) => tf.neg(x)],
+      ['exp', (x) => tf.exp(x)],
+      ['log', (x) => tf.log(positive(x))],
+      ['abs', (x) => tf.abs(x)],
+      ['tanh', (x) => tf.tanh(tf.mul(x, 3))],
+      ['sigmoid', (x) => tf.sigmoid(tf.mul(x, 3))],
+      ['rsqrt', (x) => tf.rsqrt(positive(x))],
+      ['leakyRelu', (x) => tf.leakyRelu(x, 0.1)],
+      ['elu', (x) => tf.elu(x)],
+      ['relu6', (x) => tf.relu6(tf.mul(x, 8))],
+      ['reciprocal', (x) => tf.reciprocal(positive(x))],
+    ];
+    for (const [name, f] of cases) await compareWithCpu([shape], f, name);
+  });
+
+  for (const [shape, axis, keepDims] of [
+    [[4, 5, 6], [0], false],
+    [[4, 5, 6], [1], true],
+    [[4, 5, 6], [2], false],
+    [[4, 5, 6], [0, 1], false],
+    [[4, 5, 6], [1, 2], true],
+    [[4, 5, 6], [0, 2], false],
+    [[4, 5, 6], null, false],
+    [[64, 9, 9, 33], [0, 1, 2], false],
+    [[1, 5, 1, 3], [1], false],
+  ] as Array<[number[], number[] | null, boolean]>) {
+    it(`sum of [${shape.join(',')}] over ${JSON.stringify(axis)}${keepDims ? ' keeping dims' : ''} (Sum)`, async () => {
+      await compareWithCpu([shape], (x) => tf.sum(x, axis ?? undefined, keepDims), 'sum');
+    });
+  }
+
+  it('a 1,000-step training loop keeps the tensor and buffer counts flat', async () => {
+    await initEngine({ backend: 'native' });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3 }),
+      ],
+    });
+    const optimizer = tf.train.adam(1e-3);
+    const x = tf.tensor4d(randomValues(4 * 8 * 8 * 2, 3), [4, 8, 8, 2]);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+    const step = () => tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true) ?? []);
+    const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    step();
+    const tensors = tf.memory().numTensors;
+    const ids = dataIds();
+    for (let i = 0; i < 1000; i++) step();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(dataIds(), ids);
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('covers the kernels it claims, and every other kernel still runs as the cpu kernel', async () => {
+    for (const k of NATIVE_KERNELS) assert.ok(tf.getKernel(k.kernel, 'native'), `${k.kernel} not registered`);
+    const cpuKernels = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
+    const nativeKernels = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
+    for (const k of cpuKernels) assert.ok(nativeKernels.has(k), `cpu kernel ${k} missing on native`);
+    await compareWithCpu([[4, 3]], (x) => tf.cumsum(tf.softmax(x), 1), 'softmax + cumsum (cpu kernels on native storage)');
+  });
+});
+
+describe('native backend settings and plans', () => {
+  it('reads ECCVKIT_THREADS, defaulting to every core, and rejects a bad value by name', () => {
+    const saved = process.env.ECCVKIT_THREADS;
+    try {
+      delete process.env.ECCVKIT_THREADS;
+      assert.ok(nativeThreads() >= 1);
+      process.env.ECCVKIT_THREADS = '3';
+      assert.equal(nativeThreads(), 3);
+      process.env.ECCVKIT_THREADS = 'two';
+      throwsInput(() => nativeThreads(), 'ECCVKIT_THREADS', '"two"', 'positive integer');
+      process.env.ECCVKIT_THREADS = '0';
+      throwsInput(() => nativeThreads(), 'ECCVKIT_THREADS');
+    } finally {
+      if (saved === undefined) delete process.env.ECCVKIT_THREADS;
+      else process.env.ECCVKIT_THREADS = saved;
+    }
+  });
+
+  it('merges broadcast dimensions so the inner loop is long', () => {
+    // A bias over NHWC: the three leading dimensions merge; the bias repeats per row.
+    assert.deepEqual(broadcastPlan([8, 5, 5, 3], [3]), { outShape: [8, 5, 5, 3], dims: [200, 3], aStrides: [3, 1], bStrides: [0, 1] });
+    assert.deepEqual(broadcastPlan([4, 6], []), { outShape: [4, 6], dims: [24], aStrides: [1], bStrides: [0] });
+    assert.deepEqual(broadcastPlan([4, 1, 6], [1, 5, 1]), { outShape: [4, 5, 6], dims: [4, 5, 6], aStrides: [6, 0, 1], bStrides: [0, 1, 0] });
+    assert.deepEqual(broadcastPlan([], []), { outShape: [], dims: [1], aStrides: [1], bStrides: [1] });
+  });
+
+  it('views a sum as [A, R, B] when the summed axes are contiguous (size-1 axes ignored)', () => {
+    assert.deepEqual(sumPlan([8, 5, 5, 3], [0, 1, 2]), [1, 200, 3]);
+    assert.deepEqual(sumPlan([4, 5, 6], [1]), [4, 5, 6]);
+    assert.deepEqual(sumPlan([4, 1, 5, 6], [2, 3]), [4, 30, 1]);
+    assert.deepEqual(sumPlan([4, 5, 6], [0, 2]), undefined);
+    assert.deepEqual(sumPlan([4, 5, 6], []), [120, 1, 1]);
+  });
+});
