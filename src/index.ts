@@ -14,3 +14,4 @@ export * from './store/index.js';
 export * from './report/index.js';
 export * from './experiments/index.js';
 export * from './topology/index.js';
+export * from './metric/index.js';

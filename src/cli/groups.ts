@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { registerTopologyCommands } from './topology.js';
+import { registerMetricCommands } from './metric.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands];

@@ -10,6 +10,7 @@ import { accuracy, scoreRetrieved } from '../../src/metric/accuracy.js';
 import { kMeans, normalizedMutualInfo } from '../../src/metric/clustering.js';
 import { kSmallestIndices, kthSmallest } from '../../src/metric/knn.js';
 import { assertClose, availableBackends, onBackend, throwsInput } from '../helpers.js';
+import { bruteForceAccuracy } from './reference-accuracy.js';
 
 const backends = await availableBackends();
 const silent = { warn: () => {} };
@@ -124,7 +125,7 @@ describe('accuracy()', () => {
         emb.dispose();
         return out;
       });
-      const want = bruteForce(x, labels, n, d);
+      const want = bruteForceAccuracy(x, labels, d);
       assertClose([got.precision_at_1, got.r_precision, got.mean_average_precision_at_r, got.mean_reciprocal_rank], want, 1e-5);
     });
   }
@@ -201,36 +202,3 @@ describe('k-means, NMI and selection helpers', () => {
     }
   });
 });
-
-/** Every query against all others: float64 distances, full sort by (distance, index), PML's definitions. */
-function bruteForce(x: Float32Array, labels: Int32Array, n: number, d: number): number[] {
-  const sums = [0, 0, 0, 0];
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const R = labels.filter((l) => l === labels[i]).length - 1;
-    if (R === 0) continue;
-    const others: Array<[number, number]> = [];
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
-      let s = 0;
-      for (let t = 0; t < d; t++) s += ((x[i * d + t] as number) - (x[j * d + t] as number)) ** 2;
-      others.push([s, j]);
-    }
-    others.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
-    const correct = others.map(([, j]) => labels[j] === labels[i]);
-    let hits = 0;
-    let ap = 0;
-    for (let r = 0; r < R; r++) {
-      if (correct[r]) {
-        hits++;
-        ap += hits / (r + 1);
-      }
-    }
-    sums[0] += correct[0] ? 1 : 0;
-    sums[1] += hits / R;
-    sums[2] += ap / R;
-    sums[3] += 1 / (correct.indexOf(true) + 1);
-    count++;
-  }
-  return sums.map((s) => s / count);
-}
