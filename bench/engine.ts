@@ -1,23 +1,39 @@
 /**
- * The reference training step on each backend, in one process:
- * conv 3×3×32 → relu → maxPool → conv 3×3×64 → relu → maxPool → dense 128 → dense 10,
- * batch 128 of 28×28×1, Adam, softmax cross-entropy (the net of
- * ../shared/reference/engine-tfjs.md). Also forward-only time and matMul 1024³.
+ * The engine benchmark, in one process: the reference training step
+ * (conv 3×3×32 → relu → maxPool → conv 3×3×64 → relu → maxPool → dense 128 →
+ * dense 10, batch 128 of 28×28×1, Adam, softmax cross-entropy: the net of
+ * ../shared/reference/engine-tfjs.md), forward only, matMul 1024³ and a 3×3
+ * conv forward (128×28×28×32 → 64, 'same'), on each of our backends and on
+ * PyTorch (Debian's python3-torch, same shapes, same thread count) when it is
+ * installed. Ratios are to PyTorch (to the first backend when it is absent).
+ * After timing, each backend runs --leak-steps more steps and reports the
+ * change in tensors and in process RSS.
  *
- * Options: --steps N (timed steps per backend, default 10), --cpu-steps N
- * (default 1: a stock cpu step takes minutes), --backends wasm,cpu, --json.
- * Times are medians after one warm-up step; ratios are against wasm.
+ * Options: --steps N (timed steps, default 20), --cpu-steps N (default 1: a
+ * cpu step takes minutes), --backends native,wasm,cpu, --leak-steps N
+ * (default 200), --json. Threads: ECCVKIT_THREADS (default: all cores) for
+ * native and PyTorch alike; wasm runs one thread in Node.
  */
-import { createRng, initEngine, stockWasmKernel, tf, type BackendName } from '../src/engine/index.js';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createRng, initEngine, nativeThreads, stockWasmKernel, tf, type BackendName } from '../src/engine/index.js';
 import { mnistConvNet } from '../src/experiments/mnist-baseline.js';
 
 interface Row {
-  backend: BackendName;
+  backend: BackendName | 'pytorch';
+  threads: number;
   trainStepMs: number;
   forwardMs: number;
   matMulGflops: number;
+  convGflops: number;
   steps: number;
+  /** After --leak-steps more steps: change in live tensors and in RSS (MiB). */
+  leak?: { steps: number; tensors: number; rssMiB: number };
 }
+
+const MATMUL_FLOP = 2 * 1024 ** 3;
+/** 128×28×28×32 ⊛ 3×3×32×64, 'same': 2·N·H·W·Cout·kh·kw·Cin. */
+const CONV_FLOP = 2 * 128 * 28 * 28 * 64 * 9 * 32;
 
 function arg(argv: string[], name: string, fallback: string): string {
   const i = argv.indexOf(`--${name}`);
@@ -41,8 +57,8 @@ async function timeMs(fn: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function measure(backend: BackendName, steps: number): Promise<Row> {
-  await initEngine({ backend });
+async function measure(backend: BackendName, steps: number, leakSteps: number): Promise<Row> {
+  const engine = await initEngine({ backend });
   const rng = createRng(7);
   const xs = tf.tidy(() => tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', rng.seedInt()));
   const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([128], 0, 10, 'int32', rng.seedInt()) as tf.Tensor1D, 10).toFloat());
@@ -81,11 +97,51 @@ async function measure(backend: BackendName, steps: number): Promise<Row> {
     });
     if (i > 0) mm.push(ms);
   }
+  const cx = tf.tidy(() => tf.randomUniform([128, 28, 28, 32], 0, 1, 'float32', rng.seedInt()));
+  const cw = tf.tidy(() => tf.randomUniform([3, 3, 32, 64], 0, 1, 'float32', rng.seedInt()));
+  const conv: number[] = [];
+  for (let i = 0; i <= mmReps; i++) {
+    const ms = await timeMs(async () => {
+      const y = tf.conv2d(cx as tf.Tensor4D, cw as tf.Tensor4D, 1, 'same');
+      await y.data();
+      y.dispose();
+    });
+    if (i > 0) conv.push(ms);
+  }
   if (process.stdout.isTTY) process.stdout.write('\n');
-  tf.dispose([xs, labels, a, b]);
+  let leak: Row['leak'];
+  if (backend !== 'cpu' && leakSteps > 0) {
+    const tensors = tf.memory().numTensors;
+    const rss = process.memoryUsage().rss;
+    for (let i = 0; i < leakSteps; i++) await step();
+    leak = { steps: leakSteps, tensors: tf.memory().numTensors - tensors, rssMiB: (process.memoryUsage().rss - rss) / 2 ** 20 };
+  }
+  tf.dispose([xs, labels, a, b, cx, cw]);
   model.dispose();
   optimizer.dispose();
-  return { backend, trainStepMs: median(train), forwardMs: median(fwd), matMulGflops: (2 * 1024 ** 3) / (median(mm) * 1e6), steps };
+  return {
+    backend,
+    threads: engine.native?.threads ?? engine.wasm?.threads ?? 1,
+    trainStepMs: median(train),
+    forwardMs: median(fwd),
+    matMulGflops: MATMUL_FLOP / (median(mm) * 1e6),
+    convGflops: CONV_FLOP / (median(conv) * 1e6),
+    steps,
+    ...(leak ? { leak } : {}),
+  };
+}
+
+/** PyTorch on the same shapes, or a line saying how to get it. */
+function measureTorch(threads: number, steps: number): Row | string {
+  const python = '/usr/bin/python3';
+  const script = path.join(import.meta.dirname, 'torch_peer.py');
+  const r = spawnSync(python, [script, String(threads), String(steps)], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
+    return `PyTorch peer not run (${why}); install it with: apt-get install python3-torch`;
+  }
+  const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { threads: number; trainStepMs: number; forwardMs: number; matMulMs: number; convMs: number };
+  return { backend: 'pytorch', threads: t.threads, trainStepMs: t.trainStepMs, forwardMs: t.forwardMs, matMulGflops: MATMUL_FLOP / (t.matMulMs * 1e6), convGflops: CONV_FLOP / (t.convMs * 1e6), steps };
 }
 
 /** Median time of a kernel call (patched through tf, or a stock kernel function directly). */
@@ -149,29 +205,47 @@ async function patchesVsStock(reps: number): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const steps = Number(arg(argv, 'steps', '10'));
+  const steps = Number(arg(argv, 'steps', '20'));
   const cpuSteps = Number(arg(argv, 'cpu-steps', '1'));
-  const backends = arg(argv, 'backends', 'wasm,cpu').split(',') as BackendName[];
+  const leakSteps = Number(arg(argv, 'leak-steps', '200'));
+  const backends = arg(argv, 'backends', 'native,wasm,cpu').split(',') as BackendName[];
   const rows: Row[] = [];
+  const threads = nativeThreads();
+  const torch = measureTorch(threads, steps);
+  if (typeof torch === 'string') console.log(`  ${torch}`);
+  else rows.push(torch);
   for (const backend of backends) {
     try {
-      rows.push(await measure(backend, backend === 'cpu' ? cpuSteps : steps));
+      rows.push(await measure(backend, backend === 'cpu' ? cpuSteps : steps, leakSteps));
     } catch (err) {
       console.log(`  ${backend}: skipped (${err instanceof Error ? err.message : String(err)})`);
     }
   }
   if (backends.includes('wasm') && !argv.includes('--json')) await patchesVsStock(Math.min(steps, 5));
-  const base = rows.find((r) => r.backend === 'wasm') ?? rows[0];
+  const base = rows[0];
   if (argv.includes('--json')) {
     console.log(JSON.stringify({ rows, baseline: base?.backend }, null, 2));
     return;
   }
-  console.log('\nreference net (conv32-pool-conv64-pool-dense128-dense10, batch 128, Adam), median after warm-up');
-  console.log('backend     train step (ms)  ×wasm     forward (ms)  matMul 1024³ (GFLOP/s)  steps');
+  const ratio = (x: number, b: number | undefined) => (b ? `${(x / b).toFixed(2)}×` : '');
+  console.log(`\nreference net (conv32-pool-conv64-pool-dense128-dense10, batch 128, Adam), median after warm-up; ratios to ${base?.backend ?? '—'}`);
+  console.log('backend   threads  train step (ms)   ratio  forward (ms)   ratio  matMul 1024³ GFLOP/s  share  conv 3×3 GFLOP/s  share  steps  leak (tensors, RSS MiB / steps)');
   for (const r of rows) {
-    const ratio = base ? r.trainStepMs / base.trainStepMs : 1;
     console.log(
-      `${r.backend.padEnd(11)} ${r.trainStepMs.toFixed(1).padStart(15)}  ${ratio.toFixed(2).padStart(7)}  ${r.forwardMs.toFixed(1).padStart(13)}  ${r.matMulGflops.toFixed(2).padStart(22)}  ${String(r.steps).padStart(5)}`,
+      [
+        r.backend.padEnd(9),
+        String(r.threads).padStart(7),
+        r.trainStepMs.toFixed(1).padStart(16),
+        ratio(r.trainStepMs, base?.trainStepMs).padStart(7),
+        r.forwardMs.toFixed(1).padStart(13),
+        ratio(r.forwardMs, base?.forwardMs).padStart(7),
+        r.matMulGflops.toFixed(1).padStart(21),
+        (base ? `${((100 * r.matMulGflops) / base.matMulGflops).toFixed(0)}%` : '').padStart(6),
+        r.convGflops.toFixed(1).padStart(17),
+        (base ? `${((100 * r.convGflops) / base.convGflops).toFixed(0)}%` : '').padStart(6),
+        String(r.steps).padStart(6),
+        r.leak ? `  ${r.leak.tensors >= 0 ? '+' : ''}${r.leak.tensors}, ${r.leak.rssMiB >= 0 ? '+' : ''}${r.leak.rssMiB.toFixed(1)} / ${r.leak.steps}` : '',
+      ].join(' '),
     );
   }
 }
