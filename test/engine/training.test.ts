@@ -177,6 +177,21 @@ describe('first-order gradients eccvkit corrects', () => {
       assert.ok(Math.abs((g[0] as number) - 0.25) < 1e-6);
     });
   });
+
+  it('maximum, minimum and squaredDifference sum their gradient over broadcast axes', async () => {
+    await onBackend('cpu', () => {
+      // x is 2×3, c broadcasts along rows; ties go to x, as in tfjs.
+      const x = tf.tensor2d([1, 5, 3, 4, 0, 3], [2, 3]);
+      const c = tf.tensor1d([2, 2, 3]);
+      const grads = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
+        tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(f(a, b)))([x, c]).map((g) => Array.from(g.dataSync())));
+      assert.deepEqual(grads(tf.maximum), [[0, 1, 1, 1, 0, 1], [1, 1, 0]]);
+      assert.deepEqual(grads(tf.minimum), [[1, 0, 1, 0, 1, 1], [1, 1, 0]]);
+      // d/dx Σ(x − c)² = 2(x − c); d/dc = −Σ_rows 2(x − c).
+      assert.deepEqual(grads(tf.squaredDifference), [[-2, 6, 0, 4, -4, 0], [-2, -2, 0]]);
+      tf.dispose([x, c]);
+    });
+  });
 });
 
 describe('tfjs-layers model.fit on wasm', () => {
