@@ -50,3 +50,4 @@ export { kMeans, normalizedMutualInfo, type KMeansOptions } from './clustering.j
 export { forEachDistanceRow, kSmallestIndices, kthSmallest, MAX_REFERENCE_ROWS } from './knn.js';
 export { makeLoss, LOSS_NAMES, PAIR_LOSS_NAMES, WEIGHT_LOSS_NAMES, type LossName, type PairLossName, type WeightLossName } from './registry.js';
 export { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
+export { trainMetricModel, validationMapAtR, embed, type TrainMetricOptions, type TrainMetricResult, type TrainEpoch, type IndexBatchSource } from './trainer.js';
