@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
+import { BACKENDS, createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
 import { EccvkitInputError } from '../src/errors.js';
 
 /** Backends that start on this machine (tensorflow only where tfjs-node is installed). */
 export async function availableBackends(): Promise<BackendName[]> {
   const out: BackendName[] = [];
-  for (const b of ['tensorflow', 'native', 'wasm', 'cpu'] as const) {
+  for (const b of BACKENDS) {
     try {
       await initEngine({ backend: b });
       out.push(b);

@@ -11,6 +11,7 @@ import { before, describe, it } from 'node:test';
 import { initEngine, NATIVE_KERNELS, nativeThreads, tf } from '../../src/engine/index.js';
 import { broadcastPlan, sumPlan } from '../../src/engine/native.js';
 import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
+import { CONV_CASES, convCaseName, type Shape4 } from './conv-cases.js';
 
 const TOL = 1e-4;
 
@@ -23,7 +24,6 @@ try {
 const required = process.env.ECCVKIT_REQUIRE_NATIVE === '1';
 const skip = nativeReason !== undefined && !required ? `native backend unavailable: ${nativeReason}` : false;
 
-type Shape4 = [number, number, number, number];
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
 /**
@@ -54,22 +54,10 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     assert.equal(nativeReason, undefined, `ECCVKIT_REQUIRE_NATIVE=1 but the native backend did not start: ${nativeReason}`);
   });
 
-  const CONVS: Array<{ x: Shape4; f: Shape4; s: [number, number]; pad: 'same' | 'valid' | number; d?: [number, number] }> = [
-    { x: [2, 9, 9, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'same' },
-    { x: [2, 9, 8, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'valid' },
-    { x: [3, 10, 11, 2], f: [4, 4, 2, 5], s: [2, 2], pad: 'same' },
-    { x: [3, 11, 10, 2], f: [3, 3, 2, 5], s: [2, 2], pad: 'valid' },
-    { x: [1, 13, 12, 4], f: [5, 3, 4, 2], s: [3, 2], pad: 'same' },
-    { x: [1, 7, 7, 1], f: [1, 1, 1, 6], s: [1, 1], pad: 'valid' },
-    { x: [2, 7, 7, 2], f: [3, 3, 2, 3], s: [1, 1], pad: 1 },
-    { x: [1, 5, 6, 3], f: [3, 3, 3, 2], s: [2, 2], pad: 'same' },
-    { x: [2, 6, 6, 2], f: [2, 2, 2, 3], s: [3, 3], pad: 'same' },
-  ];
-
-  for (const c of CONVS) {
-    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.s.join(',')} ${c.pad}`;
+  for (const c of CONV_CASES) {
+    const name = convCaseName(c);
     it(`conv2d ${name} (Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter)`, async () => {
-      await compareWithCpu([c.x, c.f], (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad), name);
+      await compareWithCpu([c.x, c.f], (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), name);
     });
   }
 

@@ -1,18 +1,7 @@
 import { describe, it } from 'node:test';
 import { tf } from '../../src/engine/index.js';
 import { assertClose, onBackend, randomValues, valuesOf } from '../helpers.js';
-
-type Conv = { x: number[]; f: number[]; strides: [number, number]; pad: 'same' | 'valid' | number };
-
-const CONVS: Conv[] = [
-  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
-  { x: [2, 9, 8, 3], f: [3, 3, 3, 4], strides: [1, 1], pad: 'valid' },
-  { x: [3, 10, 11, 2], f: [4, 4, 2, 5], strides: [2, 2], pad: 'same' },
-  { x: [3, 11, 10, 2], f: [3, 3, 2, 5], strides: [2, 2], pad: 'valid' },
-  { x: [1, 13, 12, 4], f: [5, 3, 4, 2], strides: [3, 2], pad: 'same' },
-  { x: [2, 8, 8, 1], f: [1, 1, 1, 6], strides: [1, 1], pad: 'valid' },
-  { x: [2, 7, 7, 2], f: [3, 3, 2, 3], strides: [1, 1], pad: 1 },
-];
+import { CONV_CASES, convCaseName } from './conv-cases.js';
 
 async function bothBackends(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: Float32Array }> {
   const wasm = await onBackend('wasm', () => valuesOf(fn));
@@ -21,8 +10,8 @@ async function bothBackends(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; 
 }
 
 describe('wasm kernel patches agree with the cpu kernels', () => {
-  for (const c of CONVS) {
-    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.strides.join(',')} ${c.pad}`;
+  for (const c of CONV_CASES) {
+    const name = convCaseName(c);
     it(`Conv2DBackpropFilter ${name}`, async () => {
       const xv = randomValues(c.x.reduce((a, b) => a * b), 1);
       const run = () =>
