@@ -132,15 +132,17 @@ export function imageValues(data: unknown, shape: unknown, negate = false, argum
 }
 
 /**
- * Sorts pixel indices by value, ties by index (a stable LSD radix sort over the
- * order-preserving unsigned form of the float64 bits, 16 bits per pass; passes
- * whose digit is constant are skipped, so float32 and integer images cost two).
+ * Sorts pixel indices by value, ties by index: a stable LSD radix sort over the
+ * order-preserving unsigned form of the float64 bits, 11 bits per pass, keys
+ * moved along with the indices so every pass reads sequentially. Passes whose
+ * digit is the same for every pixel are skipped (float32 and small-integer
+ * images skip the low word entirely).
  */
 export function sortPixels(values: Float64Array): Int32Array {
   const n = values.length;
   const bits = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  const hi = new Uint32Array(n);
-  const lo = new Uint32Array(n);
+  let hi: Uint32Array = new Uint32Array(n);
+  let lo: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     let h = bits[2 * i + HI] as number;
     let l = bits[2 * i + LO] as number;
@@ -153,37 +155,59 @@ export function sortPixels(values: Float64Array): Int32Array {
     hi[i] = h;
     lo[i] = l;
   }
-  let src = new Int32Array(n);
-  for (let i = 0; i < n; i++) src[i] = i;
-  let dst = new Int32Array(n);
-  const count = new Int32Array(65536);
-  const passes: Array<[Uint32Array, number]> = [
-    [lo, 0],
-    [lo, 16],
-    [hi, 0],
-    [hi, 16],
-  ];
-  for (const [key, shift] of passes) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[((key[i] as number) >>> shift) & 0xffff]++;
-    const first = ((key[0] as number) >>> shift) & 0xffff;
-    if (count[first] === n) continue; // every key has this digit: the pass would not move anything
+  // Six digits: bits 0–10, 11–21, 22–31 of the low word, then of the high word.
+  const SHIFTS = [0, 11, 22];
+  const RADIX = 2048;
+  const counts = new Int32Array(6 * RADIX);
+  for (let i = 0; i < n; i++) {
+    const l = lo[i] as number;
+    const h = hi[i] as number;
+    counts[l & 0x7ff]++;
+    counts[RADIX + ((l >>> 11) & 0x7ff)]++;
+    counts[2 * RADIX + (l >>> 22)]++;
+    counts[3 * RADIX + (h & 0x7ff)]++;
+    counts[4 * RADIX + ((h >>> 11) & 0x7ff)]++;
+    counts[5 * RADIX + (h >>> 22)]++;
+  }
+  let idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  let idx2 = new Int32Array(n);
+  let hi2: Uint32Array = new Uint32Array(n);
+  let lo2: Uint32Array | undefined;
+  for (let pass = 0; pass < 6; pass++) {
+    const base = pass * RADIX;
+    const shift = SHIFTS[pass % 3] as number;
+    const lowWord = pass < 3;
+    const key = lowWord ? lo : hi;
+    if (counts[base + (((key[0] as number) >>> shift) & 0x7ff)] === n) continue; // one digit for all: nothing moves
     let sum = 0;
-    for (let d = 0; d < 65536; d++) {
-      const c = count[d] as number;
-      count[d] = sum;
+    for (let d = 0; d < RADIX; d++) {
+      const c = counts[base + d] as number;
+      counts[base + d] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) {
-      const p = src[i] as number;
-      const d = ((key[p] as number) >>> shift) & 0xffff;
-      dst[count[d]++] = p;
+    if (lowWord) {
+      lo2 ??= new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = lo[i] as number;
+        const at = counts[base + ((k >>> shift) & 0x7ff)]++;
+        idx2[at] = idx[i] as number;
+        lo2[at] = k;
+        hi2[at] = hi[i] as number;
+      }
+      [lo, lo2] = [lo2, lo];
+    } else {
+      for (let i = 0; i < n; i++) {
+        const k = hi[i] as number;
+        const at = counts[base + ((k >>> shift) & 0x7ff)]++;
+        idx2[at] = idx[i] as number;
+        hi2[at] = k;
+      }
     }
-    const t = src;
-    src = dst;
-    dst = t;
+    [idx, idx2] = [idx2, idx];
+    [hi, hi2] = [hi2, hi];
   }
-  return src;
+  return idx;
 }
 
 function find(parent: Int32Array, x: number): number {
@@ -196,26 +220,42 @@ function find(parent: Int32Array, x: number): number {
   }
 }
 
-/** Raw pairs as pixel indices, in the order the sweep found them. */
-interface RawPairs {
-  birthPixel: Int32Array;
-  deathPixel: Int32Array;
-  size: number;
+/** Raw pairs as pixel indices, in the order the sweep found them; grows by doubling (smooth images have few pairs). */
+class RawPairs {
+  birthPixel = new Int32Array(1024);
+  deathPixel = new Int32Array(1024);
+  size = 0;
+  push(birth: number, death: number): void {
+    if (this.size === this.birthPixel.length) {
+      const b = new Int32Array(2 * this.size);
+      const d = new Int32Array(2 * this.size);
+      b.set(this.birthPixel);
+      d.set(this.deathPixel);
+      this.birthPixel = b;
+      this.deathPixel = d;
+    }
+    this.birthPixel[this.size] = birth;
+    this.deathPixel[this.size] = death;
+    this.size++;
+  }
 }
 
 /**
- * Dimension 0: union-find over pixels in `order`. `eight` selects 8-connectivity.
- * Returns the regular pairs (birth pixel = younger root, death pixel = the pixel
- * that joined them) and, separately, the essential class's pixel `order[0]`.
+ * Dimension 0: union-find over pixels in `order`, with `eight` selecting
+ * 8-connectivity. The union-find lives in pixel space, so that the presence
+ * test and the first hop of every neighbour read the cache lines around the
+ * current pixel (the sweep visits pixels in value order, i.e. all over memory,
+ * and is bound by cache misses). The root of a component is its elder pixel
+ * (smallest rank), i.e. its birth. Returns the regular pairs as pixels (birth =
+ * younger root, death = the pixel that joined them).
  */
 function sweepComponents(values: Float64Array, height: number, width: number, order: Int32Array, rank: Int32Array, eight: boolean): RawPairs {
   const n = values.length;
   const parent = new Int32Array(n).fill(-1);
-  const birthPixel = new Int32Array(Math.max(0, n - 1));
-  const deathPixel = new Int32Array(Math.max(0, n - 1));
-  let size = 0;
+  const pairs = new RawPairs();
   const dr = eight ? [-1, -1, -1, 0, 0, 1, 1, 1] : [-1, 0, 0, 1];
   const dc = eight ? [-1, 0, 1, -1, 1, -1, 0, 1] : [0, -1, 1, 0];
+  const offsets = dr.map((r, j) => r * width + (dc[j] as number));
   const k = dr.length;
   for (let i = 0; i < n; i++) {
     const p = order[i] as number;
@@ -223,97 +263,95 @@ function sweepComponents(values: Float64Array, height: number, width: number, or
     let root = p;
     const r = (p / width) | 0;
     const c = p - r * width;
-    const fp = values[p] as number;
+    const interior = r > 0 && c > 0 && r < height - 1 && c < width - 1;
     for (let j = 0; j < k; j++) {
-      const rr = r + (dr[j] as number);
-      const cc = c + (dc[j] as number);
-      if (rr < 0 || rr >= height || cc < 0 || cc >= width) continue;
-      const q = rr * width + cc;
+      let q: number;
+      if (interior) {
+        q = p + (offsets[j] as number);
+      } else {
+        const rr = r + (dr[j] as number);
+        const cc = c + (dc[j] as number);
+        if (rr < 0 || rr >= height || cc < 0 || cc >= width) continue;
+        q = rr * width + cc;
+      }
       if ((parent[q] as number) < 0) continue; // not in the sublevel set yet
       const rq = find(parent, q);
       if (rq === root) continue;
+      // While p is still its own root it is the youngest pixel present; otherwise compare the two roots' ranks.
       let younger: number;
       let elder: number;
-      if ((rank[rq] as number) < (rank[root] as number)) {
+      if (root === p || (rank[rq] as number) < (rank[root] as number)) {
         younger = root;
         elder = rq;
       } else {
         younger = rq;
         elder = root;
       }
-      if ((values[younger] as number) < fp) {
-        birthPixel[size] = younger;
-        deathPixel[size] = p;
-        size++;
-      }
+      if ((values[younger] as number) < (values[p] as number)) pairs.push(younger, p);
       parent[younger] = elder;
       root = elder;
     }
   }
-  return { birthPixel, deathPixel, size };
+  return pairs;
 }
 
 /**
- * Dimension 1 by duality: union-find over pixels in reverse `order` with the
- * complementary connectivity and an "outside" node (index n) older than all
- * pixels that every border pixel touches. A younger component meeting an older
- * one at pixel p gives the hole (f(p), f(younger root)).
+ * Dimension 1 by duality: the same union-find over pixels in reverse order
+ * with the complementary connectivity, plus an "outside" node (index n, older
+ * than every pixel) that every border pixel touches. The elder of two roots is
+ * the one entered first (larger rank). A younger component meeting an older one
+ * at pixel p gives the hole (f(p), f(younger root)).
  */
 function sweepHoles(values: Float64Array, height: number, width: number, order: Int32Array, rank: Int32Array, eight: boolean): RawPairs {
   const n = values.length;
   const outside = n;
   const parent = new Int32Array(n + 1).fill(-1);
   parent[outside] = outside;
-  const rankX = new Int32Array(n + 1);
-  rankX.set(rank);
-  rankX[outside] = n; // older than every pixel in the reversed order
-  const birthPixel = new Int32Array(n);
-  const deathPixel = new Int32Array(n);
-  let size = 0;
+  const pairs = new RawPairs();
   const dr = eight ? [-1, -1, -1, 0, 0, 1, 1, 1] : [-1, 0, 0, 1];
   const dc = eight ? [-1, 0, 1, -1, 1, -1, 0, 1] : [0, -1, 1, 0];
+  const offsets = dr.map((r, j) => r * width + (dc[j] as number));
   const k = dr.length;
+  const rankOf = (x: number): number => (x === outside ? n : (rank[x] as number));
   for (let i = n - 1; i >= 0; i--) {
     const p = order[i] as number;
     parent[p] = p;
     let root = p;
     const r = (p / width) | 0;
     const c = p - r * width;
+    const interior = r > 0 && c > 0 && r < height - 1 && c < width - 1;
     const fp = values[p] as number;
-    const border = r === 0 || c === 0 || r === height - 1 || c === width - 1;
     for (let j = 0; j <= k; j++) {
       let q: number;
       if (j === k) {
-        if (!border) break;
+        if (interior) break;
         q = outside;
+      } else if (interior) {
+        q = p + (offsets[j] as number);
       } else {
         const rr = r + (dr[j] as number);
         const cc = c + (dc[j] as number);
         if (rr < 0 || rr >= height || cc < 0 || cc >= width) continue;
         q = rr * width + cc;
-        if ((parent[q] as number) < 0) continue; // not in the superlevel set yet
       }
+      if ((parent[q] as number) < 0) continue; // not in the superlevel set yet
       const rq = find(parent, q);
       if (rq === root) continue;
       let younger: number;
       let elder: number;
-      if ((rankX[rq] as number) > (rankX[root] as number)) {
+      if (root === p || rankOf(rq) > rankOf(root)) {
         younger = root;
         elder = rq;
       } else {
         younger = rq;
         elder = root;
       }
-      if (fp < (values[younger] as number)) {
-        birthPixel[size] = p;
-        deathPixel[size] = younger;
-        size++;
-      }
+      if (fp < (values[younger] as number)) pairs.push(p, younger);
       parent[younger] = elder;
       root = elder;
     }
   }
-  return { birthPixel, deathPixel, size };
+  return pairs;
 }
 
 /** Turns raw pixel pairs into sorted {@link PersistencePairs} with values from the original image. */
