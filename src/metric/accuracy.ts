@@ -8,7 +8,7 @@ import { tf } from '../engine/index.js';
 import { EccvkitInputError, check } from '../errors.js';
 import { kMeans, normalizedMutualInfo } from './clustering.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
-import { forEachDistanceRow, kSmallestIndices, MAX_REFERENCE_ROWS } from './knn.js';
+import { forEachDistanceRow, MAX_REFERENCE_ROWS, rankRow } from './knn.js';
 import { l2Normalize } from './distances.js';
 
 /** The metrics of {@link accuracy}, named as in pytorch-metric-learning (and the CLI's JSON). */
@@ -153,12 +153,12 @@ export function accuracy(query: tf.Tensor2D, queryLabels: LabelsInput, ref?: tf.
           const Ri = R[i] as number;
           if (Ri <= 0) return;
           const label = qLabels[i] as number;
-          const top = kSmallestIndices(row, Ri, scratch);
+          const { top, firstRelevantRank } = rankRow(row, Ri, scratch, (j) => rLabels[j] === label);
           const s = scoreRetrieved(label, Array.from(top, (j) => rLabels[j] as number), Ri);
           perQuery.p1[i] = s.precisionAt1;
           perQuery.rp[i] = s.rPrecision;
           perQuery.map[i] = s.mapAtR;
-          perQuery.mrr[i] = 1 / firstCorrectRank(row, rLabels, label);
+          perQuery.mrr[i] = 1 / firstRelevantRank;
         },
         options.blockRows,
       );
@@ -177,24 +177,6 @@ export function accuracy(query: tf.Tensor2D, queryLabels: LabelsInput, ref?: tf.
     if (q !== query) q.dispose();
     if (r !== q && r !== ref) r.dispose();
   }
-}
-
-/** 1-based rank of the nearest reference item with `label` in (distance, index) order; the row has at least one. */
-function firstCorrectRank(row: Float32Array, labels: Int32Array, label: number): number {
-  let best = Infinity;
-  let bestIdx = -1;
-  for (let j = 0; j < row.length; j++) {
-    if (labels[j] === label && (row[j] as number) < best) {
-      best = row[j] as number;
-      bestIdx = j;
-    }
-  }
-  let before = 0;
-  for (let j = 0; j < row.length; j++) {
-    const d = row[j] as number;
-    if (d < best || (d === best && j < bestIdx)) before++;
-  }
-  return before + 1;
 }
 
 function averageQueries(values: Float64Array, labels: Int32Array, R: Int32Array, averaging: 'micro' | 'per_class'): number {

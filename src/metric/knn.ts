@@ -104,44 +104,73 @@ export const MAX_REFERENCE_ROWS = 2 ** 22;
  * order. Distances must be ≥ 0 (or +Infinity). `scratch` must hold `row.length` floats.
  */
 export function kSmallestIndices(row: Float32Array, k: number, scratch: Float32Array): Int32Array {
-  const n = row.length;
-  if (k <= 0) return new Int32Array(0);
-  const threshold = kthValue(row, Math.min(k, n), scratch);
-  // Everything below the threshold, then threshold ties in index order until k are taken.
-  const keys = new Float64Array(Math.min(k, n));
-  let m = 0;
-  for (let j = 0; j < n; j++) if ((row[j] as number) < threshold) keys[m++] = key(row[j] as number, j);
-  for (let j = 0; j < n && m < keys.length; j++) if (row[j] === threshold) keys[m++] = key(threshold, j);
-  keys.sort();
-  const out = new Int32Array(m);
-  for (let t = 0; t < m; t++) out[t] = (keys[t] as number) % MAX_REFERENCE_ROWS;
-  return out;
+  return rankRow(row, k, scratch).top;
+}
+
+/** What {@link rankRow} finds in one row. */
+export interface RankedRow {
+  /** The k nearest reference indices, nearest first, ties by index. */
+  top: Int32Array;
+  /** 1-based rank of the nearest entry flagged in `relevant` (0 when none is). */
+  firstRelevantRank: number;
 }
 
 /**
- * The k-th smallest value of `row` without touching it. For long rows and small
- * k a strided sample gives an upper bound first, so the exact quickselect only
- * runs over the few values below it; otherwise (or when the bound falls short)
- * it runs over a copy of the whole row. Either way the result is exact.
+ * The `k` nearest entries of a distance row and, when `relevant` flags some
+ * entries (e.g. same label as the query), the exact rank of the nearest
+ * flagged one, in (distance, index) order — three passes over the row.
+ * Distances must be ≥ 0 (or +Infinity). `scratch` must hold `row.length` floats.
  */
-function kthValue(row: Float32Array, k: number, scratch: Float32Array): number {
+export function rankRow(row: Float32Array, k: number, scratch: Float32Array, relevant?: (j: number) => boolean): RankedRow {
   const n = row.length;
+  k = Math.min(Math.max(k, 0), n);
+  // Pass 1: an upper bound for the k-th value from a strided sample, the values below it, and the nearest relevant entry.
+  let bound = Infinity;
   if (n >= 8192 && k * 8 <= n) {
     const stride = Math.floor(n / 2048);
     let m = 0;
     for (let j = 0; j < n; j += stride) scratch[m++] = row[j] as number;
-    const rank = Math.min(m, Math.ceil((k * m * 1.5) / n) + 16);
-    const bound = kthSmallest(scratch.subarray(0, m), rank);
-    let c = 0;
-    for (let j = 0; j < n; j++) {
-      const v = row[j] as number;
-      if (v <= bound) scratch[c++] = v;
-    }
-    if (c >= k) return kthSmallest(scratch.subarray(0, c), k);
+    bound = kthSmallest(scratch.subarray(0, m), Math.min(m, Math.ceil((k * m * 1.5) / n) + 16));
   }
-  const work = scratch.subarray(0, n);
-  work.set(row);
-  return kthSmallest(work, k);
+  let below = 0;
+  let best = Infinity;
+  let bestIdx = -1;
+  for (let j = 0; j < n; j++) {
+    const v = row[j] as number;
+    if (v <= bound) scratch[below++] = v;
+    if (relevant !== undefined && v < best && relevant(j)) {
+      best = v;
+      bestIdx = j;
+    }
+  }
+  if (bestIdx < 0 && relevant !== undefined) {
+    // Relevant entries all at +Infinity (or none): the first flagged index, if any, ranks after every finite entry.
+    for (let j = 0; j < n && bestIdx < 0; j++) if (relevant(j)) bestIdx = j;
+  }
+  let threshold = 0;
+  if (k > 0) {
+    if (below < k) {
+      scratch.set(row);
+      below = n;
+    }
+    threshold = kthSmallest(scratch.subarray(0, below), k);
+  }
+  // Pass 2: everything below the threshold, the indices at the threshold, and the rank of the nearest relevant entry.
+  const keys = new Float64Array(k);
+  let m = 0;
+  const ties: number[] = [];
+  let before = 0;
+  for (let j = 0; j < n; j++) {
+    const v = row[j] as number;
+    if (v < threshold) keys[m++] = key(v, j);
+    else if (v === threshold && ties.length < k) ties.push(j);
+    if (v < best || (v === best && j < bestIdx)) before++;
+  }
+  for (let t = 0; t < ties.length && m < k; t++) keys[m++] = key(threshold, ties[t] as number);
+  keys.sort();
+  const top = new Int32Array(m);
+  for (let t = 0; t < m; t++) top[t] = (keys[t] as number) % MAX_REFERENCE_ROWS;
+  return { top, firstRelevantRank: bestIdx >= 0 ? before + 1 : 0 };
 }
 
 /** Sort key: the bits of a non-negative float32 (monotone as integers), then the index. */

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { createRng, tf } from '../../src/engine/index.js';
 import { accuracy, scoreRetrieved } from '../../src/metric/accuracy.js';
 import { kMeans, normalizedMutualInfo } from '../../src/metric/clustering.js';
-import { kSmallestIndices, kthSmallest } from '../../src/metric/knn.js';
+import { kSmallestIndices, kthSmallest, rankRow } from '../../src/metric/knn.js';
 import { assertClose, availableBackends, onBackend, throwsInput } from '../helpers.js';
 import { bruteForceAccuracy } from './reference-accuracy.js';
 
@@ -199,6 +199,19 @@ describe('k-means, NMI and selection helpers', () => {
       const idx = kSmallestIndices(v, k, new Float32Array(50));
       const want = [...v.keys()].sort((p, q) => (v[p] as number) - (v[q] as number) || p - q).slice(0, k);
       assert.deepEqual([...idx], want);
+    }
+  });
+
+  it('rankRow on long rows (the sampled bound) with many ties: top k and the first relevant rank', () => {
+    const rng = createRng(12);
+    const n = 12000;
+    const row = Float32Array.from({ length: n }, () => rng.int(3000));
+    const order = [...row.keys()].sort((p, q) => (row[p] as number) - (row[q] as number) || p - q);
+    const relevant = (j: number) => j % 97 === 5;
+    for (const k of [1, 40, 1400]) {
+      const { top, firstRelevantRank } = rankRow(row, k, new Float32Array(n), relevant);
+      assert.deepEqual([...top], order.slice(0, k));
+      assert.equal(firstRelevantRank, order.findIndex(relevant) + 1);
     }
   });
 });
