@@ -13,5 +13,6 @@ export * from './nn/io.js';
 export * from './store/index.js';
 export * from './report/index.js';
 export * from './experiments/index.js';
+export * from './optim/index.js';
 export * from './topology/index.js';
 export * from './metric/index.js';

@@ -1,7 +1,9 @@
 /** Every experiment registers itself on import; this module imports them all. */
 import './mnist-baseline.js';
+import './gc-ablation.js';
 
 export * from './registry.js';
 export * from './runner.js';
 export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig } from './mnist-baseline.js';
 export { buildReport, writeStoreReport } from './report.js';
+export { gcAblation, gcAblationNet, studentT975, meanWithCi, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
