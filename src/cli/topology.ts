@@ -9,11 +9,11 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { parseNpy } from '../data/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { CONSTRUCTIONS, cubicalPersistence, FILTRATIONS, type Construction, type Filtration, type HomologyDim, type ImageData, type PersistencePairs } from '../topology/index.js';
+import { CONSTRUCTIONS, cubicalPersistence, FILTRATIONS, type Construction, type Filtration, type HomologyDim, type PixelArray, type PersistencePairs } from '../topology/index.js';
 
 /** A 2-D image read from disk. */
 interface LoadedImage {
-  data: ImageData;
+  data: PixelArray;
   shape: [number, number];
 }
 
@@ -39,7 +39,7 @@ function readPng(buf: Buffer, file: string): LoadedImage {
 function readNpyImage(buf: Buffer, file: string): LoadedImage {
   const arr = parseNpy(buf, file);
   check(arr.shape.length === 2, 'IMAGE', `${file} with shape [${arr.shape.join(', ')}]`, 'a 2-D array [height, width]');
-  let data: ImageData;
+  let data: PixelArray;
   if (arr.data instanceof BigInt64Array) {
     // NumPy's default integer type; exact as doubles up to 2^53.
     const d = new Float64Array(arr.data.length);

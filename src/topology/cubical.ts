@@ -86,7 +86,7 @@ export interface CubicalPersistence {
 }
 
 /** Typed arrays (and plain number arrays) the core accepts as image data. */
-export type ImageData =
+export type PixelArray =
   | Float64Array
   | Float32Array
   | Int32Array
@@ -404,7 +404,7 @@ function compareDeath(a: number, b: number): number {
  *
  * Complexity: O(n) for the sort plus O(n α(n))-like union-find; memory O(n) in typed arrays.
  */
-export function cubicalPersistence(data: ImageData, shape: readonly number[], options: PersistenceOptions = {}): CubicalPersistence {
+export function cubicalPersistence(data: PixelArray, shape: readonly number[], options: PersistenceOptions = {}): CubicalPersistence {
   const construction = options.construction ?? 'T';
   const filtration = options.filtration ?? 'sublevel';
   const dims = options.dims ?? [0, 1];
@@ -412,7 +412,7 @@ export function cubicalPersistence(data: ImageData, shape: readonly number[], op
   check(FILTRATIONS.includes(filtration), 'filtration', filtration, "'sublevel' or 'superlevel'");
   check(Array.isArray(dims) && dims.length > 0 && dims.every((d) => d === 0 || d === 1), 'dims', dims, 'a non-empty list of 0 and 1');
   const negated = filtration === 'superlevel';
-  const { values, height, width } = imageValues(data, [...shape], negated);
+  const { values, height, width } = imageValues(data, shape, negated);
   const original = negated ? values.map((v) => -v + 0) : values;
   const order = sortPixels(values);
   const rank = new Int32Array(values.length);

@@ -5,12 +5,12 @@
  * distance transform D(p) = min ‖p − q‖ over pixels q of value 0.
  */
 import { check } from '../errors.js';
-import { imageValues, type ImageData } from './cubical.js';
+import { imageValues, type PixelArray } from './cubical.js';
 
 /** `1` where `value > threshold`, else `0` (TopoGAN binarises tanh outputs at 0). */
-export function binarize(data: ImageData, shape: readonly number[], threshold = 0): Uint8Array {
+export function binarize(data: PixelArray, shape: readonly number[], threshold = 0): Uint8Array {
   check(Number.isFinite(threshold), 'threshold', threshold, 'a finite number');
-  const { values } = imageValues(data, [...shape]);
+  const { values } = imageValues(data, shape);
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) > threshold ? 1 : 0;
   return out;
@@ -105,7 +105,7 @@ export interface MaskFiltrationOptions {
  * (width + 2·frame)`; its sublevel-set persistence (dimension 1) has true holes
  * born at 0 and near-holes born at the distance where the gap closes.
  */
-export function maskFiltration(data: ImageData, shape: readonly number[], options: MaskFiltrationOptions = {}): { values: Float64Array; height: number; width: number; mask: Uint8Array } {
+export function maskFiltration(data: PixelArray, shape: readonly number[], options: MaskFiltrationOptions = {}): { values: Float64Array; height: number; width: number; mask: Uint8Array } {
   const frame = options.frame ?? 1;
   const mask = binarize(data, shape, options.threshold ?? 0);
   const padded = padFrame(mask, shape[0] as number, shape[1] as number, frame, 0);

@@ -3,7 +3,7 @@
  * the Betti score and the unbiased MMD between sets of diagrams.
  */
 import { check } from '../errors.js';
-import { cubicalPersistence, imageValues, type Construction, type ImageData } from './cubical.js';
+import { cubicalPersistence, imageValues, type Construction, type PixelArray } from './cubical.js';
 import { bettiNumber, checkDiagram, diagramPoints, type DiagramPoints } from './diagram.js';
 import { wassersteinDistance } from './distances.js';
 
@@ -16,10 +16,10 @@ export interface MaskBettiOptions {
 }
 
 /** Betti numbers [β₀, β₁] of the foreground {value > threshold} of a mask: components and enclosed holes. */
-export function maskBettiNumbers(data: ImageData, shape: readonly number[], options: MaskBettiOptions = {}): [number, number] {
+export function maskBettiNumbers(data: PixelArray, shape: readonly number[], options: MaskBettiOptions = {}): [number, number] {
   const threshold = options.threshold ?? 0.5;
   check(Number.isFinite(threshold), 'threshold', threshold, 'a finite number');
-  const { values } = imageValues(data, [...shape], false, 'mask');
+  const { values } = imageValues(data, shape, false, 'mask');
   const indicator = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) indicator[i] = (values[i] as number) > threshold ? 0 : 1; // foreground enters the filtration first
   if (!indicator.includes(0)) return [0, 0];

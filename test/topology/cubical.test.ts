@@ -242,6 +242,7 @@ describe('cubical persistence: identities', () => {
 describe('cubical persistence: bad input', () => {
   it('names the problem', () => {
     throwsInput(() => cubicalPersistence([1, 2, 3], [3]), 'image shape', 'a 2-D shape');
+    throwsInput(() => cubicalPersistence([1], 1 as unknown as number[]), 'image shape');
     throwsInput(() => cubicalPersistence([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), 'image shape');
     throwsInput(() => cubicalPersistence([], [0, 3]), 'image height', 'empty images');
     throwsInput(() => cubicalPersistence([1, 2, 3], [2, 2]), 'image length', '2 × 2 = 4');
