@@ -1,9 +1,11 @@
 /** Every experiment registers itself on import; this module imports them all. */
 import './mnist-baseline.js';
 import './gc-ablation.js';
+import './metric-reality-check.js';
 
 export * from './registry.js';
 export * from './runner.js';
 export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig } from './mnist-baseline.js';
 export { buildReport, writeStoreReport } from './report.js';
 export { gcAblation, gcAblationNet, studentT975, meanWithCi, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
+export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
