@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { classDisjointSplit, MPerClassSampler, subset, type ImageDataset } from '../data/index.js';
+import { classDisjointSplit, generateGlyphs, MPerClassSampler, subset, type ImageDataset } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
 import { writeFileAtomic } from '../fs.js';
-import { accuracy, embed, generateGlyphs, LOSS_NAMES, makeLoss, trainMetricModel, type LossName } from '../metric/index.js';
+import { accuracy, embed, LOSS_NAMES, makeLoss, trainMetricModel, type LossName } from '../metric/index.js';
 import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { meanWithCi } from './gc-ablation.js';

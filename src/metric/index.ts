@@ -51,4 +51,3 @@ export { forEachDistanceRow, kSmallestIndices, kthSmallest, rankRow, MAX_REFEREN
 export { makeLoss, LOSS_NAMES, PAIR_LOSS_NAMES, WEIGHT_LOSS_NAMES, type LossName, type PairLossName, type WeightLossName } from './registry.js';
 export { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
 export { trainMetricModel, validationMapAtR, embed, type TrainMetricOptions, type TrainMetricResult, type TrainEpoch, type IndexBatchSource } from './trainer.js';
-export { generateGlyphs, type GlyphOptions } from './glyphs.js';
