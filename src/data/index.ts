@@ -35,3 +35,4 @@ export {
   type Episode,
   type BatchSamplerOptions,
 } from './samplers.js';
+export { generateGlyphs, type GlyphOptions } from './glyphs.js';

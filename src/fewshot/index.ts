@@ -1,0 +1,20 @@
+/**
+ * Few-shot classification with a good embedding (RFS, Tian et al., ECCV 2020):
+ * episode classifiers on feature matrices, episode evaluation with 95%
+ * confidence intervals, backbone pretraining, self-distillation and a
+ * Prototypical Networks baseline.
+ */
+export { toFeatureMatrix, l2NormalizeRows, selectRows, type FeatureMatrix, type FeaturesInput } from './features.js';
+export { fitLogisticRegression, predictLogistic, logisticObjective, type LogisticModel, type LogisticOptions } from './logistic.js';
+export {
+  classifyEpisode,
+  classifyMatrices,
+  checkSupportLabels,
+  prototypes,
+  CLASSIFIER_NAMES,
+  type ClassifierName,
+  type ClassifyOptions,
+  type ClassifyResult,
+} from './classifiers.js';
+export { studentTCdf, studentTQuantile, regularizedBeta, meanConfidenceInterval } from './stats.js';
+export { evaluateEpisodes, checkClassSizes, type EpisodeMethod, type EpisodeEvalOptions, type EpisodeAccuracy } from './episodes.js';
