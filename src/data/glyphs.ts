@@ -5,9 +5,8 @@
  * classes) and metric learning (train / val / test classes) both need many
  * disjoint classes; this gives as many as wanted.
  *
- * The algorithm is the one first written in `metric/glyphs.ts` (same seed, same
- * pixels — test/data/glyphs.test.ts checks it); it lives here so that every
- * paper module can use it without importing another paper module.
+ * First written for the metric module; it lives here so that every paper
+ * module can use it without importing another paper module.
  */
 import type { ImageDataset } from './dataset.js';
 import { createRng, type Rng } from '../engine/index.js';

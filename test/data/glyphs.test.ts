@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateGlyphs } from '../../src/data/index.js';
-import { generateGlyphs as metricGlyphs } from '../../src/metric/glyphs.js';
 import { throwsInput } from '../helpers.js';
 
 test('glyphs: shape, labels class-major, pixels in [0, 1], every image inked', () => {
@@ -40,11 +39,6 @@ test('glyphs: within-class images are closer than between-class ones on average'
     if (ds.labels[i] === ds.labels[j]) { within += d(i, j); nw++; } else { between += d(i, j); nb++; }
   }
   assert.ok(within / nw < 0.8 * (between / nb), `within ${within / nw} vs between ${between / nb}`);
-});
-
-test('glyphs: the data module generator draws the same pixels as the metric module one it was moved from', () => {
-  const opts = { classes: 5, perClass: 2, seed: 9 };
-  assert.deepEqual(generateGlyphs(opts).images, metricGlyphs(opts).images);
 });
 
 test('glyphs: bad options name the argument', () => {
