@@ -187,7 +187,7 @@ describe('spectral norm', () => {
     const model = tf.sequential({ layers: [spectralNorm(tf.layers.dense({ units: 2, inputShape: [3] }))] });
     const opt = tf.train.adam(0.01);
     const x = tf.ones([4, 3]);
-    const step = () => tf.dispose(opt.minimize(() => tf.mean(model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true));
+    const step = () => tf.dispose(opt.minimize(() => tf.mean(model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true) ?? []);
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) step();
