@@ -233,7 +233,7 @@ export const metricRealityCheck: Experiment<MetricRealityCheckConfig> = {
   claim: 'Under one backbone, optimizer, sampler and validation-based early stopping, state-of-the-art metric losses are at most marginally better than the classic contrastive and triplet losses, and MAP@R tells them apart more honestly than P@1.',
   schema: schema as unknown as z.ZodType<MetricRealityCheckConfig>,
   presets: {
-    quick: { classes: 200, perClass: 10, filters: [8, 16], itersPerEpoch: 20, maxEpochs: 8, patience: 2, seeds: 3 },
+    quick: { classes: 200, perClass: 10, filters: [8, 16], itersPerEpoch: 20, maxEpochs: 6, patience: 2, seeds: 3 },
     full: { classes: 400, perClass: 30, itersPerEpoch: 100, maxEpochs: 60, patience: 6, seeds: 5, losses: [...LOSS_NAMES] },
   },
   run,
