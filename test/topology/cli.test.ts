@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
+import { readImageFile } from '../../src/cli/topology.js';
 import { writeNpy } from '../../src/data/index.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -56,6 +57,16 @@ describe('eccvkit ph', () => {
     }
     const sup = JSON.parse(eccvkit(['ph', path.join(dir, 'ring.npy'), '--json', '--filtration', 'superlevel', '--construction', 'V', '--dims', '0']).stdout) as { diagrams: unknown };
     assert.deepEqual(sup.diagrams, { 0: [[5, 1], [9, null]] });
+  });
+
+  it('reads colour PNGs as rounded BT.601 luma and gray PNGs as their level', () => {
+    const png = new PNG({ width: 2, height: 1 });
+    png.data.set([255, 0, 0, 255, 10, 10, 10, 255]);
+    const file = path.join(dir, 'colour.png');
+    fs.writeFileSync(file, PNG.sync.write(png));
+    const img = readImageFile(file);
+    assert.deepEqual(img.shape, [1, 2]);
+    assert.deepEqual([...(img.data as Uint8Array)], [Math.round(0.299 * 255), 10]);
   });
 
   it('prints a readable summary without --json', () => {
