@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { registerTopologyCommands } from './topology.js';
 import { registerMetricCommands } from './metric.js';
+import { registerFewshotCommands } from './fewshot.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands];

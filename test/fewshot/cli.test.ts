@@ -1,0 +1,116 @@
+/**
+ * `eccvkit fewshot classify` and `eccvkit fewshot evaluate` end to end: the
+ * classify predictions against scikit-learn's on the fixture episodes, the
+ * evaluate numbers against the library call, and bad-input exits.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { npyArray, writeNpy } from '../../src/data/index.js';
+import { createRng } from '../../src/engine/index.js';
+import { evaluateEpisodes } from '../../src/fewshot/index.js';
+import { assertClose } from '../helpers.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+function eccvkit(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+interface SklearnCase {
+  name: string;
+  normalize: boolean;
+  support: number[][];
+  supportLabels: number[];
+  query: number[][];
+  predictions: number[];
+  tightProbabilities: number[][];
+}
+// Made by test/fewshot/fixtures/make_sklearn_fixtures.py with scikit-learn 1.2.1.
+const cases = (JSON.parse(fs.readFileSync(new URL('./fixtures/sklearn-lr.json', import.meta.url), 'utf8')) as SklearnCase[]).filter((c) => c.normalize)
+  // Each process start costs seconds; the library test covers every case, the CLI four (2 × 1-shot, 2 × 5-shot, 300 queries).
+  .slice(0, 4);
+
+const matrix = (rows: number[][]) => npyArray(Float64Array.from(rows.flat()), [rows.length, (rows[0] as number[]).length]);
+
+describe('eccvkit fewshot', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-fewshot-cli-'));
+    cases.forEach((c, i) => {
+      writeNpy(path.join(dir, `s${i}.npy`), matrix(c.support));
+      writeNpy(path.join(dir, `l${i}.npy`), npyArray(Int32Array.from(c.supportLabels)));
+      writeNpy(path.join(dir, `q${i}.npy`), matrix(c.query));
+    });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("classify --json gives scikit-learn's predictions (C=1, lbfgs, multinomial, L2-normalised) on ≥ 99% of queries over random fixture episodes", async () => {
+    let agree = 0;
+    let total = 0;
+    // One process per episode would be slow; run them two at a time.
+    for (let i = 0; i < cases.length; i += 2) {
+      const runs = await Promise.all(
+        [i, i + 1].filter((k) => k < cases.length).map(async (k) => {
+          const r = await eccvkit(['fewshot', 'classify', '--support', path.join(dir, `s${k}.npy`), '--support-labels', path.join(dir, `l${k}.npy`), '--query', path.join(dir, `q${k}.npy`), '--json']);
+          assert.equal(r.status, 0, r.stderr);
+          return { k, out: JSON.parse(r.stdout) as { predictions: number[]; probabilities: number[][] } };
+        }),
+      );
+      for (const { k, out } of runs) {
+        const c = cases[k] as SklearnCase;
+        assert.equal(out.probabilities.length, c.query.length);
+        out.probabilities.forEach((p, q) => assertClose(p, c.tightProbabilities[q] as number[], 1e-4, `${c.name} query ${q}`));
+        for (let q = 0; q < c.predictions.length; q++, total++) if (out.predictions[q] === c.predictions[q]) agree++;
+      }
+    }
+    assert.ok(total >= 300 && agree / total >= 0.99, `agreement ${agree}/${total}`);
+  });
+
+  it('classify: nn prints predictions without probabilities; bad input exits 2 naming the option', async () => {
+    const nn = await eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'l0.npy'), '--query', path.join(dir, 'q0.npy'), '--classifier', 'nn', '--json']);
+    assert.equal(nn.status, 0, nn.stderr);
+    const out = JSON.parse(nn.stdout) as Record<string, unknown>;
+    assert.equal((out.predictions as number[]).length, 75);
+    assert.ok(!('probabilities' in out));
+    writeNpy(path.join(dir, 'bad-labels.npy'), npyArray(Int32Array.from([0, 2, 3, 4, 5])));
+    const bad = await eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'bad-labels.npy'), '--query', path.join(dir, 'q0.npy')]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--support-labels.*no example of class 1/);
+    writeNpy(path.join(dir, 'wide.npy'), npyArray(new Float64Array(3 * 25), [3, 25]));
+    const wide = await eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'l0.npy'), '--query', path.join(dir, 'wide.npy')]);
+    assert.equal(wide.status, 2);
+    assert.match(wide.stderr, /--query.*width 25.*width 24/);
+  });
+
+  it('evaluate --json equals the library call; a class too small for shots + queries exits 2', async () => {
+    const rng = createRng(8);
+    const classes = 8;
+    const per = 12;
+    const d = 6;
+    const means = Array.from({ length: classes * d }, () => rng.normal());
+    const feats = Float32Array.from({ length: classes * per * d }, (_, k) => (means[Math.floor(k / (per * d)) * d + (k % d)] as number) + rng.normal());
+    const labels = Int32Array.from({ length: classes * per }, (_, i) => Math.floor(i / per));
+    writeNpy(path.join(dir, 'f.npy'), npyArray(feats, [classes * per, d]));
+    writeNpy(path.join(dir, 'y.npy'), npyArray(labels));
+    const r = await eccvkit(['fewshot', 'evaluate', '--features', path.join(dir, 'f.npy'), '--labels', path.join(dir, 'y.npy'), '--queries', '6', '--episodes', '20', '--classifiers', 'lr,proto', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { results: Array<{ shots: number; classifier: string; mean: number; ci95: number }> };
+    assert.deepEqual(out.results.map((x) => `${x.shots}${x.classifier}`), ['1lr', '1proto', '5lr', '5proto']);
+    const lib = evaluateEpisodes({ data: feats, rows: classes * per, cols: d }, labels, { shots: 5, queries: 6, episodes: 20, methods: [{ name: 'lr', classifier: 'lr' }, { name: 'proto', classifier: 'proto' }] });
+    assertClose([out.results[2]?.mean as number, out.results[2]?.ci95 as number], [lib.lr?.mean as number, lib.lr?.ci95 as number], 1e-7, '5-shot lr');
+    const tooFew = await eccvkit(['fewshot', 'evaluate', '--features', path.join(dir, 'f.npy'), '--labels', path.join(dir, 'y.npy'), '--queries', '15']);
+    assert.equal(tooFew.status, 2);
+    assert.match(tooFew.stderr, /class 0 with 12 images.*shots \+ queries = 16/);
+  });
+});
