@@ -210,6 +210,13 @@ export function sortPixels(values: Float64Array): Int32Array {
   return idx;
 }
 
+/** Does pixel a come before pixel b in the filtration order (value, then row-major index)? */
+function precedes(values: Float64Array, a: number, b: number): boolean {
+  const va = values[a] as number;
+  const vb = values[b] as number;
+  return va < vb || (va === vb && a < b);
+}
+
 function find(parent: Int32Array, x: number): number {
   while (true) {
     const p = parent[x] as number;
@@ -246,10 +253,10 @@ class RawPairs {
  * test and the first hop of every neighbour read the cache lines around the
  * current pixel (the sweep visits pixels in value order, i.e. all over memory,
  * and is bound by cache misses). The root of a component is its elder pixel
- * (smallest rank), i.e. its birth. Returns the regular pairs as pixels (birth =
+ * (first in the order), i.e. its birth. Returns the regular pairs as pixels (birth =
  * younger root, death = the pixel that joined them).
  */
-function sweepComponents(values: Float64Array, height: number, width: number, order: Int32Array, rank: Int32Array, eight: boolean): RawPairs {
+function sweepComponents(values: Float64Array, height: number, width: number, order: Int32Array, eight: boolean): RawPairs {
   const n = values.length;
   const parent = new Int32Array(n).fill(-1);
   const pairs = new RawPairs();
@@ -277,10 +284,11 @@ function sweepComponents(values: Float64Array, height: number, width: number, or
       if ((parent[q] as number) < 0) continue; // not in the sublevel set yet
       const rq = find(parent, q);
       if (rq === root) continue;
-      // While p is still its own root it is the youngest pixel present; otherwise compare the two roots' ranks.
+      // While p is still its own root it is the youngest pixel present; otherwise the elder root comes first in
+      // the order, which (the sort being stable) is the smaller (value, index).
       let younger: number;
       let elder: number;
-      if (root === p || (rank[rq] as number) < (rank[root] as number)) {
+      if (root === p || precedes(values, rq, root)) {
         younger = root;
         elder = rq;
       } else {
@@ -299,10 +307,10 @@ function sweepComponents(values: Float64Array, height: number, width: number, or
  * Dimension 1 by duality: the same union-find over pixels in reverse order
  * with the complementary connectivity, plus an "outside" node (index n, older
  * than every pixel) that every border pixel touches. The elder of two roots is
- * the one entered first (larger rank). A younger component meeting an older one
+ * the one entered first (the larger (value, index)). A younger component meeting an older one
  * at pixel p gives the hole (f(p), f(younger root)).
  */
-function sweepHoles(values: Float64Array, height: number, width: number, order: Int32Array, rank: Int32Array, eight: boolean): RawPairs {
+function sweepHoles(values: Float64Array, height: number, width: number, order: Int32Array, eight: boolean): RawPairs {
   const n = values.length;
   const outside = n;
   const parent = new Int32Array(n + 1).fill(-1);
@@ -312,7 +320,6 @@ function sweepHoles(values: Float64Array, height: number, width: number, order: 
   const dc = eight ? [-1, 0, 1, -1, 1, -1, 0, 1] : [0, -1, 1, 0];
   const offsets = dr.map((r, j) => r * width + (dc[j] as number));
   const k = dr.length;
-  const rankOf = (x: number): number => (x === outside ? n : (rank[x] as number));
   for (let i = n - 1; i >= 0; i--) {
     const p = order[i] as number;
     parent[p] = p;
@@ -339,7 +346,7 @@ function sweepHoles(values: Float64Array, height: number, width: number, order: 
       if (rq === root) continue;
       let younger: number;
       let elder: number;
-      if (root === p || rankOf(rq) > rankOf(root)) {
+      if (root === p || rq === outside || (root !== outside && precedes(values, root, rq))) {
         younger = root;
         elder = rq;
       } else {
@@ -415,16 +422,14 @@ export function cubicalPersistence(data: PixelArray, shape: readonly number[], o
   const { values, height, width } = imageValues(data, shape, negated);
   const original = negated ? values.map((v) => -v + 0) : values;
   const order = sortPixels(values);
-  const rank = new Int32Array(values.length);
-  for (let i = 0; i < order.length; i++) rank[order[i] as number] = i;
   const diagrams: Partial<Record<HomologyDim, PersistencePairs>> = {};
   // T: foreground 8-connected, holes 4-connected; V: the other way round.
   if (dims.includes(0)) {
-    const raw = sweepComponents(values, height, width, order, rank, construction === 'T');
+    const raw = sweepComponents(values, height, width, order, construction === 'T');
     diagrams[0] = finishPairs(0, raw, order[0] as number, original, negated);
   }
   if (dims.includes(1)) {
-    const raw = sweepHoles(values, height, width, order, rank, construction === 'V');
+    const raw = sweepHoles(values, height, width, order, construction === 'V');
     diagrams[1] = finishPairs(1, raw, -1, original, negated);
   }
   return { height, width, construction, filtration, diagrams };
