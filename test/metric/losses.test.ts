@@ -198,7 +198,7 @@ for (const backend of backends) {
         first.dispose();
         const count = tf.memory().numTensors;
         let last = start;
-        for (let i = 0; i < 40; i++) {
+        for (let i = 0; i < 25; i++) {
           const v = step();
           last = v.dataSync()[0] as number;
           v.dispose();
