@@ -40,6 +40,7 @@ describe('metric-reality-check', () => {
       }
     }
     assert.equal(a.metrics.test_classes, 6);
+    assert.ok((a.metrics.contrastive_best_epoch as number) >= 1 && (a.metrics.contrastive_best_epoch as number) <= (a.metrics.contrastive_epochs as number));
     const html = buildReport(store);
     assert.match(html, /A Metric Learning Reality Check/);
     assert.match(html, /proxy_anchor/);
@@ -51,19 +52,19 @@ describe('metric-reality-check', () => {
 describe('realityCheckFindings', () => {
   it('names the spread, the overlapping intervals and a P@1 / MAP@R disagreement', () => {
     const text = realityCheckFindings([
-      { loss: 'contrastive', p1: [0.9, 0.01], rp: [0.5, 0.01], mapr: [0.4, 0.02] },
-      { loss: 'arcface', p1: [0.8, 0.01], rp: [0.55, 0.01], mapr: [0.45, 0.01] },
-      { loss: 'triplet', p1: [0.7, 0.01], rp: [0.3, 0.01], mapr: [0.2, 0.01] },
+      { loss: 'contrastive', p1: [0.9, 0.01], mapr: [0.4, 0.02] },
+      { loss: 'arcface', p1: [0.8, 0.01], mapr: [0.45, 0.01] },
+      { loss: 'triplet', p1: [0.7, 0.01], mapr: [0.2, 0.01] },
     ]);
     assert.match(text, /from 20\.0 \(triplet\) to 45\.0 \(arcface\), a spread of 25\.0 points/);
     assert.match(text, /clears every other loss/);
     assert.match(text, /contrastive loss is 5\.0 MAP@R points behind/);
     assert.match(text, /P@1 ranks contrastive first while MAP@R ranks arcface first/);
     const overlap = realityCheckFindings([
-      { loss: 'contrastive', p1: [0.9, 0.01], rp: [0.5, 0.01], mapr: [0.44, 0.02] },
-      { loss: 'arcface', p1: [0.95, 0.01], rp: [0.55, 0.01], mapr: [0.45, 0.02] },
+      { loss: 'contrastive', p1: [0.9, 0.01], mapr: [0.44, 0.02] },
+      { loss: 'arcface', p1: [0.95, 0.01], mapr: [0.45, 0.02] },
     ]);
-    assert.match(overlap, /overlaps those of contrastive/);
+    assert.match(overlap, /overlaps those of contrastive: with this many seeds those differences are not resolved/);
     assert.match(overlap, /agree on the best loss/);
   });
 });
