@@ -153,6 +153,11 @@ function check(python: string, dir: string, json: boolean): boolean {
     ['tied 64×64 (5 levels)', 64, 64, Float64Array.from({ length: 64 * 64 }, () => rng.int(5))],
     ['binary 64×64', 64, 64, Float64Array.from({ length: 64 * 64 }, () => rng.int(2))],
     ['one row 1×50', 1, 50, Float64Array.from({ length: 50 }, () => rng.int(4))],
+    ['one column 40×1', 40, 1, Float64Array.from({ length: 40 }, () => rng.next())],
+    ['random 17×31', 17, 31, Float64Array.from({ length: 17 * 31 }, () => rng.normal())],
+    ['tied 30×41 (3 levels)', 30, 41, Float64Array.from({ length: 30 * 41 }, () => rng.int(3) - 1)],
+    ['constant 6×7', 6, 7, new Float64Array(42).fill(2.5)],
+    ['binary blobs 128×96', 128, 96, smoothRandomImage(128, 96, 9, 3).map((v) => (v > 0.5 ? 1 : 0))],
   ];
   let ok = true;
   const rows: Array<Record<string, unknown>> = [];

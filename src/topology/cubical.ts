@@ -295,7 +295,8 @@ function sweepComponents(values: Float64Array, height: number, width: number, or
         younger = rq;
         elder = root;
       }
-      if ((values[younger] as number) < (values[p] as number)) pairs.push(younger, p);
+      // p joining its first neighbour is a zero-length pair; skipping it also spares a random read of values[p].
+      if (younger !== p && (values[younger] as number) < (values[p] as number)) pairs.push(younger, p);
       parent[younger] = elder;
       root = elder;
     }
@@ -327,7 +328,6 @@ function sweepHoles(values: Float64Array, height: number, width: number, order: 
     const r = (p / width) | 0;
     const c = p - r * width;
     const interior = r > 0 && c > 0 && r < height - 1 && c < width - 1;
-    const fp = values[p] as number;
     for (let j = 0; j <= k; j++) {
       let q: number;
       if (j === k) {
@@ -353,7 +353,7 @@ function sweepHoles(values: Float64Array, height: number, width: number, order: 
         younger = rq;
         elder = root;
       }
-      if (fp < (values[younger] as number)) pairs.push(p, younger);
+      if (younger !== p && (values[p] as number) < (values[younger] as number)) pairs.push(p, younger);
       parent[younger] = elder;
       root = elder;
     }
@@ -409,7 +409,8 @@ function compareDeath(a: number, b: number): number {
  *   exactly one essential class (born at the global minimum, or maximum for superlevel),
  *   dimension 1 none. Zero-length pairs are left out.
  *
- * Complexity: O(n) for the sort plus O(n α(n))-like union-find; memory O(n) in typed arrays.
+ * Complexity: O(n) for the radix sort plus union-find with path halving (O(n log n) worst case,
+ * near-linear on images); memory about 40 bytes per pixel in typed arrays, no per-pixel objects.
  */
 export function cubicalPersistence(data: PixelArray, shape: readonly number[], options: PersistenceOptions = {}): CubicalPersistence {
   const construction = options.construction ?? 'T';
