@@ -18,3 +18,15 @@ export {
 } from './classifiers.js';
 export { studentTCdf, studentTQuantile, regularizedBeta, meanConfidenceInterval } from './stats.js';
 export { evaluateEpisodes, checkClassSizes, type EpisodeMethod, type EpisodeEvalOptions, type EpisodeAccuracy } from './episodes.js';
+export {
+  augmentImages,
+  trainClassifier,
+  trainProtoNet,
+  embedDataset,
+  stepLearningRate,
+  type AugmentOptions,
+  type ClassifierTrainOptions,
+  type ProtoNetTrainOptions,
+  type EmbedOptions,
+} from './train.js';
+export { conv4, resnet12, featureExtractor, FEATURES_LAYER, LOGITS_LAYER, type BackboneOptions, type Conv4Options, type ResNet12Options } from '../nn/backbones.js';

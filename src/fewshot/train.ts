@@ -1,0 +1,260 @@
+/**
+ * Training the embedding, as RFS does and as its baseline does:
+ * - {@link trainClassifier}: the base classes as one ordinary classification
+ *   problem (RFS `train_supervised.py`): SGD with momentum 0.9, weight decay
+ *   5e-4, learning rate 0.05 decayed ×0.1 at 60% and 80% of the epochs
+ *   (RFS: epochs 60 and 80 of 100), random-crop augmentation; with a teacher it
+ *   is RFS-distill's born-again step (`train_distillation.py`):
+ *   0.5·CE + 0.5·KL(softmax(t/T) ‖ softmax(s/T))·T², T = 4.
+ * - {@link trainProtoNet}: Prototypical Networks (Snell et al., 2017) trained
+ *   by episodes on the same backbone, the meta-learning baseline RFS compares to.
+ * - {@link embedDataset}: the frozen network's features (or logits) of every image.
+ */
+import { EpisodeSampler, shuffledBatches, type ImageDataset } from '../data/index.js';
+import { createRng, tf, type Rng } from '../engine/index.js';
+import { check } from '../errors.js';
+import { featureExtractor } from '../nn/backbones.js';
+import type { FeatureMatrix } from './features.js';
+
+/** Training-time augmentation (RFS "transform A/D" without colour jitter): pad, random crop back, optional horizontal flip. */
+export interface AugmentOptions {
+  /** Zero padding on each side before the random crop; default 2 (RFS: 8 at 84 px, 4 at 32 px). */
+  padding?: number;
+  /** Random horizontal flips; default false (glyph classes are not mirror-symmetric; RFS flips natural images). */
+  flip?: boolean;
+}
+
+/** Randomly shifts (pad + crop) and optionally flips each image of `x` [n, h, w, c]; one draw per image from `rng`. */
+export function augmentImages(x: tf.Tensor4D, rng: Rng, options: AugmentOptions = {}): tf.Tensor4D {
+  const { padding = 2, flip = false } = options;
+  check(Number.isInteger(padding) && padding >= 0, 'padding', padding, 'a non-negative integer');
+  const [n, h, w] = x.shape;
+  const boxes: number[] = [];
+  const flips: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const oy = rng.int(2 * padding + 1);
+    const ox = rng.int(2 * padding + 1);
+    const hp = h + 2 * padding - 1;
+    const wp = w + 2 * padding - 1;
+    // Box corners on pixel centres, so the bilinear crop copies pixels exactly.
+    boxes.push(oy / hp, ox / wp, (oy + h - 1) / hp, (ox + w - 1) / wp);
+    flips.push(flip && rng.next() < 0.5 ? 1 : 0);
+  }
+  return tf.tidy(() => {
+    const padded = padding > 0 ? tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]]) : x;
+    let out: tf.Tensor4D = padding > 0 ? tf.image.cropAndResize(padded, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [h, w], 'bilinear') : x.clone();
+    if (flip) {
+      const mask = tf.tensor4d(flips, [n, 1, 1, 1]);
+      out = tf.add(tf.mul(mask, tf.reverse(out, 2)), tf.mul(tf.sub(1, mask), out));
+    }
+    return out;
+  });
+}
+
+/** Options of {@link trainClassifier}. Defaults are RFS's miniImageNet recipe except the epochs. */
+export interface ClassifierTrainOptions {
+  /** Default 100 (RFS). */
+  epochs?: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Default 0.05. */
+  learningRate?: number;
+  /** Default 0.9. */
+  momentum?: number;
+  /** L2 weight decay on every trainable weight (PyTorch-style, added to the gradient); default 5e-4. */
+  weightDecay?: number;
+  /** Epoch fractions where the learning rate is multiplied by `decayRate`; default [0.6, 0.8] (RFS: epochs 60 and 80 of 100). */
+  decayAt?: number[];
+  /** Default 0.1. */
+  decayRate?: number;
+  /** Augmentation of each batch; `false` for none. Default random crop with padding 2. */
+  augment?: AugmentOptions | false;
+  seed: number;
+  /** RFS-distill: a frozen teacher and the loss weights. */
+  teacher?: { model: tf.LayersModel; temperature?: number; ceWeight?: number; klWeight?: number };
+  onEpoch?: (epoch: number, loss: number, learningRate: number) => void;
+}
+
+/** Learning rate of `epoch` (0-based) under the step schedule. */
+export function stepLearningRate(epoch: number, epochs: number, base: number, decayAt: number[], rate: number): number {
+  let lr = base;
+  for (const f of decayAt) if (epoch >= Math.round(f * epochs)) lr *= rate;
+  return lr;
+}
+
+/**
+ * Trains `model` (input → logits over `data.numClasses`, labels 0…numClasses−1)
+ * by SGD with momentum on `data` as one classification problem; with `teacher`,
+ * by the RFS-distill loss γ·CE + α·KL·T². Returns the mean loss of each epoch.
+ */
+export function trainClassifier(model: tf.LayersModel, data: ImageDataset, options: ClassifierTrainOptions): number[] {
+  check(options !== null && typeof options === 'object', 'options', options, '{ seed, epochs?, … }');
+  const { epochs = 100, batchSize = 64, learningRate = 0.05, momentum = 0.9, weightDecay = 5e-4, decayAt = [0.6, 0.8], decayRate = 0.1, augment = {}, seed, teacher } = options;
+  check(Number.isInteger(epochs) && epochs >= 1, 'epochs', epochs, 'a positive integer');
+  check(Number.isInteger(batchSize) && batchSize >= 1, 'batchSize', batchSize, 'a positive integer');
+  check(learningRate > 0 && momentum >= 0 && momentum < 1 && weightDecay >= 0, 'learningRate, momentum, weightDecay', [learningRate, momentum, weightDecay], 'lr > 0, momentum in [0, 1), decay ≥ 0');
+  const classes = (model.outputs[0]?.shape[1] ?? 0) as number;
+  check(classes >= Math.max(...data.labels) + 1, 'data', `labels up to ${Math.max(...data.labels)}`, `labels below the model's ${classes} outputs`);
+  const T = teacher?.temperature ?? 4;
+  const ceWeight = teacher?.ceWeight ?? 0.5;
+  const klWeight = teacher?.klWeight ?? 0.5;
+  const rng = createRng(seed);
+  const n = data.labels.length;
+  const [h, w, c] = data.shape;
+  const x = tf.tensor4d(data.images, [n, h, w, c]);
+  const y = tf.tensor1d(data.labels, 'int32');
+  const optimizer = tf.train.momentum(learningRate, momentum);
+  const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const losses: number[] = [];
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const lr = stepLearningRate(epoch, epochs, learningRate, decayAt, decayRate);
+      optimizer.setLearningRate(lr);
+      let sum = 0;
+      const batches = shuffledBatches(n, batchSize, rng.seedInt());
+      for (const batch of batches) {
+        const idx = tf.tensor1d(batch, 'int32');
+        const xb0 = tf.gather(x, idx) as tf.Tensor4D;
+        const xb = augment === false ? xb0 : augmentImages(xb0, rng, augment);
+        const yb = tf.tidy(() => tf.oneHot(tf.gather(y, idx), classes));
+        const target = teacher ? tf.tidy(() => tf.softmax(tf.div(teacher.model.predict(xb) as tf.Tensor2D, T))) : undefined;
+        const loss = optimizer.minimize(
+          () => {
+            const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
+            let l = tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
+            if (target) {
+              // KL(p_t ‖ p_s) summed over classes, averaged over the batch, × T² (Hinton et al.; RFS DistillKL).
+              const logPs = tf.logSoftmax(tf.div(logits, T));
+              const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logPs)), 1));
+              l = tf.add(tf.mul(ceWeight, l), tf.mul(klWeight * T * T, kl));
+            }
+            if (weightDecay > 0) l = tf.add(l, tf.mul(weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+            return l;
+          },
+          true,
+          vars,
+        ) as tf.Scalar;
+        sum += loss.dataSync()[0] as number;
+        tf.dispose([idx, xb0, xb, yb, loss, ...(target ? [target] : [])]);
+      }
+      losses.push(sum / batches.length);
+      options.onEpoch?.(epoch, sum / batches.length, lr);
+    }
+  } finally {
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    // tfjs's MomentumOptimizer.dispose() forgets its parent's learning-rate scalar `c`.
+    (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+  }
+  return losses;
+}
+
+/** Options of {@link trainProtoNet}. */
+export interface ProtoNetTrainOptions {
+  /** Training episodes; default 2000. */
+  episodes?: number;
+  /** Classes per training episode; default 5 (Snell et al. train with more ways; 5 matches the test). */
+  ways?: number;
+  shots?: number;
+  /** Queries per class; default 15. */
+  queries?: number;
+  /** Adam learning rate; default 1e-3, halved every `halveEvery` episodes (default 2000, ProtoNet's schedule). */
+  learningRate?: number;
+  halveEvery?: number;
+  augment?: AugmentOptions | false;
+  seed: number;
+  onEpisode?: (episode: number, loss: number) => void;
+}
+
+/**
+ * Trains `model`'s embedding (its `features` layer) as a Prototypical Network:
+ * per episode, class prototypes are the mean support embeddings and queries are
+ * classified by softmax over −squared Euclidean distance. The `logits` head is
+ * not used. Returns the loss of each episode.
+ */
+export function trainProtoNet(model: tf.LayersModel, data: ImageDataset, options: ProtoNetTrainOptions): number[] {
+  check(options !== null && typeof options === 'object', 'options', options, '{ seed, episodes?, … }');
+  const { episodes = 2000, ways = 5, shots = 5, queries = 15, learningRate = 1e-3, halveEvery = 2000, augment = {}, seed } = options;
+  check(Number.isInteger(episodes) && episodes >= 1, 'episodes', episodes, 'a positive integer');
+  const embed = featureExtractor(model);
+  const rng = createRng(seed);
+  const sampler = new EpisodeSampler(data.labels, { ways, shots, queries, seed: rng.seedInt() });
+  const [h, w, c] = data.shape;
+  const x = tf.tensor4d(data.images, [data.labels.length, h, w, c]);
+  const vars = embed.trainableWeights.map((v) => v.read() as tf.Variable);
+  const optimizer = tf.train.adam(learningRate);
+  const losses: number[] = [];
+  try {
+    for (let e = 0; e < episodes; e++) {
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate * 0.5 ** Math.floor(e / halveEvery);
+      const ep = sampler.next();
+      const all = Int32Array.from([...ep.supportIdx, ...ep.queryIdx]);
+      const idx = tf.tensor1d(all, 'int32');
+      const xb0 = tf.gather(x, idx) as tf.Tensor4D;
+      const xb = augment === false ? xb0 : augmentImages(xb0, rng, augment);
+      // Support rows are class-major (shots per class), so the prototype of class j averages rows j·shots…(j+1)·shots−1.
+      const yq = tf.tidy(() => tf.oneHot(tf.tensor1d(ep.queryLabels, 'int32'), ways));
+      const loss = optimizer.minimize(
+        () => {
+          const z = embed.apply(xb, { training: true }) as tf.Tensor2D;
+          const d = z.shape[1];
+          const protos = tf.mean(tf.reshape(tf.slice(z, [0, 0], [ways * shots, d]), [ways, shots, d]), 1);
+          const q = tf.slice(z, [ways * shots, 0], [ways * queries, d]);
+          const dist = tf.sub(tf.add(tf.sum(tf.square(q), 1, true), tf.transpose(tf.sum(tf.square(protos), 1, true))), tf.mul(2, tf.matMul(q, protos, false, true)));
+          return tf.losses.softmaxCrossEntropy(yq, tf.neg(dist)) as tf.Scalar;
+        },
+        true,
+        vars,
+      ) as tf.Scalar;
+      const v = loss.dataSync()[0] as number;
+      losses.push(v);
+      options.onEpisode?.(e, v);
+      tf.dispose([idx, xb0, xb, yq, loss]);
+    }
+  } finally {
+    tf.dispose(x);
+    optimizer.dispose();
+  }
+  return losses;
+}
+
+/** Options of {@link embedDataset}. */
+export interface EmbedOptions {
+  /** `features` (pooled embedding, default) or `logits` (RFS's `use_logit`). */
+  output?: 'features' | 'logits';
+  /** Default 256. */
+  batchSize?: number;
+  /** Embed augmented copies instead (support augmentation): needs `rng`. */
+  augment?: AugmentOptions;
+  rng?: Rng;
+}
+
+/** The frozen model's embedding (inference mode) of the images at `indices` (default all) of `data`. */
+export function embedDataset(model: tf.LayersModel, data: ImageDataset, indices?: ArrayLike<number>, options: EmbedOptions = {}): FeatureMatrix {
+  const { output = 'features', batchSize = 256, augment, rng } = options;
+  check(output === 'features' || output === 'logits', 'output', output, "'features' or 'logits'");
+  check(augment === undefined || rng !== undefined, 'rng', rng, 'a seeded Rng when augment is set');
+  const net = output === 'features' ? featureExtractor(model) : model;
+  const idx = indices === undefined ? Int32Array.from({ length: data.labels.length }, (_, i) => i) : Int32Array.from(indices);
+  const [h, w, c] = data.shape;
+  const per = h * w * c;
+  const cols = net.outputs[0]?.shape[1] as number;
+  const out = new Float64Array(idx.length * cols);
+  for (let start = 0; start < idx.length; start += batchSize) {
+    const count = Math.min(batchSize, idx.length - start);
+    const batch = new Float32Array(count * per);
+    for (let k = 0; k < count; k++) {
+      const i = idx[start + k] as number;
+      check(Number.isInteger(i) && i >= 0 && i < data.labels.length, 'indices', i, `indices in [0, ${data.labels.length - 1}]`);
+      batch.set(data.images.subarray(i * per, (i + 1) * per), k * per);
+    }
+    const z = tf.tidy(() => {
+      const xb = tf.tensor4d(batch, [count, h, w, c]);
+      const xa = augment ? augmentImages(xb, rng as Rng, augment) : xb;
+      return net.predict(xa) as tf.Tensor2D;
+    });
+    out.set(z.dataSync(), start * cols);
+    z.dispose();
+  }
+  return { data: out, rows: idx.length, cols };
+}
