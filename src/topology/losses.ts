@@ -151,10 +151,12 @@ function segment(a: [number, number], b: [number, number]): Array<[number, numbe
  *
  * Gradient: the distance transform of a thresholded mask is piecewise constant in
  * the generator's output, so (paper §3.2) the birth gradient gₓ = Σⱼ γₓⱼ sign(bₓ − b′ⱼ)
- * of each point is sent to the pixels between its saddle s and the nearest
- * background pixel r (the digital segment [s, r)). A descent step with gₓ > 0
- * lowers those pixels toward the background, which closes the gap and lowers
- * the birth; gₓ < 0 raises them. This is a surrogate, not a derivative.
+ * of each point is sent to pixels near its saddle s (paper: "change a few pixels
+ * near r", r the background pixel nearest to s). gₓ > 0: to the digital segment
+ * [s, r), so a descent step lowers them toward the background, which closes the
+ * gap and lowers the birth. gₓ < 0: to r itself (s for a true hole), so a descent
+ * step raises it to foreground and the birth grows. Frame pixels get nothing.
+ * This is a surrogate, not a derivative.
  */
 export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<ArrayLike<number>>, options: MaskFiltrationOptions & TopoGanLossOptions = {}): TopoGanMatch & { loss: tf.Scalar } {
   check(generated instanceof tf.Tensor && generated.rank === 3, 'generated', generated, 'a rank-3 tensor [n, height, width]');
@@ -197,7 +199,11 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
       }
       if (best < 0) continue;
       const br = Math.floor(best / paddedWidth);
-      for (const [r, c] of segment([sr, sc], [br, best - br * paddedWidth])) {
+      const bc = best - br * paddedWidth;
+      // g > 0 (lower the birth): turn the pixels from the saddle to the background into background.
+      // g < 0 (raise it): turn the nearest background pixel (the saddle itself for a true hole) into foreground.
+      const pixels = g > 0 ? segment([sr, sc], [br, bc]) : [[br, bc] as [number, number]];
+      for (const [r, c] of pixels) {
         const rr = r - frame;
         const cc = c - frame;
         if (rr < 0 || rr >= height || cc < 0 || cc >= width) continue;

@@ -141,6 +141,15 @@ describe('topology bridge and losses', () => {
         tf.dispose([g, grad]);
         g = next as tf.Tensor3D;
       }
+      // The other way round: a real pool with a near-hole asks the closed mask to open one; the push lands on one
+      // membrane (background) pixel, upward.
+      const closedT = tf.tensor3d(closed, [1, h, w]);
+      const up = tf.grad((t: tf.Tensor) => topoGanMaskLoss(t, [[0, 1]]).loss)(closedT);
+      const pushed = Array.from(up.dataSync()).flatMap((v, i) => (v !== 0 ? [[i, v]] : []));
+      assert.equal(pushed.length, 1, JSON.stringify(pushed));
+      assert.equal(pushed[0]?.[1], -0.5);
+      assert.equal(closed[pushed[0]?.[0] as number], -1, 'a background pixel');
+      tf.dispose([closedT, up]);
       const last = topoGanMaskLoss(g, [realBirths]);
       assert.equal(last.loss.dataSync()[0], 0, 'the gap is closed');
       const changed = Array.from(g.dataSync()).reduce((s: number, v: number, i: number) => s + (Math.sign(v) !== Math.sign(gapped[i] as number) ? 1 : 0), 0);
