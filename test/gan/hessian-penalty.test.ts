@@ -40,7 +40,7 @@ describe('Hessian penalty', () => {
 
   it('a diagonal Hessian gives 0: separable G = Σ fᵢ(zᵢ), quadratic or not', () => {
     const G = (z: tf.Tensor) => tf.add(tf.add(tf.tanh(col(z, 0)), tf.pow(col(z, 1), 3)), tf.square(col(z, 0)));
-    assert.ok(value(() => hessianPenalty(G, zs, { k: 4, seed: 5 })) < 1e-3);
+    assert.ok(value(() => hessianPenalty(G, zs, { k: 4, seed: 5 })) < 1e-3, 'separable G has a non-zero penalty');
   });
 
   it('G = z₀²·z₁ gives 16·z₀² and 0.25·z₀²·z₁² gives (2·z₀·z₁)² (the reference tests), exact for k → many', () => {
@@ -91,7 +91,7 @@ describe('Hessian penalty', () => {
 
   it('directions are ±1, seeded; the tensor count stays flat', () => {
     const r = rademacher([3, 5], 2, 4);
-    assert.ok(r.every((t) => Array.from(t.dataSync()).every((v) => v === 1 || v === -1)));
+    assert.ok(r.every((t) => Array.from(t.dataSync()).every((v) => v === 1 || v === -1)), 'entries are ±1');
     const again = rademacher([3, 5], 2, 4);
     assert.deepEqual(Array.from(again[1]!.dataSync()), Array.from(r[1]!.dataSync()));
     tf.dispose([...r, ...again]);

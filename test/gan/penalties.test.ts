@@ -104,7 +104,7 @@ describe('gradient penalties (second order) on every backend', () => {
         }),
       );
     }
-    for (const r of results) assert.ok(r.every(Number.isFinite));
+    for (const r of results) assert.ok(r.every(Number.isFinite), 'non-finite penalty or gradient');
     for (let i = 1; i < results.length; i++) assertClose(results[i]!, results[0]!, 1e-4, `${backends[i]} vs ${backends[0]}`);
     assert.ok(Math.abs(results[0]![1]!) > 0, 'the penalty has a weight gradient');
   });

@@ -64,7 +64,7 @@ describe('spectral norm', () => {
     const w = tf.tensor2d(withSingularValues(12, 8, [3, 1.5, 0.7, 0.2], 5), [12, 8]);
     assertClose([estimateSpectralNorm(w, 30)], [3], 1e-4, 'σ of U·diag(3, 1.5, 0.7, 0.2)·Vᵀ');
     // One iteration already bounds σ from below.
-    assert.ok(estimateSpectralNorm(w, 1) <= 3 + 1e-4);
+    assert.ok(estimateSpectralNorm(w, 1) <= 3 + 1e-4, 'one iteration overshoots σ');
     w.dispose();
   });
 
@@ -175,7 +175,7 @@ describe('spectral norm', () => {
     assertClose(b.dataSync(), a.dataSync(), 1e-6, 'predictions after load');
     assert.equal(loaded.weights.length, model.weights.length);
     const sn = loaded.layers[2] as SpectralNorm;
-    assert.ok(sn instanceof SpectralNorm);
+    assert.ok(sn instanceof SpectralNorm, 'loaded layer is not a SpectralNorm');
     assert.equal(sn.bound, 2.5);
     assertClose(sn.nonTrainableWeights[0]!.read().dataSync(), (model.layers[2] as SpectralNorm).nonTrainableWeights[0]!.read().dataSync(), 0, 'u');
     tf.dispose([x, a, b]);
