@@ -1,0 +1,111 @@
+/**
+ * DCGAN-style generator and discriminator (Radford et al. 2016) for 28×28,
+ * 32×32 and 64×64 images, as plain tfjs `LayersModel`s. The discriminator has
+ * no batch normalisation (gradient penalties need per-sample critics) and can
+ * wrap every conv and dense layer in {@link SpectralNorm} with a bound k.
+ */
+import { createRng, tf } from '../engine/index.js';
+import { check } from '../errors.js';
+import { spectralNorm } from './spectral-norm.js';
+
+/** Image sizes the DCGAN nets support. */
+export const GAN_IMAGE_SIZES = [28, 32, 64] as const;
+export type GanImageSize = (typeof GAN_IMAGE_SIZES)[number];
+
+/** Options of {@link dcganGenerator}. */
+export interface GeneratorOptions {
+  /** Side of the square output (28, 32 or 64; default 28). */
+  imageSize?: GanImageSize;
+  /** Output channels (default 1). */
+  channels?: number;
+  /** Latent size (default 64). */
+  latentDim?: number;
+  /** Filters of the last hidden block; earlier blocks double it (default 32). */
+  width?: number;
+  /** Seed of the initialisers (default 0). */
+  seed?: number;
+}
+
+/** Spatial side of the first feature map and the number of ×2 upsamplings for an image side. */
+function plan(imageSize: GanImageSize): { start: number; steps: number } {
+  return imageSize === 28 ? { start: 7, steps: 2 } : { start: 4, steps: Math.log2(imageSize / 4) };
+}
+
+function checkCommon(o: { imageSize?: number; channels?: number; width?: number; seed?: number }): void {
+  check(o.imageSize === undefined || (GAN_IMAGE_SIZES as readonly number[]).includes(o.imageSize), 'imageSize', o.imageSize, `one of ${GAN_IMAGE_SIZES.join(', ')}`);
+  check(o.channels === undefined || (Number.isInteger(o.channels) && o.channels >= 1), 'channels', o.channels, 'an integer ≥ 1');
+  check(o.width === undefined || (Number.isInteger(o.width) && o.width >= 1), 'width', o.width, 'an integer ≥ 1');
+  check(o.seed === undefined || Number.isInteger(o.seed), 'seed', o.seed, 'an integer');
+}
+
+/**
+ * z → dense → reshape to s₀×s₀×(width·2^(n−1)) → n × [conv2dTranspose 4×4
+ * stride 2, batch norm, ReLU] with halving filters → conv 3×3 to `channels`,
+ * tanh. s₀ = 7 for 28×28 (two upsamplings), 4 for 32 and 64. Outputs lie in [−1, 1].
+ */
+export function dcganGenerator(options: GeneratorOptions = {}): tf.LayersModel {
+  checkCommon(options);
+  const imageSize = options.imageSize ?? 28;
+  const channels = options.channels ?? 1;
+  const latentDim = options.latentDim ?? 64;
+  const width = options.width ?? 32;
+  check(Number.isInteger(latentDim) && latentDim >= 1, 'latentDim', latentDim, 'an integer ≥ 1');
+  const rng = createRng(options.seed ?? 0);
+  const init = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seedInt() });
+  const { start, steps } = plan(imageSize);
+  const top = width * 2 ** (steps - 1);
+  const layers: tf.layers.Layer[] = [
+    tf.layers.dense({ inputShape: [latentDim], units: start * start * top, useBias: false, kernelInitializer: init() }),
+    tf.layers.batchNormalization({}),
+    tf.layers.reLU(),
+    tf.layers.reshape({ targetShape: [start, start, top] }),
+  ];
+  for (let i = 0; i < steps; i++) {
+    layers.push(
+      tf.layers.conv2dTranspose({ filters: width * 2 ** (steps - 1 - i), kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }),
+      tf.layers.batchNormalization({}),
+      tf.layers.reLU(),
+    );
+  }
+  layers.push(tf.layers.conv2d({ filters: channels, kernelSize: 3, padding: 'same', activation: 'tanh', kernelInitializer: init() }));
+  return tf.sequential({ layers });
+}
+
+/** Options of {@link dcganDiscriminator}. */
+export interface DiscriminatorOptions {
+  imageSize?: GanImageSize;
+  channels?: number;
+  /** Filters of the first conv; each stride-2 conv doubles them (default 32). */
+  width?: number;
+  /** Wrap every conv and dense layer in SpectralNorm with this per-layer bound k (absent: no spectral norm). */
+  spectralNormBound?: number;
+  seed?: number;
+}
+
+/**
+ * n × [conv 4×4 stride 2, leaky ReLU 0.2] with doubling filters (n = 2 for 28,
+ * 3 for 32, 4 for 64) → flatten → dense(1): the raw output d, no sigmoid (the
+ * losses take d). With `spectralNormBound` = k every linear layer is k-Lipschitz,
+ * so the network is at most k^(n+1)-Lipschitz.
+ */
+export function dcganDiscriminator(options: DiscriminatorOptions = {}): tf.LayersModel {
+  checkCommon(options);
+  const imageSize = options.imageSize ?? 28;
+  const channels = options.channels ?? 1;
+  const width = options.width ?? 32;
+  const bound = options.spectralNormBound;
+  check(bound === undefined || (Number.isFinite(bound) && bound > 0), 'spectralNormBound', bound, 'a positive per-layer Lipschitz bound');
+  const rng = createRng(options.seed ?? 0);
+  const init = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seedInt() });
+  const wrap = (layer: tf.layers.Layer) => (bound === undefined ? layer : spectralNorm(layer, { bound, seed: rng.seedInt() }));
+  const { steps } = plan(imageSize);
+  const layers: tf.layers.Layer[] = [];
+  for (let i = 0; i < steps; i++) {
+    layers.push(
+      wrap(tf.layers.conv2d({ ...(i === 0 ? { inputShape: [imageSize, imageSize, channels] } : {}), filters: width * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init() })),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+    );
+  }
+  layers.push(tf.layers.flatten(), wrap(tf.layers.dense({ units: 1, kernelInitializer: init() })));
+  return tf.sequential({ layers });
+}
