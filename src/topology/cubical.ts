@@ -39,10 +39,12 @@ import { check, EccvkitInputError } from '../errors.js';
  *   Foreground is 4-connected, holes 8-connected. CubicalRipser's default.
  */
 export type Construction = 'T' | 'V';
+/** Every {@link Construction}, for option parsing. */
 export const CONSTRUCTIONS: readonly Construction[] = ['T', 'V'];
 
 /** `sublevel`: sets {f ≤ t} as t grows. `superlevel`: sets {f ≥ t} as t falls (the sublevel filtration of −f, reported in f's own values). */
 export type Filtration = 'sublevel' | 'superlevel';
+/** Every {@link Filtration}, for option parsing. */
 export const FILTRATIONS: readonly Filtration[] = ['sublevel', 'superlevel'];
 
 /** Homology dimensions a 2-D image has. */
