@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { readImageFile } from '../../src/cli/topology.js';
 import { writeNpy } from '../../src/data/index.js';
+import { throwsInput } from '../helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const cliArgs = ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
@@ -80,11 +81,12 @@ describe('eccvkit ph', () => {
     const cases: Array<[string[], RegExp]> = [
       [['ph', path.join(dir, 'cube.npy')], /IMAGE: got ".*cube.npy with shape \[2, 2, 2\]", expected a 2-D array/],
       [['ph', path.join(dir, 'nan.npy')], /image\[0, 1\]: got NaN, expected a finite number/],
-      [['ph', path.join(dir, 'missing.npy')], /IMAGE: got ".*missing.npy", expected a readable .npy or .png file \(ENOENT\)/],
-      [['ph', path.join(dir, 'text.npy')], /IMAGE: got ".*text.npy", expected a .npy array or a PNG image/],
       [['ph', path.join(dir, 'ring.npy'), '--dims', '0,2'], /--dims: got "0,2"/],
       [['ph', path.join(dir, 'ring.npy'), '--construction', 'X'], /argument 'X' is invalid/],
     ];
+    // Read errors without a process each: the file layer alone.
+    throwsInput(() => readImageFile(path.join(dir, 'missing.npy')), 'IMAGE', 'missing.npy', 'a readable .npy or .png file (ENOENT)');
+    throwsInput(() => readImageFile(path.join(dir, 'text.npy')), 'IMAGE', 'a .npy array or a PNG image');
     for (const [args, pattern] of cases) {
       const r = eccvkit(args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
