@@ -16,3 +16,4 @@ export * from './experiments/index.js';
 export * from './optim/index.js';
 export * from './topology/index.js';
 export * from './metric/index.js';
+export * from './gan/index.js';

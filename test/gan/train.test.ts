@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initEngine, tf } from '../../src/engine/index.js';
+import { ganLoss } from '../../src/gan/losses.js';
+import { GanTrainer, trainGan, type CriticRegulariser } from '../../src/gan/train.js';
+import { dcganDiscriminator, dcganGenerator } from '../../src/nn/gan-nets.js';
+import { randomValues, throwsInput } from '../helpers.js';
+
+function setup(real: tf.Tensor4D, regulariser: CriticRegulariser = { kind: 'none' }, sn?: number) {
+  const generator = dcganGenerator({ latentDim: 4, width: 2, seed: 1 });
+  const ema = dcganGenerator({ latentDim: 4, width: 2, seed: 99 });
+  const discriminator = dcganDiscriminator({ width: 2, seed: 2, ...(sn === undefined ? {} : { spectralNormBound: sn }) });
+  const trainer = new GanTrainer({ generator, discriminator, ema, real, loss: ganLoss('hinge', 0.5), regulariser, batchSize: 4, criticSteps: 2, emaDecay: 0.9, seed: 7 });
+  const dispose = () => {
+    trainer.dispose();
+    [generator, ema, discriminator].forEach((m) => m.dispose());
+  };
+  return { trainer, generator, ema, discriminator, dispose };
+}
+
+const flatWeights = (m: tf.LayersModel) => m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+
+describe('GAN training loop', () => {
+  let dir: string;
+  let real: tf.Tensor4D;
+  before(async () => {
+    await initEngine();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-gan-'));
+    real = tf.tensor4d(randomValues(12 * 28 * 28, 3), [12, 28, 28, 1]);
+  });
+  after(() => {
+    real.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('same seed, same losses; the tensor count stays flat; EMA follows G', async () => {
+    const a = setup(real);
+    const b = setup(real);
+    const la = await trainGan(a.trainer, { steps: 2 });
+    const lb = await trainGan(b.trainer, { steps: 2 });
+    assert.deepEqual(la, lb);
+    const before = tf.memory().numTensors;
+    await trainGan(a.trainer, { steps: 4 });
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked during training');
+    // After t steps with decay d from ema₀ = G₀, a weight that moved is between its start and G's value.
+    const g = flatWeights(a.generator);
+    const e = flatWeights(a.ema);
+    assert.notDeepEqual(e, g);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('a run saved after 2 steps and resumed to 4 ends with the same weights as an uninterrupted one', async () => {
+    const straight = setup(real, { kind: 'gradientPenalty' }, 1);
+    await trainGan(straight.trainer, { steps: 4 });
+    const first = setup(real, { kind: 'gradientPenalty' }, 1);
+    let saved = false;
+    await trainGan(first.trainer, {
+      steps: 2,
+      checkpointEvery: 1,
+      onCheckpoint: async (step) => {
+        await first.trainer.save(path.join(dir, 'ckpt'));
+        saved = step === 1;
+      },
+    });
+    assert.ok(saved, 'checkpoint hook ran at step 1');
+    await first.trainer.save(path.join(dir, 'ckpt'));
+    first.dispose();
+    const resumed = setup(real, { kind: 'gradientPenalty' }, 1);
+    await resumed.trainer.load(path.join(dir, 'ckpt'), 2);
+    const samples: number[] = [];
+    await trainGan(resumed.trainer, { steps: 4, sampleEvery: 2, onSample: (s) => void samples.push(s) });
+    assert.deepEqual(samples, [4]);
+    for (const key of ['generator', 'discriminator', 'ema'] as const) {
+      const x = flatWeights(resumed[key]);
+      const y = flatWeights(straight[key]);
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+      assert.ok(worst < 1e-5, `${key} differs by ${worst}`);
+    }
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('weight clipping keeps the critic in [−c, c]; R1 reports its penalty', async () => {
+    const c = setup(real, { kind: 'clip', clip: 0.005 });
+    await trainGan(c.trainer, { steps: 1 });
+    assert.ok(flatWeights(c.discriminator).every((w) => Math.abs(w) <= 0.005 + 1e-9), 'a critic weight escaped the clip');
+    c.dispose();
+    const r = setup(real, { kind: 'r1', weight: 5 });
+    const out = r.trainer.trainStep();
+    assert.ok(out.penalty > 0 && Number.isFinite(out.discriminator), JSON.stringify(out));
+    r.dispose();
+  });
+
+  it('fails before training on a shape mismatch, images outside [−1, 1] and a bad batch size', () => {
+    const g = dcganGenerator({ latentDim: 4, width: 2 });
+    const d32 = dcganDiscriminator({ imageSize: 32, width: 2 });
+    const d = dcganDiscriminator({ width: 2 });
+    throwsInput(() => new GanTrainer({ generator: g, discriminator: d32, real, loss: ganLoss('hinge') }), 'discriminator', '[28, 28, 1]');
+    const bright = tf.tidy(() => tf.add(real, 1) as tf.Tensor4D);
+    throwsInput(() => new GanTrainer({ generator: g, discriminator: d, real: bright, loss: ganLoss('hinge') }), 'real', '[−1, 1]');
+    throwsInput(() => new GanTrainer({ generator: g, discriminator: d, real, loss: ganLoss('hinge'), batchSize: 100 }), 'batchSize');
+    tf.dispose(bright);
+    [g, d32, d].forEach((m) => m.dispose());
+  });
+});
