@@ -84,29 +84,31 @@ export function topoGanLoss(filtrations: tf.Tensor, realBirths: ReadonlyArray<Ar
   check(filtrations instanceof tf.Tensor && filtrations.rank === 3, 'filtrations', filtrations, 'a rank-3 tensor [n, height, width]');
   checkPool(realBirths);
   const dim = options.dim ?? 1;
-  let match: (TopoGanMatch & { plans: TransportEntry[][] }) | undefined;
+  const [n, height, width] = filtrations.shape as [number, number, number];
+  const size = height * width;
+  const all = filtrations.dataSync() as Float32Array;
+  const values: number[][] = [];
+  const pixels: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const opts = { construction: options.construction ?? 'T', dims: [dim] } as const;
+    const b = birthsOf(cubicalPersistence(all.subarray(i * size, (i + 1) * size), [height, width], opts).diagrams[dim] as PersistencePairs);
+    values.push(b.values);
+    pixels.push(b.pixels.map((p) => p + i * size)); // flat indices into the whole batch
+  }
+  const match = matchToPool(values, realBirths);
+  // Each birth is gathered from its pixel, so the gradient lands there (no unstack: its gradient needs every slice).
   const loss = tf.tidy(() => {
-    const images = tf.unstack(filtrations);
-    const births: tf.Tensor1D[] = [];
-    const values: number[][] = [];
-    for (const image of images) {
-      const t = diagramTensors(image, dim, { construction: options.construction ?? 'T', filtration: 'sublevel' });
-      births.push(tf.concat([t.birth, t.essentialBirth]));
-      values.push(birthsOf(t.pairs).values);
-    }
-    match = matchToPool(values, realBirths);
-    const terms = births.map((b, i) => {
-      const plan = (match as { plans: TransportEntry[][] }).plans[i] as TransportEntry[];
+    const flat = tf.reshape(filtrations, [n * size]);
+    const terms = match.plans.map((plan, i) => {
       if (plan.length === 0) return tf.scalar(0);
-      const target = realBirths[(match as TopoGanMatch).matched[i] as number] as ArrayLike<number>;
-      const moved = tf.gather(b, tf.tensor1d(plan.map((e) => e.i), 'int32'));
+      const target = realBirths[match.matched[i] as number] as ArrayLike<number>;
+      const moved = tf.gather(flat, tf.tensor1d(plan.map((e) => (pixels[i] as number[])[e.i] as number), 'int32'));
       const to = tf.tensor1d(plan.map((e) => target[e.j] as number));
       return tf.sum(tf.mul(tf.tensor1d(plan.map((e) => e.mass)), tf.abs(tf.sub(moved, to))));
     });
     return tf.addN(terms) as tf.Scalar;
   });
-  const { matched, distances } = match as TopoGanMatch;
-  return { loss, matched, distances };
+  return { loss, matched: match.matched, distances: match.distances };
 }
 
 /** Births of the TopoGAN diagram of a grey-level mask (binarise, frame, distance transform, sublevel PH): use it to precompute the real pool. */

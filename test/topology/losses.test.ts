@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createRng, initEngine, tf } from '../../src/engine/index.js';
 import { bettiLoss, cubicalPersistence, diagramTensors, distanceTransform, maskFiltration, topoGanBirths, topoGanLoss, topoGanMaskLoss } from '../../src/topology/index.js';
-import { assertClose, onBackend, throwsInput } from '../helpers.js';
+import { assertClose, availableBackends, onBackend, throwsInput } from '../helpers.js';
 
 /** Distinct values k/n in random order, so no tie changes the pairing under a small perturbation. */
 function distinctImage(n: number, seed: number): Float32Array {
@@ -39,8 +39,8 @@ describe('topology bridge and losses', () => {
     await initEngine({ backend: 'cpu' });
   });
 
-  it('birth and death tensors equal the diagram, and their gradients are one-hots at the critical pixels', async () => {
-    await onBackend('cpu', () => {
+  it('birth and death tensors equal the diagram, and their gradients are one-hots at the critical pixels (every backend)', async () => {
+    for (const backend of await availableBackends()) await onBackend(backend, () => {
       const h = 7;
       const w = 6;
       const img = distinctImage(h * w, 1);
@@ -58,9 +58,10 @@ describe('topology bridge and losses', () => {
         expected[pairs.deathPixel[i] as number] += 2;
       }
       assert.ok(pairs.size > 0, 'the test image has holes');
-      assertClose(grad.dataSync(), expected, 0, 'gradient');
+      assertClose(grad.dataSync(), expected, 0, `gradient on ${backend}`);
       tf.dispose([x, grad]);
     });
+    await initEngine({ backend: 'cpu' });
   });
 
   it('the Betti-number loss matches finite differences (T and V, several targets)', async () => {
@@ -112,7 +113,12 @@ describe('topology bridge and losses', () => {
       const numeric = finiteDifferences(loss, imgs, 1e-3);
       assert.ok(numeric.some((v) => v !== 0));
       assertClose(analytic.dataSync(), numeric, 2e-3, 'TopoGAN gradient');
-      tf.dispose([x, analytic]);
+      // One sample, reshaped inside the differentiated function: W1 between uniform {births} and {0.2, 0.5}.
+      const one = tf.tensor2d(imgs.subarray(0, h * w), [h, w]);
+      const single = tf.grad((t: tf.Tensor) => topoGanLoss(tf.reshape(t, [1, h, w]), [[0.2, 0.5]]).loss)(one);
+      const numericOne = finiteDifferences((v) => scalarOf(tf.tidy(() => topoGanLoss(tf.tensor3d(v, [1, h, w]), [[0.2, 0.5]]).loss)), imgs.slice(0, h * w), 1e-3);
+      assertClose(single.dataSync(), numericOne, 2e-3, 'one sample');
+      tf.dispose([x, analytic, one, single]);
     });
   });
 
