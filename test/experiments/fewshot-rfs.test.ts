@@ -1,0 +1,72 @@
+/**
+ * fewshot-rfs: a tiny run end to end (glyphs, every method, flat tensor count,
+ * same seed same numbers, the report table beside the paper's numbers) and
+ * config errors.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { getExperiment, initEngine, resolveConfig, runExperiment, tf, RunStore } from '../../src/index.js';
+import { throwsInput } from '../helpers.js';
+
+describe('fewshot-rfs', () => {
+  let dir: string;
+  let store: RunStore;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-fewshot-'));
+    store = RunStore.open(path.join(dir, 'eccvkit.db'));
+    await initEngine({ backend: 'wasm' });
+  });
+  after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs every method on the same episodes, leaks nothing, repeats itself and reports beside the paper', async () => {
+    const settings = [
+      'classes=[6,1,5]',
+      'perClass=20',
+      'imageSize=16',
+      'width=4',
+      'epochs=2',
+      'batchSize=30',
+      'distillGenerations=1',
+      'protoEpisodes=4',
+      'ways=3',
+      'shots=[1,2]',
+      'queries=3',
+      'episodes=6',
+      'supportAugmentation=2',
+    ];
+    const before = tf.memory().numTensors;
+    const a = await runExperiment('fewshot-rfs', { store, settings, backend: 'wasm' });
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind by a run');
+    assert.equal(a.status, 'finished');
+    for (const key of ['lr', 'lr-aug', 'lr-raw', 'nn', 'nn-raw', 'cosine', 'proto-head', 'distill', 'protonet', 'protonet-lr']) {
+      for (const k of [1, 2]) {
+        const mean = Number(a.metrics[`${key}_${k}shot_mean`]);
+        const ci = Number(a.metrics[`${key}_${k}shot_ci95`]);
+        assert.ok(mean >= 0 && mean <= 1 && ci >= 0, `${key} ${k}-shot: ${mean} ± ${ci}`);
+        // 3 ways × 3 queries: every episode accuracy is a multiple of 1/9, so the mean over 6 is a multiple of 1/54.
+        assert.ok(Math.abs(mean * 54 - Math.round(mean * 54)) < 1e-9, `${key}: ${mean}`);
+      }
+    }
+    assert.equal(store.metrics(a.run.id, 'train_loss/gen0').length, 2);
+    assert.equal(store.metrics(a.run.id, 'train_loss/gen1').length, 2);
+    const b = await runExperiment('fewshot-rfs', { store, settings, backend: 'wasm', force: true });
+    for (const key of ['lr_1shot_mean', 'lr-aug_2shot_mean', 'distill_2shot_ci95', 'protonet_1shot_mean']) assert.equal(b.metrics[key], a.metrics[key], key);
+    const html = getExperiment('fewshot-rfs').report(b.run, store);
+    assert.match(html, /RFS-simple: LR \+ L2 norm/);
+    assert.match(html, /55\.25/, 'Conv-4 RFS-simple 1-shot is not in the table');
+    assert.match(html, /55\.88/, 'Conv-4 RFS-distill 1-shot is not in the table');
+    assert.doesNotMatch(html, /miniImageNet 2-shot/);
+    assert.match(html, /L2 normalisation changes LR accuracy/);
+  });
+
+  it('rejects configs whose novel classes cannot fill an episode', () => {
+    throwsInput(() => resolveConfig(getExperiment('fewshot-rfs'), 'quick', ['perClass=10']), 'perClass');
+    throwsInput(() => resolveConfig(getExperiment('fewshot-rfs'), 'quick', ['backbone="vgg"']), 'backbone');
+  });
+});
