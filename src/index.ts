@@ -17,3 +17,4 @@ export * from './optim/index.js';
 export * from './topology/index.js';
 export * from './metric/index.js';
 export * from './gan/index.js';
+export * from './fewshot/index.js';
