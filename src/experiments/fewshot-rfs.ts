@@ -59,6 +59,8 @@ const schema = z
     queries: z.number().int().min(1).default(15),
     /** Test episodes per setting (RFS: 600). */
     episodes: z.number().int().min(2).default(600),
+    /** What the episode classifiers see: the pooled `features` (default) or the base-class `logits` (RFS's `use_logit`, the default of its meta_test). */
+    representation: z.enum(['features', 'logits']).default('features'),
     /** Support augmentation copies for RFS-simple (RFS: 5); 0 leaves it out. */
     supportAugmentation: z.number().int().min(0).max(10).default(0),
   })
@@ -178,7 +180,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
   let teacher = buildBackbone(config, base.numClasses, ctx.rng.seedInt(), channels);
   try {
     pretrain(teacher, 'gen0');
-    const feats = embedDataset(teacher, novel);
+    const feats = embedDataset(teacher, novel, undefined, { output: config.representation });
     evaluate(feats, [
       { name: 'lr', classifier: 'lr' },
       { name: 'lr-raw', classifier: 'lr', normalize: false },
@@ -194,7 +196,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
         copies: config.supportAugmentation,
         features: (indices: Int32Array) => {
           const copies = Array.from({ length: config.supportAugmentation }, () => indices).flatMap((ix) => Array.from(ix));
-          return embedDataset(model, novel, copies, { augment: { padding: config.cropPadding }, rng: augRng });
+          return embedDataset(model, novel, copies, { output: config.representation, augment: { padding: config.cropPadding }, rng: augRng });
         },
       }));
     }
@@ -210,7 +212,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
       teacher.dispose();
       teacher = student;
       const name = g === config.distillGenerations ? 'distill' : `distill-gen${g}`;
-      evaluate(embedDataset(teacher, novel), [{ name, classifier: 'lr' }]);
+      evaluate(embedDataset(teacher, novel, undefined, { output: config.representation }), [{ name, classifier: 'lr' }]);
     }
   } finally {
     teacher.dispose();
@@ -237,6 +239,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
         const win = losses.slice(i, i + 20);
         ctx.logMetrics(++step, { 'train_loss/protonet': win.reduce((a, b) => a + b, 0) / win.length });
       }
+      // ProtoNet's head is untrained, so it is always scored on its features.
       evaluate(embedDataset(proto, novel), [
         { name: 'protonet', classifier: 'proto', normalize: false },
         { name: 'protonet-lr', classifier: 'lr' },
@@ -271,7 +274,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const table = htmlTable({
     columns: ['method', ...cfg.shots.map((k) => `ours ${cfg.ways}-way ${k}-shot (%)`), ...paperShots.map((k) => `paper, miniImageNet ${k}-shot (%)`)],
     rows,
-    caption: `${m.data_note}; ${cfg.classes.join(' / ')} base / val / novel classes; ${cfg.backbone}${cfg.backbone === 'conv4' ? ` width ${cfg.width}` : ` widths ${cfg.widths.join('-')}`}, ${cfg.epochs} epochs; ${cfg.episodes} episodes of ${cfg.queries} queries per class, mean ± 95% CI (Student t). Every method is scored on the same episodes. Paper numbers: ${cfg.backbone === 'conv4' ? 'Conv-4' : 'ResNet-12'} on miniImageNet (84×84 natural images, 5× support augmentation); they are a reference point, not a target for glyphs.`,
+    caption: `${m.data_note}; ${cfg.classes.join(' / ')} base / val / novel classes; ${cfg.backbone}${cfg.backbone === 'conv4' ? ` width ${cfg.width}` : ` widths ${cfg.widths.join('-')}`}, ${cfg.epochs} epochs; classifiers on the ${cfg.representation ?? 'features'}; ${cfg.episodes} episodes of ${cfg.queries} queries per class, mean ± 95% CI (Student t). Every method is scored on the same episodes. Paper numbers: ${cfg.backbone === 'conv4' ? 'Conv-4' : 'ResNet-12'} on miniImageNet (84×84 natural images, 5× support augmentation); they are a reference point, not a target for glyphs.`,
   });
   const pts = (a: string, b: string, k: number) => {
     const x = m[`${a}_${k}shot_mean`];

@@ -63,6 +63,13 @@ describe('fewshot-rfs', () => {
     assert.match(html, /55\.88/, 'Conv-4 RFS-distill 1-shot is not in the table');
     assert.doesNotMatch(html, /miniImageNet 2-shot/);
     assert.match(html, /L2 normalisation changes LR accuracy/);
+
+    // On the logits (RFS's use_logit): other numbers on the same episodes; baselines can be switched off.
+    const logits = await runExperiment('fewshot-rfs', { store, settings: [...settings.filter((s) => !/^(distillGenerations|protoEpisodes|supportAugmentation)=/.test(s)), 'distillGenerations=0', 'protoEpisodes=0', 'representation="logits"'], backend: 'wasm' });
+    assert.notEqual(logits.metrics.lr_1shot_mean, undefined);
+    assert.equal(logits.metrics.distill_1shot_mean, undefined);
+    assert.equal(logits.metrics.protonet_1shot_mean, undefined);
+    assert.match(getExperiment('fewshot-rfs').report(logits.run, store), /classifiers on the logits/);
   });
 
   it('rejects configs whose novel classes cannot fill an episode', () => {
