@@ -8,6 +8,7 @@
  * trained Prototypical Network on the same backbone and data. Every method is
  * scored on the same episodes.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { generateGlyphs, loadImageFolder, partitionClasses, subset, type ImageDataset } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
@@ -22,8 +23,9 @@ import {
   type EpisodeMethod,
   type FeatureMatrix,
 } from '../fewshot/index.js';
+import { loadModel, saveModel } from '../nn/io.js';
 import { escapeHtml, htmlTable, lineChartSvg } from '../report/index.js';
-import type { RunRecord, RunStore } from '../store/index.js';
+import type { Checkpoint, RunRecord, RunStore } from '../store/index.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
 
 const schema = z
@@ -125,14 +127,34 @@ function buildBackbone(config: FewshotRfsConfig, classes: number, seed: number, 
   return config.backbone === 'conv4' ? conv4({ inputShape, width: config.width, classes, seed }) : resnet12({ inputShape, widths: config.widths, classes, seed });
 }
 
+/** Seeds of every stage, drawn up front so a resumed run uses the same ones. */
+function stageSeeds(ctx: ExperimentContext, generations: number) {
+  return {
+    evaluation: ctx.rng.seedInt(),
+    augmentation: ctx.rng.seedInt(),
+    init: Array.from({ length: generations + 1 }, () => ctx.rng.seedInt()),
+    train: Array.from({ length: generations + 1 }, () => ctx.rng.seedInt()),
+    protoInit: ctx.rng.seedInt(),
+    protoTrain: ctx.rng.seedInt(),
+  };
+}
+
+/**
+ * Stages: 0 teacher (RFS-simple and the classifier ablation), 1…G distillation
+ * generations, G+1 ProtoNet. A checkpoint after each stage holds the metrics so
+ * far and the latest generation's model, so an interrupted run resumes at the
+ * next stage with the same seeds.
+ */
 async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
   const { base, novel, note } = loadSplits(config);
   const channels = base.shape[2];
-  const metrics: Record<string, number | string> = { data_note: note, base_images: base.labels.length, novel_images: novel.labels.length };
-  const evalSeed = ctx.rng.seedInt();
-  const t0 = performance.now();
-  let step = 0;
-  const pretrain = (model: tf.LayersModel, tag: string, teacher?: tf.LayersModel) => {
+  const seeds = stageSeeds(ctx, config.distillGenerations);
+  const resumed = ctx.resumeFrom;
+  const metrics: Record<string, number | string> = resumed ? { ...(resumed.meta.metrics as Record<string, number | string>) } : { data_note: note, base_images: base.labels.length, novel_images: novel.labels.length };
+  const firstStage = resumed ? Number(resumed.meta.stage) + 1 : 0;
+  const t0 = performance.now() - 1000 * Number(metrics.seconds ?? 0);
+  let step = resumed ? Number(resumed.meta.step) : 0;
+  const pretrain = (model: tf.LayersModel, tag: string, trainSeed: number, teacher?: tf.LayersModel) => {
     ctx.progress.start(`${tag}: ${config.epochs} epochs on ${base.numClasses} base classes`, config.epochs);
     const losses = trainClassifier(model, base, {
       epochs: config.epochs,
@@ -140,7 +162,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
       learningRate: config.learningRate,
       weightDecay: config.weightDecay,
       augment: config.cropPadding > 0 ? { padding: config.cropPadding } : false,
-      seed: ctx.rng.seedInt(),
+      seed: trainSeed,
       teacher: teacher ? { model: teacher } : undefined,
       onEpoch: (epoch, loss, lr) => {
         ctx.logMetrics(++step, { [`train_loss/${tag}`]: loss, [`lr/${tag}`]: lr });
@@ -158,7 +180,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
         shots,
         queries: config.queries,
         episodes: config.episodes,
-        seed: evalSeed,
+        seed: seeds.evaluation,
         methods,
         augmentSupport: augment?.(shots),
         onEpisode: (done) => {
@@ -175,51 +197,59 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
       }
     }
   };
+  const checkpoint = async (stage: number, model?: tf.LayersModel) => {
+    metrics.seconds = (performance.now() - t0) / 1000;
+    await ctx.saveCheckpoint(step, async (dir) => (model ? saveModel(model, path.join(dir, 'model')) : undefined), { stage, step, metrics });
+  };
+  const embed = (model: tf.LayersModel) => embedDataset(model, novel, undefined, { output: config.representation });
 
-  // 1. RFS-simple: pretrain, freeze, embed the novel classes.
-  let teacher = buildBackbone(config, base.numClasses, ctx.rng.seedInt(), channels);
+  // 1. RFS-simple: pretrain, freeze, embed the novel classes; 2. RFS-distill generations.
+  let teacher: tf.LayersModel | undefined = firstStage > 0 && firstStage <= config.distillGenerations + 1 ? await loadModel(path.join((resumed as Checkpoint).path, 'model')) : undefined;
   try {
-    pretrain(teacher, 'gen0');
-    const feats = embedDataset(teacher, novel, undefined, { output: config.representation });
-    evaluate(feats, [
-      { name: 'lr', classifier: 'lr' },
-      { name: 'lr-raw', classifier: 'lr', normalize: false },
-      { name: 'nn', classifier: 'nn' },
-      { name: 'nn-raw', classifier: 'nn', normalize: false },
-      { name: 'cosine', classifier: 'cosine' },
-      { name: 'proto-head', classifier: 'proto' },
-    ]);
-    if (config.supportAugmentation > 0) {
-      const augRng = createRng(ctx.rng.seedInt());
-      const model = teacher;
-      evaluate(feats, [{ name: 'lr-aug', classifier: 'lr' }], () => ({
-        copies: config.supportAugmentation,
-        features: (indices: Int32Array) => {
-          const copies = Array.from({ length: config.supportAugmentation }, () => indices).flatMap((ix) => Array.from(ix));
-          return embedDataset(model, novel, copies, { output: config.representation, augment: { padding: config.cropPadding }, rng: augRng });
-        },
-      }));
+    if (firstStage === 0) {
+      teacher = buildBackbone(config, base.numClasses, seeds.init[0] as number, channels);
+      pretrain(teacher, 'gen0', seeds.train[0] as number);
+      const features = embed(teacher);
+      evaluate(features, [
+        { name: 'lr', classifier: 'lr' },
+        { name: 'lr-raw', classifier: 'lr', normalize: false },
+        { name: 'nn', classifier: 'nn' },
+        { name: 'nn-raw', classifier: 'nn', normalize: false },
+        { name: 'cosine', classifier: 'cosine' },
+        { name: 'proto-head', classifier: 'proto' },
+      ]);
+      if (config.supportAugmentation > 0) {
+        const augRng = createRng(seeds.augmentation);
+        const model = teacher;
+        evaluate(features, [{ name: 'lr-aug', classifier: 'lr' }], () => ({
+          copies: config.supportAugmentation,
+          features: (indices: Int32Array) => {
+            const copies = Array.from({ length: config.supportAugmentation }, () => indices).flatMap((ix) => Array.from(ix));
+            return embedDataset(model, novel, copies, { output: config.representation, augment: { padding: config.cropPadding }, rng: augRng });
+          },
+        }));
+      }
+      await checkpoint(0, teacher);
     }
-    // 2. RFS-distill: fresh students of the same architecture, each taught by the previous generation.
-    for (let g = 1; g <= config.distillGenerations; g++) {
-      const student = buildBackbone(config, base.numClasses, ctx.rng.seedInt(), channels);
+    for (let g = Math.max(1, firstStage); g <= config.distillGenerations; g++) {
+      const student = buildBackbone(config, base.numClasses, seeds.init[g] as number, channels);
       try {
-        pretrain(student, `gen${g}`, teacher);
+        pretrain(student, `gen${g}`, seeds.train[g] as number, teacher);
       } catch (err) {
         student.dispose();
         throw err;
       }
-      teacher.dispose();
+      teacher?.dispose();
       teacher = student;
-      const name = g === config.distillGenerations ? 'distill' : `distill-gen${g}`;
-      evaluate(embedDataset(teacher, novel, undefined, { output: config.representation }), [{ name, classifier: 'lr' }]);
+      evaluate(embed(teacher), [{ name: g === config.distillGenerations ? 'distill' : `distill-gen${g}`, classifier: 'lr' }]);
+      await checkpoint(g, teacher);
     }
   } finally {
-    teacher.dispose();
+    teacher?.dispose();
   }
   // 3. Baseline: Prototypical Networks trained episodically on the same backbone and base classes.
-  if (config.protoEpisodes > 0) {
-    const proto = buildBackbone(config, base.numClasses, ctx.rng.seedInt(), channels);
+  if (config.protoEpisodes > 0 && firstStage <= config.distillGenerations + 1) {
+    const proto = buildBackbone(config, base.numClasses, seeds.protoInit, channels);
     try {
       const trainShots = Math.max(...config.shots);
       ctx.progress.start(`ProtoNet: ${config.protoEpisodes} episodes`, config.protoEpisodes);
@@ -229,7 +259,7 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
         shots: trainShots,
         queries: Math.min(config.queries, Math.floor(base.labels.length / base.numClasses) - trainShots),
         augment: config.cropPadding > 0 ? { padding: config.cropPadding } : false,
-        seed: ctx.rng.seedInt(),
+        seed: seeds.protoTrain,
         onEpisode: (e, loss) => {
           if ((e + 1) % 20 === 0) ctx.progress.update(e + 1, { loss });
         },

@@ -1,6 +1,6 @@
 /**
  * fewshot-rfs: a tiny run end to end (glyphs, every method, flat tensor count,
- * same seed same numbers, the report table beside the paper's numbers) and
+ * same seed same numbers, resume after the teacher's stage, the report table beside the paper's numbers) and
  * config errors.
  */
 import assert from 'node:assert/strict';
@@ -57,6 +57,22 @@ describe('fewshot-rfs', () => {
     assert.equal(store.metrics(a.run.id, 'train_loss/gen1').length, 2);
     const b = await runExperiment('fewshot-rfs', { store, settings, backend: 'wasm', force: true });
     for (const key of ['lr_1shot_mean', 'lr-aug_2shot_mean', 'distill_2shot_ci95', 'protonet_1shot_mean']) assert.equal(b.metrics[key], a.metrics[key], key);
+
+    // Interrupted after the teacher's stage (here: a failure when generation 1 starts), a run resumes there with the same seeds.
+    const other = RunStore.open(path.join(dir, 'resume.db'));
+    try {
+      const failing = { start(label: string) { if (label.startsWith('gen1')) throw new Error('interrupted'); }, update() {}, stop() {}, log() {} };
+      await assert.rejects(runExperiment('fewshot-rfs', { store: other, settings, backend: 'wasm', progress: failing }), /interrupted/);
+      const phases: string[] = [];
+      const recording = { start(label: string) { phases.push(label); }, update() {}, stop() {}, log() {} };
+      const resumed = await runExperiment('fewshot-rfs', { store: other, settings, backend: 'wasm', progress: recording });
+      assert.ok(!phases.some((p) => p.startsWith('gen0')) && phases.some((p) => p.startsWith('gen1')), `phases after resuming: ${phases.join(' | ')}`);
+      assert.equal(resumed.status, 'resumed');
+      for (const key of ['lr_1shot_mean', 'lr-aug_2shot_mean', 'nn-raw_2shot_ci95', 'distill_2shot_mean', 'protonet_1shot_mean']) assert.equal(resumed.metrics[key], a.metrics[key], key);
+    } finally {
+      other.close();
+    }
+
     const html = getExperiment('fewshot-rfs').report(b.run, store);
     assert.match(html, /RFS-simple: LR \+ L2 norm/);
     assert.match(html, /55\.25/, 'Conv-4 RFS-simple 1-shot is not in the table');
