@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createRng, initEngine, nativeThreads, stockWasmKernel, tf, type BackendName } from '../src/engine/index.js';
 import { mnistConvNet } from '../src/experiments/mnist-baseline.js';
+import { arg, median } from './util.js';
 
 interface Row {
   backend: BackendName | 'pytorch';
@@ -34,17 +35,6 @@ interface Row {
 const MATMUL_FLOP = 2 * 1024 ** 3;
 /** 128×28×28×32 ⊛ 3×3×32×64, 'same': 2·N·H·W·Cout·kh·kw·Cin. */
 const CONV_FLOP = 2 * 128 * 28 * 28 * 64 * 9 * 32;
-
-function arg(argv: string[], name: string, fallback: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 /** The reference net is mnist-baseline's conv net at widths 32/64 and a 128-unit hidden layer. */
 export function referenceNet(seed: number): tf.Sequential {

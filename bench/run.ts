@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   engine: () => import('./engine.js'),
+  topology: () => import('./topology.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

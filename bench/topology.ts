@@ -25,19 +25,9 @@ import { fileURLToPath } from 'node:url';
 import { writeNpy } from '../src/data/index.js';
 import { createRng } from '../src/engine/rng.js';
 import { cubicalPersistence, type Construction, type Filtration } from '../src/topology/index.js';
+import { arg, median } from './util.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function arg(argv: string[], name: string, fallback: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 /** Uniform noise blurred by a separable Gaussian (σ in pixels, clamped borders). */
 export function smoothRandomImage(h: number, w: number, seed: number, sigma = 4): Float64Array {

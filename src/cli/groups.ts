@@ -1,5 +1,5 @@
 /**
- * Command groups of the paper modules (`eccvkit metric …`, `eccvkit topo …`):
+ * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`):
  * each module's CLI file exports a function that adds its group to the
  * program; main.ts calls every one listed here.
  */
