@@ -2,6 +2,7 @@
 import './mnist-baseline.js';
 import './gc-ablation.js';
 import './metric-reality-check.js';
+import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
 
 export * from './registry.js';
@@ -10,4 +11,5 @@ export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig }
 export { buildReport, writeStoreReport } from './report.js';
 export { gcAblation, gcAblationNet, studentT975, meanWithCi, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
 export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
+export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';
 export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.js';

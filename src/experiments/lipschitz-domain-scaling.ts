@@ -1,0 +1,313 @@
+/**
+ * `lipschitz-domain-scaling`: Qin et al., "How does Lipschitz regularization
+ * influence GAN training?" (ECCV 2020), on MNIST. Every GAN loss × {no
+ * regularisation, spectral norm k = 1, spectral norm with a large k} × several
+ * domain scales α is trained with the same nets, budget and seed; each cell's
+ * generator (EMA) is scored by Fréchet distance and KID on the features of a
+ * small classifier trained on the real digits and stored with the run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { loadMnistDigits, shuffledBatches, stratifiedSplit, subset, toTensors } from '../data/index.js';
+import { createRng, tf } from '../engine/index.js';
+import { writeFileAtomic } from '../fs.js';
+import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
+import { frechetDistance, kernelInceptionDistance } from '../gan/metrics.js';
+import { GanTrainer, trainGan } from '../gan/train.js';
+import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
+import { loadModel, saveModel } from '../nn/io.js';
+import { escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
+import type { RunRecord, RunStore } from '../store/index.js';
+import { mnistConvNet } from './mnist-baseline.js';
+import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+
+const REGULARISERS = ['none', 'sn1', 'snLarge'] as const;
+type RegulariserName = (typeof REGULARISERS)[number];
+
+const schema = z
+  .object({
+    seed: z.number().int().min(0).default(0),
+    losses: z.array(z.enum(GAN_LOSSES)).min(1).default([...GAN_LOSSES]),
+    regularisers: z.array(z.enum(REGULARISERS)).min(1).default([...REGULARISERS]),
+    /** Per-layer spectral-norm bound of the 'snLarge' arm (D has 3 linear layers: up to k³-Lipschitz). */
+    largeBound: z.number().positive().default(8),
+    alphas: z.array(z.number().positive()).min(1).default([1, 0.1, 0.01]),
+    /** Generator steps per cell (one critic step each). */
+    steps: z.number().int().min(1).default(2000),
+    batchSize: z.number().int().min(2).max(1024).default(64),
+    latentDim: z.number().int().min(1).default(32),
+    width: z.number().int().min(1).default(16),
+    learningRate: z.number().positive().max(1).default(2e-4),
+    /** Generated and held-out real images scored per cell. */
+    evalSamples: z.number().int().min(10).default(1000),
+    classifierEpochs: z.number().int().min(1).default(3),
+    /** Save a checkpoint inside a cell every this many steps (0: only between cells). */
+    checkpointEvery: z.number().int().min(0).default(500),
+  })
+  .strict();
+export type LipschitzDomainScalingConfig = z.infer<typeof schema>;
+
+/** One trained cell of the grid. */
+export interface DomainScalingCell {
+  loss: GanLossName;
+  regulariser: RegulariserName;
+  alpha: number;
+  fd: number;
+  kid: number;
+  /** True when a loss became non-finite and training stopped early. */
+  diverged: boolean;
+  steps: number;
+  seconds: number;
+  grid: string;
+}
+
+const cellKey = (c: Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>) => `${c.loss}/${c.regulariser}/${c.alpha}`;
+
+/** Features = the classifier's hidden dense layer (after ReLU), for images in [0, 1]. */
+function featureModel(classifier: tf.LayersModel): tf.LayersModel {
+  const hidden = classifier.layers[classifier.layers.length - 2]!;
+  return tf.model({ inputs: classifier.inputs, outputs: hidden.output as tf.SymbolicTensor });
+}
+
+function features(model: tf.LayersModel, images: tf.Tensor4D, batch = 500): { values: Float32Array; rows: number; cols: number } {
+  const n = images.shape[0];
+  const parts: Float32Array[] = [];
+  let cols = 0;
+  for (let s = 0; s < n; s += batch) {
+    const f = tf.tidy(() => model.predict(tf.slice(images, [s, 0, 0, 0], [Math.min(batch, n - s), -1, -1, -1])) as tf.Tensor2D);
+    cols = f.shape[1];
+    parts.push(Float32Array.from(f.dataSync()));
+    f.dispose();
+  }
+  const values = new Float32Array(n * cols);
+  let o = 0;
+  for (const p of parts) {
+    values.set(p, o);
+    o += p.length;
+  }
+  return { values, rows: n, cols };
+}
+
+async function trainClassifier(train: ReturnType<typeof toTensors>, config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<tf.LayersModel> {
+  const net = mnistConvNet({ filters: [16, 32], hidden: 64 }, ctx.rng.seedInt());
+  const opt = tf.train.adam(1e-3);
+  const n = train.y.shape[0];
+  const targets = tf.tidy(() => tf.oneHot(train.y, 10).toFloat());
+  for (let epoch = 0; epoch < config.classifierEpochs; epoch++) {
+    const batches = shuffledBatches(n, 64, config.seed * 7919 + epoch);
+    ctx.progress.start(`feature classifier epoch ${epoch + 1}/${config.classifierEpochs}`, batches.length);
+    batches.forEach((b, i) => {
+      const idx = tf.tensor1d(b, 'int32');
+      tf.dispose([idx, opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.gather(targets, idx), net.apply(tf.gather(train.x, idx), { training: true }) as tf.Tensor) as tf.Scalar, true) ?? []]);
+      if (i % 20 === 0) ctx.progress.update(i + 1);
+    });
+    ctx.progress.stop();
+  }
+  tf.dispose(targets);
+  opt.dispose();
+  return net;
+}
+
+async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
+  const all = loadMnistDigits();
+  const split = stratifiedSplit(all.labels, 0.2, config.seed);
+  const trainSet = subset(all, split.train, 'mnist[train]');
+  // Split indices come out sorted by digit: evaluate on random subsets, never on prefixes.
+  const evalRng = createRng(config.seed + 31);
+  const pick = (idx: ArrayLike<number>) => evalRng.sample(idx.length, Math.min(config.evalSamples, idx.length)).map((i) => idx[i] as number);
+  const testSet = subset(all, pick(split.test), 'mnist[test]');
+  const floorSet = subset(all, pick(split.train), 'mnist[train sample]');
+  const train = toTensors(trainSet);
+  const test = toTensors(testSet);
+  const realTanh = tf.tidy(() => tf.sub(tf.mul(train.x, 2), 1) as tf.Tensor4D);
+  const classifierDir = path.join(ctx.run.dir, 'classifier');
+  let classifier: tf.LayersModel;
+  if (fs.existsSync(path.join(classifierDir, 'model.json'))) classifier = await loadModel(classifierDir);
+  else {
+    classifier = await trainClassifier(train, config, ctx);
+    await saveModel(classifier, classifierDir);
+    ctx.addArtifact('feature-classifier', 'tfjs-layers-model', classifierDir);
+  }
+  const featureNet = featureModel(classifier);
+  const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(classifier.predict(test.x) as tf.Tensor, 1), test.y), 'float32')).dataSync()[0] as number);
+  const realFeatures = features(featureNet, test.x);
+  // The floor: held-out real digits against as many training digits.
+  const floor = toTensors(floorSet);
+  const realFloorFeatures = features(featureNet, floor.x);
+  tf.dispose([floor.x, floor.y]);
+  const fdFloor = frechetDistance(realFeatures, realFloorFeatures);
+  ctx.progress.log(`feature classifier: held-out accuracy ${(100 * accuracy).toFixed(2)}%, FD(train, test) = ${fdFloor.toFixed(3)}`);
+
+  const cells: Array<Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>> = [];
+  for (const regulariser of config.regularisers) for (const alpha of config.alphas) for (const loss of config.losses) cells.push({ loss, regulariser, alpha });
+  const done: DomainScalingCell[] = Array.isArray(ctx.resumeFrom?.meta.cells) ? (ctx.resumeFrom.meta.cells as DomainScalingCell[]) : [];
+  const midCell = ctx.resumeFrom?.meta.partial as { key: string; step: number } | undefined;
+  const gridNoiseSeed = createRng(config.seed + 17).seedInt();
+  const evalNoiseSeed = createRng(config.seed + 23).seedInt();
+  try {
+    for (const [index, cell] of cells.entries()) {
+      if (done.some((d) => cellKey(d) === cellKey(cell))) continue;
+      const cellSeed = createRng(config.seed * 1009 + index).seedInt();
+      const bound = cell.regulariser === 'sn1' ? 1 : cell.regulariser === 'snLarge' ? config.largeBound : undefined;
+      const generator = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
+      const ema = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
+      const discriminator = dcganDiscriminator({ width: config.width, seed: cellSeed + 1, ...(bound === undefined ? {} : { spectralNormBound: bound }) });
+      const trainer = new GanTrainer({
+        generator,
+        discriminator,
+        ema,
+        real: realTanh,
+        loss: ganLoss(cell.loss, cell.alpha),
+        batchSize: config.batchSize,
+        seed: cellSeed,
+        generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+        discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+      });
+      try {
+        if (midCell && midCell.key === cellKey(cell) && ctx.resumeFrom) await trainer.load(path.join(ctx.resumeFrom.path, 'cell'), midCell.step);
+        const t0 = performance.now();
+        let diverged = false;
+        const baseStep = index * config.steps;
+        await trainGan(trainer, {
+          steps: config.steps,
+          label: `${cellKey(cell)} (${index + 1}/${cells.length})`,
+          progress: ctx.progress,
+          logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
+          onLog: (step, values) => {
+            if (!Object.values(values).every(Number.isFinite)) diverged = true;
+            ctx.logMetrics(baseStep + step, { [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! });
+          },
+          checkpointEvery: config.checkpointEvery,
+          onCheckpoint: async (step) => {
+            await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: done, partial: { key: cellKey(cell), step } });
+          },
+        });
+        const seconds = (performance.now() - t0) / 1000;
+        const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
+        const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
+        const fakeFeatures = features(featureNet, fakeImages);
+        tf.dispose([zEval, fakeImages]);
+        const finite = fakeFeatures.values.every(Number.isFinite);
+        const fd = finite ? frechetDistance(realFeatures, fakeFeatures) : NaN;
+        const kid = finite ? kernelInceptionDistance(realFeatures, fakeFeatures, { subsetSize: Math.min(500, config.evalSamples), subsets: 10, seed: config.seed }).mean : NaN;
+        const zGrid = trainer.noise(64, gridNoiseSeed);
+        const images = trainer.samples(zGrid);
+        zGrid.dispose();
+        const grid = path.join(ctx.run.dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}.png`);
+        writeFileAtomic(grid, imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 }));
+        ctx.addArtifact(`samples:${cellKey(cell)}`, 'image/png', grid);
+        const result: DomainScalingCell = { ...cell, fd, kid, diverged: diverged || !finite, steps: trainer.step, seconds, grid };
+        done.push(result);
+        ctx.logMetrics(baseStep + config.steps, { [`fd:${cellKey(cell)}`]: fd, [`kid:${cellKey(cell)}`]: kid });
+        ctx.progress.log(`${cellKey(cell)}: FD ${fd.toFixed(3)}, KID ${kid.toFixed(4)}${result.diverged ? ' (diverged)' : ''}, ${seconds.toFixed(1)} s`);
+        await ctx.saveCheckpoint(baseStep + config.steps, async () => {}, { cells: done });
+      } finally {
+        trainer.dispose();
+        [generator, ema, discriminator].forEach((m) => m.dispose());
+      }
+    }
+  } finally {
+    tf.dispose([train.x, train.y, test.x, test.y, realTanh]);
+    // featureNet shares the classifier's layers.
+    classifier.dispose();
+  }
+  const table = path.join(ctx.run.dir, 'cells.json');
+  writeFileAtomic(table, JSON.stringify(done, null, 1));
+  ctx.addArtifact('cells', 'application/json', table);
+  const findings = domainScalingFindings(done);
+  return {
+    classifier_accuracy: accuracy,
+    fd_real_floor: fdFloor,
+    cells: done.length,
+    ...Object.fromEntries(done.map((c) => [`fd:${cellKey(c)}`, c.fd])),
+    findings: findings.join(' '),
+  };
+}
+
+/** Spread of FD across losses in one (regulariser, α) row: max/min ratio over finite cells, Infinity when any diverged. */
+export function fdSpread(cells: Array<Pick<DomainScalingCell, 'fd' | 'diverged'>>): number {
+  if (cells.some((c) => c.diverged || !Number.isFinite(c.fd))) return Infinity;
+  const fds = cells.map((c) => c.fd);
+  return Math.max(...fds) / Math.max(1e-9, Math.min(...fds));
+}
+
+/** Plain-language statements about how alike the losses are per regulariser and α (the paper's claim). */
+export function domainScalingFindings(cells: DomainScalingCell[]): string[] {
+  const rows = new Map<string, DomainScalingCell[]>();
+  for (const c of cells) rows.set(`${c.regulariser}|${c.alpha}`, [...(rows.get(`${c.regulariser}|${c.alpha}`) ?? []), c]);
+  const lines: string[] = [];
+  const spreads = [...rows.entries()].map(([k, cs]) => ({ k, spread: fdSpread(cs), n: cs.length }));
+  const multi = spreads.filter((s) => s.n > 1);
+  if (multi.length === 0) return ['Only one loss per setting: nothing to compare.'];
+  multi.sort((a, b) => a.spread - b.spread);
+  const fmt = (s: { k: string; spread: number }) => `${s.k.replace('|', ', α = ')} (max/min FD across losses ${Number.isFinite(s.spread) ? s.spread.toFixed(2) : '∞: a loss diverged'})`;
+  lines.push(`Losses are most alike under ${fmt(multi[0]!)} and least alike under ${fmt(multi[multi.length - 1]!)}.`);
+  for (const reg of REGULARISERS) {
+    const byAlpha = multi.filter((s) => s.k.startsWith(`${reg}|`)).map((s) => ({ alpha: Number(s.k.split('|')[1]), spread: s.spread }));
+    if (byAlpha.length < 2) continue;
+    byAlpha.sort((a, b) => b.alpha - a.alpha);
+    const first = byAlpha[0]!;
+    const last = byAlpha[byAlpha.length - 1]!;
+    const verb = last.spread < first.spread ? 'shrinks' : last.spread > first.spread ? 'grows' : 'stays';
+    lines.push(`With ${reg}, the spread ${verb} from ${Number.isFinite(first.spread) ? first.spread.toFixed(2) : '∞'} at α = ${first.alpha} to ${Number.isFinite(last.spread) ? last.spread.toFixed(2) : '∞'} at α = ${last.alpha}.`);
+  }
+  return lines;
+}
+
+function report(runRecord: RunRecord, store: RunStore): string {
+  const m = store.finalMetrics(runRecord.id);
+  const cfg = runRecord.config as LipschitzDomainScalingConfig;
+  const artifact = store.artifacts(runRecord.id).find((a) => a.name === 'cells');
+  const cells: DomainScalingCell[] = artifact && fs.existsSync(artifact.path) ? (JSON.parse(fs.readFileSync(artifact.path, 'utf8')) as DomainScalingCell[]) : [];
+  const rows: Array<Array<string | number>> = [];
+  for (const reg of cfg.regularisers)
+    for (const alpha of cfg.alphas) {
+      const row: Array<string | number> = [reg === 'none' ? 'none' : reg === 'sn1' ? 'SN, k = 1' : `SN, k = ${cfg.largeBound}`, alpha];
+      const group = cells.filter((c) => c.regulariser === reg && c.alpha === alpha);
+      for (const loss of cfg.losses) {
+        const c = group.find((g) => g.loss === loss);
+        row.push(c ? `${Number.isFinite(c.fd) ? c.fd.toFixed(2) : '—'} / ${Number.isFinite(c.kid) ? c.kid.toFixed(3) : '—'}${c.diverged ? ' (diverged)' : ''}` : 'not run');
+      }
+      const spread = fdSpread(group);
+      row.push(group.length > 1 ? (Number.isFinite(spread) ? spread.toFixed(2) : '∞') : '—');
+      rows.push(row);
+    }
+  const table = htmlTable({ columns: ['regulariser', 'α', ...cfg.losses.map((l) => `${l}: FD / KID`), 'FD max/min'], rows });
+  const facts = htmlTable({
+    columns: ['measure', 'value'],
+    rows: [
+      ['feature classifier held-out accuracy', `${(100 * Number(m.classifier_accuracy)).toFixed(2)}%`],
+      ['FD floor (held-out real vs training real)', Number(m.fd_real_floor).toFixed(3)],
+      ['steps per cell, batch, width, latent', `${cfg.steps}, ${cfg.batchSize}, ${cfg.width}, ${cfg.latentDim}`],
+      ['preset, seed, backend', `${runRecord.preset}, ${runRecord.seed}, ${runRecord.backend}`],
+    ],
+  });
+  const findings = String(m.findings ?? '');
+  const grids = cells
+    .filter((c) => c.alpha === cfg.alphas[0] || c.alpha === cfg.alphas[cfg.alphas.length - 1])
+    .map((c) =>
+      fs.existsSync(c.grid)
+        ? `<figure style="display:inline-block;margin:4px"><img alt="samples ${escapeHtml(cellKey(c))}" src="${pngDataUri(fs.readFileSync(c.grid))}" width="120"><figcaption>${escapeHtml(`${c.loss}, ${c.regulariser}, α = ${c.alpha}`)}</figcaption></figure>`
+        : '',
+    )
+    .join('');
+  return `${facts}<p>Fréchet distance and KID on the classifier's 64-d hidden features of 1 000 EMA-generator samples against held-out digits (lower is better).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p><div>${grids}</div>`;
+}
+
+export const lipschitzDomainScaling: Experiment<LipschitzDomainScalingConfig> = {
+  name: 'lipschitz-domain-scaling',
+  title: 'Lipschitz regularisation and domain scaling make GAN losses alike (MNIST)',
+  paper: 'Qin et al., "How does Lipschitz regularization influence GAN training?", ECCV 2020.',
+  claim:
+    'With a small Lipschitz constant (spectral norm k = 1) or a small domain scale α, GAN losses degenerate to almost linear ones and give similar sample quality, even "ridiculous" ones (sin, exp); with large constants and α = 1 they diverge from each other.',
+  schema: schema as unknown as z.ZodType<LipschitzDomainScalingConfig>,
+  presets: {
+    quick: { losses: ['nonSaturating', 'wasserstein', 'exp'], regularisers: ['none', 'sn1'], alphas: [1, 0.01], steps: 40, width: 8, batchSize: 32, evalSamples: 300, classifierEpochs: 1, checkpointEvery: 0 },
+    full: {},
+  },
+  run,
+  report,
+};
+
+registerExperiment(lipschitzDomainScaling);
