@@ -30,3 +30,4 @@ export {
   type EmbedOptions,
 } from './train.js';
 export { conv4, resnet12, featureExtractor, FEATURES_LAYER, LOGITS_LAYER, type BackboneOptions, type Conv4Options, type ResNet12Options } from '../nn/backbones.js';
+export { DropBlock, type DropBlockArgs } from '../nn/dropblock.js';

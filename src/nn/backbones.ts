@@ -8,6 +8,7 @@
  */
 import { createRng, tf } from '../engine/index.js';
 import { check } from '../errors.js';
+import { DropBlock } from './dropblock.js';
 
 /** The embedding layer's name in every backbone. */
 export const FEATURES_LAYER = 'features';
@@ -66,23 +67,24 @@ export function conv4(options: Conv4Options): tf.LayersModel {
 export interface ResNet12Options extends BackboneOptions {
   /** Channels of the four stages; default [32, 64, 128, 256] (RFS: [64, 160, 320, 640], too slow for a 2-core CPU). */
   widths?: [number, number, number, number];
-  /** Dropout rate after each stage's pool; default 0.1 (RFS's drop_rate). */
+  /** Drop rate after each stage's pool; default 0.1 (RFS's drop_rate): dropout in stages 1–2, DropBlock in stages 3–4. */
   dropRate?: number;
+  /** DropBlock square side; default 5 (RFS on 84-pixel images; 2 on 32-pixel ones), clamped to the feature map. */
+  dropBlockSize?: number;
+  /** Training steps over which DropBlock's rate ramps up; default 40000 (RFS: 20 · 2000). */
+  dropBlockRampSteps?: number;
 }
 
 /**
  * ResNet-12 as RFS: four stages of one residual block each. Block: 3 × (conv 3×3,
  * no bias → batch norm) with LeakyReLU(0.1) after the first two; a 1×1 conv + batch
- * norm shortcut; add → LeakyReLU(0.1) → max-pool 2×2 → dropout. Global average
- * pooling gives the `widths[3]`-d embedding. Convolutions use Kaiming-normal
- * (fan-out) initialisation, as RFS.
- *
- * RFS uses DropBlock (block size 5) instead of dropout in stages 3–4; here every
- * stage uses plain dropout.
+ * norm shortcut; add → LeakyReLU(0.1) → max-pool 2×2 → dropout (stages 1–2) or
+ * {@link DropBlock} (stages 3–4). Global average pooling gives the `widths[3]`-d
+ * embedding. Convolutions use Kaiming-normal (fan-out) initialisation, as RFS.
  */
 export function resnet12(options: ResNet12Options): tf.LayersModel {
   const inputShape = checkBackbone(options);
-  const { widths = [32, 64, 128, 256], dropRate = 0.1, classes, seed } = options;
+  const { widths = [32, 64, 128, 256], dropRate = 0.1, dropBlockSize = 5, dropBlockRampSteps = 40000, classes, seed } = options;
   check(Array.isArray(widths) && widths.length === 4 && widths.every((w) => Number.isInteger(w) && w >= 1), 'widths', widths, 'four positive integers');
   check(typeof dropRate === 'number' && dropRate >= 0 && dropRate < 1, 'dropRate', dropRate, 'a number in [0, 1)');
   const rng = createRng(seed);
@@ -104,7 +106,10 @@ export function resnet12(options: ResNet12Options): tf.LayersModel {
     h = tf.layers.add({ name: `${p}_add` }).apply([r, shortcut]) as tf.SymbolicTensor;
     h = tf.layers.leakyReLU({ alpha: 0.1, name: `${p}_out` }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.maxPooling2d({ poolSize: 2, name: `${p}_pool` }).apply(h) as tf.SymbolicTensor;
-    if (dropRate > 0) h = tf.layers.dropout({ rate: dropRate, seed: rng.seedInt(), name: `${p}_dropout` }).apply(h) as tf.SymbolicTensor;
+    if (dropRate > 0) {
+      const drop = s < 2 ? tf.layers.dropout({ rate: dropRate, seed: rng.seedInt(), name: `${p}_dropout` }) : new DropBlock({ blockSize: dropBlockSize, dropRate, rampSteps: dropBlockRampSteps, seed: rng.seedInt(), name: `${p}_dropblock` });
+      h = drop.apply(h) as tf.SymbolicTensor;
+    }
   });
   const features = tf.layers.globalAveragePooling2d({ name: FEATURES_LAYER }).apply(h) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: classes, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seedInt() }), name: LOGITS_LAYER }).apply(features) as tf.SymbolicTensor;

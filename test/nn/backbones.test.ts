@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { tf } from '../../src/engine/index.js';
 import { conv4, featureExtractor, resnet12 } from '../../src/nn/backbones.js';
+import { DropBlock } from '../../src/nn/dropblock.js';
 import { loadModel, saveModel } from '../../src/nn/io.js';
 import { onBackend, randomValues, throwsInput } from '../helpers.js';
 
@@ -73,4 +74,63 @@ test('backbones: bad options name the argument', () => {
   const plain = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
   throwsInput(() => featureExtractor(plain), 'model', "layer named 'features'");
   plain.dispose();
+});
+
+test('DropBlock: identity in inference; in training zeros come in whole b×b blocks and the rest is scaled by numel / kept', async () => {
+  await onBackend('cpu', () => {
+    const layer = new DropBlock({ blockSize: 3, dropRate: 0.3, rampSteps: 0, seed: 4 });
+    const x = tf.ones([2, 12, 12, 3]);
+    const inf = layer.apply(x) as tf.Tensor;
+    assert.deepEqual(Array.from(inf.dataSync()), Array.from(x.dataSync()));
+    const out = layer.apply(x, { training: true }) as tf.Tensor;
+    const v = out.dataSync();
+    const zeros = v.filter((t) => t === 0).length;
+    assert.ok(zeros > 0, 'nothing dropped');
+    const scale = v.length / (v.length - zeros);
+    for (const t of v) assert.ok(t === 0 || Math.abs(t - scale) < 1e-5, `kept value ${t} vs scale ${scale}`);
+    // Every zero lies in some all-zero 3×3 square of its map (blocks are whole squares).
+    const at = (n: number, i: number, j: number, c: number) => v[((n * 12 + i) * 12 + j) * 3 + c] as number;
+    for (let n = 0; n < 2; n++) for (let c = 0; c < 3; c++) for (let i = 0; i < 12; i++) for (let j = 0; j < 12; j++) {
+      if (at(n, i, j, c) !== 0) continue;
+      let inBlock = false;
+      for (let a = Math.max(0, i - 2); a <= Math.min(9, i) && !inBlock; a++) for (let b = Math.max(0, j - 2); b <= Math.min(9, j) && !inBlock; b++) {
+        let all = true;
+        for (let di = 0; di < 3; di++) for (let dj = 0; dj < 3; dj++) all &&= at(n, a + di, b + dj, c) === 0;
+        inBlock = all;
+      }
+      assert.ok(inBlock, `zero at ${n},${i},${j},${c} is not inside a dropped 3×3 block`);
+    }
+    tf.dispose([x, inf, out]);
+  });
+});
+
+test('DropBlock: RFS keep-rate ramp and the dropped share near 1 − keep', async () => {
+  const ramp = new DropBlock({ dropRate: 0.1 });
+  assert.equal(ramp.keepRate(0), 1);
+  assert.ok(Math.abs(ramp.keepRate(20000) - 0.95) < 1e-12);
+  assert.ok(Math.abs(ramp.keepRate(10 ** 6) - 0.9) < 1e-12);
+  await onBackend('cpu', () => {
+    const layer = new DropBlock({ blockSize: 5, dropRate: 0.1, rampSteps: 0, seed: 1 });
+    const x = tf.ones([8, 40, 40, 8]);
+    const out = layer.apply(x, { training: true }) as tf.Tensor;
+    const v = out.dataSync();
+    const dropped = v.filter((t) => t === 0).length / v.length;
+    // γ is set so the expected dropped share is 1 − keep before overlaps, which lower it a little.
+    assert.ok(dropped > 0.07 && dropped < 0.105, `dropped share ${dropped}`);
+    tf.dispose([x, out]);
+  });
+  throwsInput(() => new DropBlock({ dropRate: 1 }), 'dropRate');
+});
+
+test('resnet12 trains through its DropBlock stages: finite gradients for every weight, the ramp advances', async () => {
+  await onBackend('cpu', () => {
+    const m = resnet12({ classes: 3, seed: 7, widths: [4, 4, 4, 4], dropRate: 0.5, dropBlockSize: 2, dropBlockRampSteps: 0 });
+    const x = tf.tensor4d(randomValues(2 * 28 * 28, 3, 0, 1), [2, 28, 28, 1]);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
+    for (const [name, g] of Object.entries(grads)) assert.ok(g.dataSync().every(Number.isFinite), name);
+    assert.ok(Object.keys(grads).length >= m.trainableWeights.length);
+    assert.equal((m.getLayer('stage3_dropblock') as DropBlock).step, 1);
+    tf.dispose([x, value, ...Object.values(grads)]);
+    m.dispose();
+  });
 });
