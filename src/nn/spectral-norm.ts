@@ -92,13 +92,16 @@ export class SpectralNorm extends tf.layers.Layer {
     this.built = true;
   }
 
+  // The wrapped layer's weights are the wrapper's (tfjs's Wrapper does the same); `trainable = false`
+  // on the wrapper freezes them, as it does for a plain layer. The base constructor reads these before `layer` is set.
   override get trainableWeights(): tf.LayerVariable[] {
-    return this.layer === undefined ? [] : this.layer.trainableWeights;
+    return this.layer === undefined || !this.trainable ? [] : this.layer.trainableWeights;
   }
 
   override get nonTrainableWeights(): tf.LayerVariable[] {
     const own = super.nonTrainableWeights;
-    return this.layer === undefined ? own : this.layer.nonTrainableWeights.concat(own);
+    if (this.layer === undefined) return own;
+    return (this.trainable ? this.layer.nonTrainableWeights : this.layer.trainableWeights.concat(this.layer.nonTrainableWeights)).concat(own);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {

@@ -174,6 +174,11 @@ describe('spectral norm', () => {
     const b = loaded.predict(x) as tf.Tensor;
     assertClose(b.dataSync(), a.dataSync(), 1e-6, 'predictions after load');
     assert.equal(loaded.weights.length, model.weights.length);
+    const frozen = loaded.layers[0] as SpectralNorm;
+    frozen.trainable = false;
+    assert.equal(frozen.trainableWeights.length, 0);
+    assert.equal(frozen.nonTrainableWeights.length, 3, 'kernel, bias and u');
+    assert.equal(loaded.trainableWeights.length, 2, 'only the dense kernel and bias stay trainable');
     const sn = loaded.layers[2] as SpectralNorm;
     assert.ok(sn instanceof SpectralNorm, 'loaded layer is not a SpectralNorm');
     assert.equal(sn.bound, 2.5);
