@@ -8,7 +8,7 @@ import { tf } from '../engine/index.js';
 import { EccvkitInputError, check } from '../errors.js';
 import { kMeans, normalizedMutualInfo } from './clustering.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
-import { forEachDistanceRow, MAX_REFERENCE_ROWS, rankRow } from './knn.js';
+import { forEachDistanceRow, rankRow } from './knn.js';
 import { l2Normalize } from './distances.js';
 
 /** The metrics of {@link accuracy}, named as in pytorch-metric-learning (and the CLI's JSON). */
@@ -120,7 +120,6 @@ export function accuracy(query: tf.Tensor2D, queryLabels: LabelsInput, ref?: tf.
     rLabels = toLabelArray(refLabels, ref.shape[0], 'refLabels', 'ref');
   }
   const refRows = selfIncluded ? query.shape[0] : (ref as tf.Tensor2D).shape[0];
-  check(refRows <= MAX_REFERENCE_ROWS, 'ref', ref ?? query, `at most ${MAX_REFERENCE_ROWS} reference rows`);
   const averaging = options.averaging ?? 'micro';
   check(averaging === 'micro' || averaging === 'per_class', 'averaging', options.averaging, "'micro' or 'per_class'");
 

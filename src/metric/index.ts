@@ -47,7 +47,7 @@ export {
 export { Miner, MultiSimilarityMiner, TripletMarginMiner, PairMarginMiner, BatchHardMiner, type MinerOptions, type MultiSimilarityMinerOptions, type TripletMarginMinerOptions, type PairMarginMinerOptions } from './miners.js';
 export { accuracy, scoreRetrieved, type AccuracyMetrics, type AccuracyResult, type AccuracyOptions, type QueryScores } from './accuracy.js';
 export { kMeans, normalizedMutualInfo, type KMeansOptions } from './clustering.js';
-export { forEachDistanceRow, kSmallestIndices, kthSmallest, rankRow, MAX_REFERENCE_ROWS, type RankedRow } from './knn.js';
+export { forEachDistanceRow, kSmallestIndices, kthSmallest, rankRow, type RankedRow } from './knn.js';
 export { makeLoss, LOSS_NAMES, PAIR_LOSS_NAMES, WEIGHT_LOSS_NAMES, type LossName, type PairLossName, type WeightLossName } from './registry.js';
 export { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
 export { trainMetricModel, validationMapAtR, embed, type TrainMetricOptions, type TrainMetricResult, type TrainEpoch, type IndexBatchSource } from './trainer.js';

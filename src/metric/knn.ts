@@ -96,8 +96,6 @@ export function kthSmallest(values: Float32Array, k: number): number {
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
-/** Largest reference set whose indices fit beside a float32's bits in a float64 sort key. */
-export const MAX_REFERENCE_ROWS = 2 ** 22;
 
 /**
  * Indices of the `k` smallest entries of `row` in ascending (distance, index)
@@ -155,26 +153,67 @@ export function rankRow(row: Float32Array, k: number, scratch: Float32Array, rel
     }
     threshold = kthSmallest(scratch.subarray(0, below), k);
   }
-  // Pass 2: everything below the threshold, the indices at the threshold, and the rank of the nearest relevant entry.
-  const keys = new Float64Array(k);
+  // Pass 2: everything below the threshold (in index order), the indices at the threshold, and the
+  // rank of the nearest relevant entry. Non-negative float32 values order like their bit patterns,
+  // so a stable radix sort of the bits keeps index order among equal distances.
+  const bits = new Uint32Array(row.buffer, row.byteOffset, n);
+  const keyBits = new Uint32Array(k);
+  const keyIdx = new Int32Array(k);
   let m = 0;
   const ties: number[] = [];
   let before = 0;
   for (let j = 0; j < n; j++) {
     const v = row[j] as number;
-    if (v < threshold) keys[m++] = key(v, j);
-    else if (v === threshold && ties.length < k) ties.push(j);
+    if (v < threshold) {
+      keyBits[m] = bits[j] as number;
+      keyIdx[m++] = j;
+    } else if (v === threshold && ties.length < k) ties.push(j);
     if (v < best || (v === best && j < bestIdx)) before++;
   }
-  for (let t = 0; t < ties.length && m < k; t++) keys[m++] = key(threshold, ties[t] as number);
-  keys.sort();
-  const top = new Int32Array(m);
-  for (let t = 0; t < m; t++) top[t] = (keys[t] as number) % MAX_REFERENCE_ROWS;
-  return { top, firstRelevantRank: bestIdx >= 0 ? before + 1 : 0 };
+  F32[0] = threshold;
+  const thresholdBits = U32[0] as number;
+  for (let t = 0; t < ties.length && m < k; t++) {
+    keyBits[m] = thresholdBits;
+    keyIdx[m++] = ties[t] as number;
+  }
+  return { top: radixOrder(keyBits.subarray(0, m), keyIdx.subarray(0, m)), firstRelevantRank: bestIdx >= 0 ? before + 1 : 0 };
 }
 
-/** Sort key: the bits of a non-negative float32 (monotone as integers), then the index. */
-function key(distance: number, index: number): number {
-  F32[0] = distance;
-  return (U32[0] as number) * MAX_REFERENCE_ROWS + index;
+/**
+ * `idx` reordered by ascending `keys` (31-bit unsigned), stably: three LSD passes
+ * of 11, 11 and 10 bits. Linear in the length, which matters when R is in the thousands.
+ */
+function radixOrder(keys: Uint32Array, idx: Int32Array): Int32Array {
+  const m = keys.length;
+  let kSrc = Uint32Array.from(keys);
+  let iSrc = Int32Array.from(idx);
+  let kDst = new Uint32Array(m);
+  let iDst = new Int32Array(m);
+  const counts = new Int32Array(2048);
+  for (const [shift, width] of [
+    [0, 11],
+    [11, 11],
+    [22, 10],
+  ] as const) {
+    const mask = (1 << width) - 1;
+    counts.fill(0);
+    for (let t = 0; t < m; t++) counts[((kSrc[t] as number) >>> shift) & mask]++;
+    let sum = 0;
+    for (let b = 0; b <= mask; b++) {
+      const c = counts[b] as number;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let t = 0; t < m; t++) {
+      const b = ((kSrc[t] as number) >>> shift) & mask;
+      const at = counts[b] as number;
+      counts[b] = at + 1;
+      kDst[at] = kSrc[t] as number;
+      iDst[at] = iSrc[t] as number;
+    }
+    [kSrc, kDst] = [kDst, kSrc];
+    [iSrc, iDst] = [iDst, iSrc];
+  }
+  return iSrc;
 }
+
