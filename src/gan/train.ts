@@ -36,7 +36,11 @@ export interface GanTrainerOptions {
   batchSize?: number;
   /** Critic updates per generator update (default 1; WGAN-GP uses 5). */
   criticSteps?: number;
-  /** EMA decay per generator step (default 0.999). */
+  /**
+   * EMA decay per generator step (default 0.999), warmed up as TensorFlow's
+   * `ExponentialMovingAverage(decay, num_updates)`: min(decay, (1 + t)/(10 + t))
+   * at step t, so short runs average recent weights instead of staying near the initialisation.
+   */
   emaDecay?: number;
   /** Default Adam(2e-4, β₁ 0.5, β₂ 0.999) (Radford et al.). */
   generatorOptimizer?: tf.Optimizer;
@@ -191,7 +195,7 @@ export class GanTrainer {
   /** ema ← d·ema + (1 − d)·G for trainable weights; other weights (batch-norm statistics) are copied. */
   private updateEma(): void {
     if (!this.ema) return;
-    const d = this.emaDecay;
+    const d = Math.min(this.emaDecay, (1 + this.step) / (10 + this.step));
     const source = this.generator.weights;
     this.ema.weights.forEach((target, i) => {
       const w = source[i]!;
