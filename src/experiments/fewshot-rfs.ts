@@ -16,6 +16,7 @@ import {
   conv4,
   embedDataset,
   evaluateEpisodes,
+  meanConfidenceInterval,
   resnet12,
   trainClassifier,
   trainProtoNet,
@@ -24,7 +25,7 @@ import {
   type FeatureMatrix,
 } from '../fewshot/index.js';
 import { loadModel, saveModel } from '../nn/io.js';
-import { escapeHtml, htmlTable, lineChartSvg } from '../report/index.js';
+import { htmlTable, lineChartSvg } from '../report/index.js';
 import type { Checkpoint, RunRecord, RunStore } from '../store/index.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
 
@@ -89,6 +90,14 @@ const METHODS: Array<{ key: string; label: string }> = [
   { key: 'protonet-lr', label: 'ProtoNet embedding + LR + L2 norm' },
 ];
 
+/** Paired differences reported with their own 95% CI: [a, b, sentence] for a − b. */
+const PAIRED_COMPARISONS: Array<[string, string, string]> = [
+  ['lr', 'lr-raw', 'L2 normalisation (LR with − without)'],
+  ['lr', 'nn', 'LR − NN (both L2-normalised)'],
+  ['lr', 'protonet', 'RFS-simple − ProtoNet'],
+  ['distill', 'lr', 'RFS-distill − RFS-simple'],
+];
+
 interface Splits {
   base: ImageDataset;
   novel: ImageDataset;
@@ -151,6 +160,8 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
   const seeds = stageSeeds(ctx, config.distillGenerations);
   const resumed = ctx.resumeFrom;
   const metrics: Record<string, number | string> = resumed ? { ...(resumed.meta.metrics as Record<string, number | string>) } : { data_note: note, base_images: base.labels.length, novel_images: novel.labels.length };
+  // Per-episode accuracies by `${method}_${shots}`: every method sees the same episodes, so differences are paired.
+  const perEpisode: Record<string, number[]> = resumed ? { ...(resumed.meta.perEpisode as Record<string, number[]>) } : {};
   const firstStage = resumed ? Number(resumed.meta.stage) + 1 : 0;
   const t0 = performance.now() - 1000 * Number(metrics.seconds ?? 0);
   let step = resumed ? Number(resumed.meta.step) : 0;
@@ -193,13 +204,14 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
         if (!res) continue;
         metrics[`${m.name}_${shots}shot_mean`] = res.mean;
         metrics[`${m.name}_${shots}shot_ci95`] = res.ci95;
+        perEpisode[`${m.name}_${shots}`] = Array.from(res.accuracies);
         ctx.progress.log(`${m.name} ${config.ways}-way ${shots}-shot: ${(100 * res.mean).toFixed(2)} ± ${(100 * res.ci95).toFixed(2)}%`);
       }
     }
   };
   const checkpoint = async (stage: number, model?: tf.LayersModel) => {
     metrics.seconds = (performance.now() - t0) / 1000;
-    await ctx.saveCheckpoint(step, async (dir) => (model ? saveModel(model, path.join(dir, 'model')) : undefined), { stage, step, metrics });
+    await ctx.saveCheckpoint(step, async (dir) => (model ? saveModel(model, path.join(dir, 'model')) : undefined), { stage, step, metrics, perEpisode });
   };
   const embed = (model: tf.LayersModel) => embedDataset(model, novel, undefined, { output: config.representation });
 
@@ -278,6 +290,16 @@ async function run(config: FewshotRfsConfig, ctx: ExperimentContext): Promise<Re
       proto.dispose();
     }
   }
+  for (const [a, b] of PAIRED_COMPARISONS) {
+    for (const k of config.shots) {
+      const x = perEpisode[`${a}_${k}`];
+      const y = perEpisode[`${b}_${k}`];
+      if (!x || !y) continue;
+      const d = meanConfidenceInterval(x.map((v, i) => v - (y[i] as number)));
+      metrics[`${a}_minus_${b}_${k}shot_mean`] = d.mean;
+      metrics[`${a}_minus_${b}_${k}shot_ci95`] = d.halfWidth;
+    }
+  }
   metrics.seconds = (performance.now() - t0) / 1000;
   return metrics;
 }
@@ -306,26 +328,25 @@ function report(runRecord: RunRecord, store: RunStore): string {
     rows,
     caption: `${m.data_note}; ${cfg.classes.join(' / ')} base / val / novel classes; ${cfg.backbone}${cfg.backbone === 'conv4' ? ` width ${cfg.width}` : ` widths ${cfg.widths.join('-')}`}, ${cfg.epochs} epochs; classifiers on the ${cfg.representation ?? 'features'}; ${cfg.episodes} episodes of ${cfg.queries} queries per class, mean ± 95% CI (Student t). Every method is scored on the same episodes. Paper numbers: ${cfg.backbone === 'conv4' ? 'Conv-4' : 'ResNet-12'} on miniImageNet (84×84 natural images, 5× support augmentation); they are a reference point, not a target for glyphs.`,
   });
-  const pts = (a: string, b: string, k: number) => {
-    const x = m[`${a}_${k}shot_mean`];
-    const y = m[`${b}_${k}shot_mean`];
-    return x === undefined || y === undefined ? undefined : 100 * (Number(x) - Number(y));
-  };
-  const sentences: string[] = [];
-  for (const k of cfg.shots) {
-    const l2 = pts('lr', 'lr-raw', k);
-    const vsProto = pts('lr', 'protonet', k);
-    const distill = pts('distill', 'lr', k);
-    if (l2 !== undefined) sentences.push(`${k}-shot: L2 normalisation changes LR accuracy by ${l2.toFixed(2)} points`);
-    if (vsProto !== undefined) sentences.push(`RFS-simple − ProtoNet = ${vsProto.toFixed(2)} points`);
-    if (distill !== undefined) sentences.push(`RFS-distill − RFS-simple = ${distill.toFixed(2)} points`);
+  const diffRows: Array<[string, string, string]> = [];
+  for (const [a, b, label] of PAIRED_COMPARISONS) {
+    for (const k of cfg.shots) {
+      const mean = m[`${a}_minus_${b}_${k}shot_mean`];
+      if (mean === undefined) continue;
+      const half = Number(m[`${a}_minus_${b}_${k}shot_ci95`]);
+      const lo = 100 * (Number(mean) - half);
+      const hi = 100 * (Number(mean) + half);
+      const verdict = lo > 0 ? 'higher' : hi < 0 ? 'lower' : 'no difference detected';
+      diffRows.push([label, `${k}-shot`, `${(100 * Number(mean)).toFixed(2)} ± ${(100 * half).toFixed(2)} (${verdict})`]);
+    }
   }
+  const diffs = diffRows.length > 0 ? htmlTable({ columns: ['comparison', 'setting', 'difference in accuracy points, paired by episode, 95% CI'], rows: diffRows }) : '';
   const series = store
     .metricNames(runRecord.id)
     .filter((n) => n.startsWith('train_loss/gen'))
     .map((n) => ({ name: n.slice('train_loss/'.length), points: store.metrics(runRecord.id, n).map((p, i) => [i + 1, p.value] as [number, number]) }));
   const chart = series.length > 0 ? lineChartSvg({ title: 'Pretraining loss per generation', xLabel: 'epoch', yLabel: 'loss', series }) : '';
-  return `${table}<p>${escapeHtml(sentences.join('; '))}.</p><div class="charts">${chart}</div>`;
+  return `${table}${diffs}<div class="charts">${chart}</div>`;
 }
 
 export const fewshotRfs: Experiment<FewshotRfsConfig> = {

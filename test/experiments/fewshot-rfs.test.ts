@@ -78,7 +78,12 @@ describe('fewshot-rfs', () => {
     assert.match(html, /55\.25/, 'Conv-4 RFS-simple 1-shot is not in the table');
     assert.match(html, /55\.88/, 'Conv-4 RFS-distill 1-shot is not in the table');
     assert.doesNotMatch(html, /miniImageNet 2-shot/);
-    assert.match(html, /L2 normalisation changes LR accuracy/);
+    assert.match(html, /L2 normalisation \(LR with − without\)/);
+    // The paired difference is the difference of the means (same episodes).
+    for (const k of [1, 2]) {
+      const d = Number(b.metrics[`lr_minus_lr-raw_${k}shot_mean`]);
+      assert.ok(Math.abs(d - (Number(b.metrics[`lr_${k}shot_mean`]) - Number(b.metrics[`lr-raw_${k}shot_mean`]))) < 1e-12);
+    }
 
     // On the logits (RFS's use_logit): other numbers on the same episodes; baselines can be switched off.
     const logits = await runExperiment('fewshot-rfs', { store, settings: [...settings.filter((s) => !/^(distillGenerations|protoEpisodes|supportAugmentation)=/.test(s)), 'distillGenerations=0', 'protoEpisodes=0', 'representation="logits"'], backend: 'wasm' });
