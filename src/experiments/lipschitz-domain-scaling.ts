@@ -42,6 +42,8 @@ const schema = z
     /** Generated and held-out real images scored per cell. */
     evalSamples: z.number().int().min(10).default(1000),
     classifierEpochs: z.number().int().min(1).default(3),
+    /** Write a fixed-noise sample grid of each cell every this many steps (0: only the final grid). */
+    sampleEvery: z.number().int().min(0).default(500),
     /** Save a checkpoint inside a cell every this many steps (0: only between cells). */
     checkpointEvery: z.number().int().min(0).default(500),
   })
@@ -178,6 +180,16 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
             if (!Object.values(values).every(Number.isFinite)) diverged = true;
             ctx.logMetrics(baseStep + step, { [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! });
           },
+          sampleEvery: config.sampleEvery,
+          onSample: (step) => {
+            if (step === config.steps) return;
+            const zGrid = trainer.noise(64, gridNoiseSeed);
+            const images = trainer.samples(zGrid);
+            zGrid.dispose();
+            const file = path.join(ctx.run.dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}-step${step}.png`);
+            writeFileAtomic(file, imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 }));
+            ctx.addArtifact(`samples:${cellKey(cell)}:step${step}`, 'image/png', file);
+          },
           checkpointEvery: config.checkpointEvery,
           onCheckpoint: async (step) => {
             await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: done, partial: { key: cellKey(cell), step } });
@@ -303,7 +315,7 @@ export const lipschitzDomainScaling: Experiment<LipschitzDomainScalingConfig> = 
     'With a small Lipschitz constant (spectral norm k = 1) or a small domain scale α, GAN losses degenerate to almost linear ones and give similar sample quality, even "ridiculous" ones (sin, exp); with large constants and α = 1 they diverge from each other.',
   schema: schema as unknown as z.ZodType<LipschitzDomainScalingConfig>,
   presets: {
-    quick: { losses: ['nonSaturating', 'wasserstein', 'exp'], regularisers: ['none', 'sn1'], alphas: [1, 0.01], steps: 40, width: 8, batchSize: 32, evalSamples: 300, classifierEpochs: 1, checkpointEvery: 0 },
+    quick: { losses: ['nonSaturating', 'wasserstein', 'exp'], regularisers: ['none', 'sn1'], alphas: [1, 0.01], steps: 40, width: 8, batchSize: 32, evalSamples: 300, classifierEpochs: 1, checkpointEvery: 0, sampleEvery: 0 },
     full: {},
   },
   run,
