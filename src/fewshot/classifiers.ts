@@ -6,7 +6,7 @@
  * first by default (`is_norm=True` in RFS).
  */
 import { check } from '../errors.js';
-import { l2NormalizeRows, toFeatureMatrix, type FeatureMatrix, type FeaturesInput } from './features.js';
+import { l2NormalizeRows, softmaxPredictions, toFeatureMatrix, type FeatureMatrix, type FeaturesInput } from './features.js';
 import { fitLogisticRegression, predictLogistic, type LogisticOptions } from './logistic.js';
 
 export const CLASSIFIER_NAMES = ['lr', 'nn', 'cosine', 'proto'] as const;
@@ -99,24 +99,7 @@ export function prototypes(support: FeatureMatrix, labels: Int32Array, classes: 
 function nearestPrototype(support: FeatureMatrix, labels: Int32Array, query: FeatureMatrix, classes: number): { predictions: Int32Array; probabilities: Float64Array[] } {
   const protos = prototypes(support, labels, classes);
   const d = support.cols;
-  const predictions = new Int32Array(query.rows);
-  const probabilities: Float64Array[] = [];
-  for (let i = 0; i < query.rows; i++) {
-    const z = new Float64Array(classes);
-    let max = -Infinity;
-    for (let k = 0; k < classes; k++) {
-      z[k] = -squaredDistance(query.data, i * d, protos.data, k * d, d);
-      if ((z[k] as number) > max) {
-        max = z[k] as number;
-        predictions[i] = k;
-      }
-    }
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += (z[k] = Math.exp((z[k] as number) - max));
-    for (let k = 0; k < classes; k++) z[k] = (z[k] as number) / sum;
-    probabilities.push(z);
-  }
-  return { predictions, probabilities };
+  return softmaxPredictions(query.rows, classes, (i, k) => -squaredDistance(query.data, i * d, protos.data, k * d, d));
 }
 
 /**

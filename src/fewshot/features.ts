@@ -65,3 +65,28 @@ export function selectRows(m: FeatureMatrix, indices: ArrayLike<number>): Featur
   for (let i = 0; i < indices.length; i++) out.set(m.data.subarray((indices[i] as number) * m.cols, ((indices[i] as number) + 1) * m.cols), i * m.cols);
   return { data: out, rows: indices.length, cols: m.cols };
 }
+
+/**
+ * Arg-max class and softmax probabilities of each of `rows` queries from its
+ * `classes` scores `score(i, k)` (logits, or −squared distances for prototypes).
+ */
+export function softmaxPredictions(rows: number, classes: number, score: (i: number, k: number) => number): { predictions: Int32Array; probabilities: Float64Array[] } {
+  const predictions = new Int32Array(rows);
+  const probabilities: Float64Array[] = [];
+  for (let i = 0; i < rows; i++) {
+    const z = new Float64Array(classes);
+    let max = -Infinity;
+    for (let k = 0; k < classes; k++) {
+      z[k] = score(i, k);
+      if ((z[k] as number) > max) {
+        max = z[k] as number;
+        predictions[i] = k;
+      }
+    }
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += (z[k] = Math.exp((z[k] as number) - max));
+    for (let k = 0; k < classes; k++) z[k] = (z[k] as number) / sum;
+    probabilities.push(z);
+  }
+  return { predictions, probabilities };
+}

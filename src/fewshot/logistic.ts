@@ -14,7 +14,7 @@
  * Arithmetic is Float64 on the CPU: an episode is tiny (tens of rows).
  */
 import { check } from '../errors.js';
-import type { FeatureMatrix } from './features.js';
+import { softmaxPredictions, type FeatureMatrix } from './features.js';
 
 /** Options of {@link fitLogisticRegression}. */
 export interface LogisticOptions {
@@ -217,28 +217,10 @@ export function fitLogisticRegression(x: FeatureMatrix, y: Int32Array, classes: 
 /** Class probabilities (softmax of W x + b), one row per query, and the arg-max class of each. */
 export function predictLogistic(model: LogisticModel, x: FeatureMatrix): { predictions: Int32Array; probabilities: Float64Array[] } {
   check(x.cols === model.features, 'query', `width ${x.cols}`, `width ${model.features}, the support's`);
-  const K = model.classes;
   const d = x.cols;
-  const predictions = new Int32Array(x.rows);
-  const probabilities: Float64Array[] = [];
-  for (let i = 0; i < x.rows; i++) {
-    const z = new Float64Array(K);
-    let max = -Infinity;
-    let arg = 0;
-    for (let k = 0; k < K; k++) {
-      let s = model.bias[k] as number;
-      for (let j = 0; j < d; j++) s += (model.weights[k * d + j] as number) * (x.data[i * d + j] as number);
-      z[k] = s;
-      if (s > max) {
-        max = s;
-        arg = k;
-      }
-    }
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += (z[k] = Math.exp((z[k] as number) - max));
-    for (let k = 0; k < K; k++) z[k] = (z[k] as number) / sum;
-    predictions[i] = arg;
-    probabilities.push(z);
-  }
-  return { predictions, probabilities };
+  return softmaxPredictions(x.rows, model.classes, (i, k) => {
+    let s = model.bias[k] as number;
+    for (let j = 0; j < d; j++) s += (model.weights[k * d + j] as number) * (x.data[i * d + j] as number);
+    return s;
+  });
 }

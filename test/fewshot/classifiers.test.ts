@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { test } from 'node:test';
 import { createRng, tf } from '../../src/engine/index.js';
 import {
@@ -11,22 +10,10 @@ import {
   prototypes,
   toFeatureMatrix,
 } from '../../src/fewshot/index.js';
+import { SKLEARN_CASES, type SklearnCase } from './sklearn-fixture.js';
 import { assertClose, throwsInput } from '../helpers.js';
 
-interface SklearnCase {
-  name: string;
-  normalize: boolean;
-  support: number[][];
-  supportLabels: number[];
-  query: number[][];
-  predictions: number[];
-  tightPredictions: number[];
-  tightProbabilities: number[][];
-  tightCoef: number[][];
-  tightIntercept: number[];
-}
-// Made by test/fewshot/fixtures/make_sklearn_fixtures.py with scikit-learn 1.2.1 (see its docstring).
-const cases = JSON.parse(fs.readFileSync(new URL('./fixtures/sklearn-lr.json', import.meta.url), 'utf8')) as SklearnCase[];
+const cases = SKLEARN_CASES;
 
 function randomMatrix(rows: number, cols: number, seed: number): number[][] {
   const rng = createRng(seed);

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { npyArray, writeNpy } from '../../src/data/index.js';
 import { createRng } from '../../src/engine/index.js';
 import { evaluateEpisodes } from '../../src/fewshot/index.js';
+import { SKLEARN_CASES, type SklearnCase } from './sklearn-fixture.js';
 import { assertClose } from '../helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -27,17 +28,7 @@ function eccvkit(args: string[]): Promise<{ status: number; stdout: string; stde
   });
 }
 
-interface SklearnCase {
-  name: string;
-  normalize: boolean;
-  support: number[][];
-  supportLabels: number[];
-  query: number[][];
-  predictions: number[];
-  tightProbabilities: number[][];
-}
-// Made by test/fewshot/fixtures/make_sklearn_fixtures.py with scikit-learn 1.2.1.
-const cases = (JSON.parse(fs.readFileSync(new URL('./fixtures/sklearn-lr.json', import.meta.url), 'utf8')) as SklearnCase[]).filter((c) => c.normalize)
+const cases = SKLEARN_CASES.filter((c) => c.normalize)
   // Each process start costs seconds; the library test covers every case, the CLI one 1-shot and one 5-shot episode (150 queries).
   .slice(0, 2);
 
