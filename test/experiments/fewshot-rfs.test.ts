@@ -85,12 +85,16 @@ describe('fewshot-rfs', () => {
       assert.ok(Math.abs(d - (Number(b.metrics[`lr_${k}shot_mean`]) - Number(b.metrics[`lr-raw_${k}shot_mean`]))) < 1e-12);
     }
 
-    // On the logits (RFS's use_logit): other numbers on the same episodes; baselines can be switched off.
-    const logits = await runExperiment('fewshot-rfs', { store, settings: [...settings.filter((s) => !/^(distillGenerations|protoEpisodes|supportAugmentation)=/.test(s)), 'distillGenerations=0', 'protoEpisodes=0', 'representation="logits"'], backend: 'wasm' });
+    // ResNet-12 (with DropBlock) on the logits (RFS's use_logit); baselines can be switched off.
+    const logits = await runExperiment('fewshot-rfs', {
+      store,
+      settings: [...settings.filter((s) => !/^(distillGenerations|protoEpisodes|supportAugmentation)=/.test(s)), 'distillGenerations=0', 'protoEpisodes=0', 'representation="logits"', 'backbone="resnet12"', 'widths=[2,2,2,3]'],
+      backend: 'wasm',
+    });
     assert.notEqual(logits.metrics.lr_1shot_mean, undefined);
     assert.equal(logits.metrics.distill_1shot_mean, undefined);
     assert.equal(logits.metrics.protonet_1shot_mean, undefined);
-    assert.match(getExperiment('fewshot-rfs').report(logits.run, store), /classifiers on the logits/);
+    assert.match(getExperiment('fewshot-rfs').report(logits.run, store), /resnet12 widths 2-2-2-3.*classifiers on the logits/);
   });
 
   it('rejects configs whose novel classes cannot fill an episode', () => {
