@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { npyArray, writeNpy } from '../../src/data/index.js';
 import { createRng } from '../../src/engine/index.js';
-import { evaluateEpisodes } from '../../src/fewshot/index.js';
+import { classifyEpisode, evaluateEpisodes } from '../../src/fewshot/index.js';
 import { SKLEARN_CASES, type SklearnCase } from './sklearn-fixture.js';
 import { assertClose } from '../helpers.js';
 
@@ -65,14 +65,18 @@ describe('eccvkit fewshot', { concurrency: true }, () => {
     assert.ok(total >= 150 && agree / total >= 0.99, `agreement ${agree}/${total}`);
   });
 
-  it('classify: nn prints predictions without probabilities; bad input exits 2 naming the option', async () => {
+  it('classify: nn prints predictions without probabilities; --C reaches the solver; bad input exits 2 naming the option', async () => {
     writeNpy(path.join(dir, 'bad-labels.npy'), npyArray(Int32Array.from([0, 2, 3, 4, 5])));
     writeNpy(path.join(dir, 'wide.npy'), npyArray(new Float64Array(3 * 25), [3, 25]));
-    const [nn, bad, wide] = await Promise.all([
+    const [nn, bad, wide, sharp] = await Promise.all([
       eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'l0.npy'), '--query', path.join(dir, 'q0.npy'), '--classifier', 'nn', '--json']),
       eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'bad-labels.npy'), '--query', path.join(dir, 'q0.npy')]),
       eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'l0.npy'), '--query', path.join(dir, 'wide.npy')]),
+      eccvkit(['fewshot', 'classify', '--support', path.join(dir, 's0.npy'), '--support-labels', path.join(dir, 'l0.npy'), '--query', path.join(dir, 'q0.npy'), '--C', '100', '--json']),
     ]);
+    // --C reaches the solver: the probabilities equal the library's with C = 100.
+    const lib = classifyEpisode((cases[0] as SklearnCase).support, (cases[0] as SklearnCase).supportLabels, (cases[0] as SklearnCase).query, { C: 100 });
+    (JSON.parse(sharp.stdout) as { probabilities: number[][] }).probabilities.forEach((p, q) => assertClose(p, lib.probabilities?.[q] as Float64Array, 1e-6, `C=100 query ${q}`));
     assert.equal(nn.status, 0, nn.stderr);
     const out = JSON.parse(nn.stdout) as Record<string, unknown>;
     assert.equal((out.predictions as number[]).length, 75);
