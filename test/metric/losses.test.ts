@@ -213,6 +213,18 @@ for (const backend of backends) {
   });
 }
 
+it('weight losses weight each sample by how often a miner tuple names it', () => {
+  const x = tf.tensor2d(EMB);
+  const loss = new NormalizedSoftmaxLoss(3, 2, { seed: 3 });
+  // Triplets (0,1,2) and (0,1,4): samples 0 and 1 twice, 2 and 4 once, 3 never → weights 1, 1, ½, 0, ½.
+  const l = loss.compute(x, LABELS, [Int32Array.of(0, 0), Int32Array.of(1, 1), Int32Array.of(2, 4)]);
+  const got = l.dataSync()[0] as number;
+  const want = ref.normalizedSoftmax({ emb: EMB, labels: LABELS }, weightRows(loss), 0.05, [1, 1, 0.5, 0, 0.5]);
+  tf.dispose([x, l]);
+  loss.dispose();
+  assertClose([got], [want], 1e-5);
+});
+
 describe('bad input', () => {
   it('names the argument, the value and what was expected', () => {
     const x = tf.tensor2d(EMB);

@@ -219,12 +219,13 @@ function columns(W: Vec[]): Vec[] {
   return (W[0] as Vec).map((_, c) => W.map((row) => row[c] as number));
 }
 
-export function normalizedSoftmax(b: Batch, W: Vec[], temperature = 0.05): number {
+/** `weights`: per-sample miner weights (default all 1). */
+export function normalizedSoftmax(b: Batch, W: Vec[], temperature = 0.05, weights?: number[]): number {
   const cls = columns(W);
   return mean(
     b.labels.map((y, i) => {
       const z = cls.map((w) => dot(normalize(b.emb[i] as Vec), normalize(w)) / temperature);
-      return logSumExp(z) - (z[y] as number);
+      return (weights?.[i] ?? 1) * (logSumExp(z) - (z[y] as number));
     }),
   );
 }
