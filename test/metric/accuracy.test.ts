@@ -130,6 +130,21 @@ describe('accuracy()', () => {
     });
   }
 
+  it('normalize: the same as L2-normalising the rows first (the order of cosine similarity)', () => {
+    const rng = createRng(5);
+    const rows = Array.from({ length: 60 }, () => Array.from({ length: 4 }, () => rng.normal(0, 1 + rng.next() * 5)));
+    const labels = Array.from({ length: 60 }, (_, i) => i % 6);
+    const unit = rows.map((r) => r.map((v) => v / Math.hypot(...r)));
+    const a = tf.tensor2d(rows);
+    const b = tf.tensor2d(unit);
+    const got = accuracy(a, labels, undefined, undefined, { normalize: true, nmi: false });
+    const want = bruteForceAccuracy(Float32Array.from(unit.flat()), Int32Array.from(labels), 4);
+    const raw = accuracy(b, labels, undefined, undefined, { nmi: false });
+    tf.dispose([a, b]);
+    assertClose([got.precision_at_1, got.r_precision, got.mean_average_precision_at_r, got.mean_reciprocal_rank], want, 1e-5);
+    assertClose([raw.mean_average_precision_at_r], [got.mean_average_precision_at_r], 1e-6);
+  });
+
   it('NaN metrics when every query is lone; errors on bad input', () => {
     const emb = tf.tensor2d([[0], [1]]);
     const r = accuracy(emb, [0, 1], undefined, undefined, { nmi: false, ...silent });
