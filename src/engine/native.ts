@@ -78,6 +78,11 @@ export function loadNativeAddon(): NativeAddon {
   if (!fs.existsSync(addonPath)) {
     throw new Error(`${whyNotBuilt()}; install ${NATIVE_PACKAGES} (Debian/Ubuntu: apt-get install ${NATIVE_PACKAGES}) and run \`npm rebuild eccvkit\` (or \`npm ci\` in a checkout)`);
   }
+  // OpenMP threads that spin while waiting take the core a descheduled
+  // teammate needs: on a machine busy with other work, spinning made a training
+  // step 3× slower than sleeping (437 vs 148 ms). libgomp reads this when the
+  // addon loads it; a user's own setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const require = createRequire(import.meta.url);
   try {
     addon = require(addonPath) as NativeAddon;
