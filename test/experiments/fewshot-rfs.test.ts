@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { getExperiment, initEngine, resolveConfig, runExperiment, tf, RunStore } from '../../src/index.js';
+import { generateGlyphs, getExperiment, imageGridPng, initEngine, resolveConfig, runExperiment, tf, RunStore } from '../../src/index.js';
 import { throwsInput } from '../helpers.js';
 
 describe('fewshot-rfs', () => {
@@ -95,6 +95,22 @@ describe('fewshot-rfs', () => {
     assert.equal(logits.metrics.distill_1shot_mean, undefined);
     assert.equal(logits.metrics.protonet_1shot_mean, undefined);
     assert.match(getExperiment('fewshot-rfs').report(logits.run, store), /resnet12 widths 2-2-2-3.*classifiers on the logits/);
+  });
+
+  it('reads an image folder (one sub-folder per class, as miniImageNet) and splits its classes', async () => {
+    const root = path.join(dir, 'folder');
+    const glyphs = generateGlyphs({ classes: 9, perClass: 20, seed: 3, size: 16 });
+    for (let i = 0; i < glyphs.labels.length; i++) {
+      const cls = path.join(root, `class_${glyphs.labels[i]}`);
+      fs.mkdirSync(cls, { recursive: true });
+      fs.writeFileSync(path.join(cls, `${i}.png`), imageGridPng(glyphs.images.subarray(i * 256, (i + 1) * 256), { count: 1, height: 16, width: 16, channels: 1, cols: 1, scale: 1, pad: 0 }));
+    }
+    const settings = ['dataset="folder"', `dataDir=${JSON.stringify(root)}`, 'imageSize=16', 'channels=1', 'classes=[3,1,5]', 'width=4', 'epochs=1', 'batchSize=50', 'distillGenerations=0', 'protoEpisodes=0', 'ways=3', 'shots=[1]', 'queries=4', 'episodes=4'];
+    const r = await runExperiment('fewshot-rfs', { store, settings, backend: 'wasm' });
+    assert.match(String(r.metrics.data_note), /image folder .*9 classes, 180 images, 16×16/);
+    assert.equal(r.metrics.base_images, 60);
+    assert.equal(r.metrics.novel_images, 100);
+    assert.ok(Number(r.metrics.lr_1shot_mean) >= 0);
   });
 
   it('rejects configs whose novel classes cannot fill an episode', () => {
