@@ -275,7 +275,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const rows: Array<Array<string | number>> = [];
   for (const reg of cfg.regularisers)
     for (const alpha of cfg.alphas) {
-      const row: Array<string | number> = [reg === 'none' ? 'none' : reg === 'sn1' ? 'SN, k = 1' : `SN, k = ${cfg.largeBound}`, alpha];
+      const row: Array<string | number> = [reg === 'none' ? 'none' : reg === 'sn1' ? 'SN, k = 1' : `SN, k = ${cfg.largeBound}`, String(alpha)];
       const group = cells.filter((c) => c.regulariser === reg && c.alpha === alpha);
       for (const loss of cfg.losses) {
         const c = group.find((g) => g.loss === loss);
@@ -304,7 +304,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
         : '',
     )
     .join('');
-  return `${facts}<p>Fréchet distance and KID on the classifier's 64-d hidden features of 1 000 EMA-generator samples against held-out digits (lower is better).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p><div>${grids}</div>`;
+  return `${facts}<p>Fréchet distance and KID on the classifier's 64-d hidden features of ${cfg.evalSamples} EMA-generator samples against as many held-out digits (lower is better; the FD floor above is real against real).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p><div>${grids}</div>`;
 }
 
 export const lipschitzDomainScaling: Experiment<LipschitzDomainScalingConfig> = {
