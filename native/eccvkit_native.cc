@@ -548,6 +548,25 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     const float eps = static_cast<float>(number(env, a[6]));
     if (ny < n || nm == 0 || nv == 0 || (off && no == 0) || (sc && ns == 0)) throw JsError{"eccvkit native: batchNorm sizes"};
     const int64_t total = static_cast<int64_t>(n);
+    // Usual case: every parameter has one value per channel (the last axis):
+    // fold them into a scale and a shift per channel, then stream rows.
+    const size_t C = nm;
+    if (nv == C && (!off || no == C) && (!sc || ns == C) && C > 0 && n % C == 0) {
+      std::vector<float> mul(C), add(C);
+      for (size_t c = 0; c < C; ++c) {
+        mul[c] = (sc ? sc[c] : 1.f) / std::sqrt(var[c] + eps);
+        add[c] = (off ? off[c] : 0.f) - mean[c] * mul[c];
+      }
+      const int64_t rows = total / static_cast<int64_t>(C);
+      const int64_t width = static_cast<int64_t>(C);
+#pragma omp parallel for schedule(static) if (total > kParallelGrain)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * width;
+        float* yr = y + r * width;
+        for (int64_t c = 0; c < width; ++c) yr[c] = xr[c] * mul[c] + add[c];
+      }
+      return undefinedValue(env);
+    }
 #pragma omp parallel for schedule(static) if (total > kParallelGrain)
     for (int64_t i = 0; i < total; ++i) {
       const float s = sc ? sc[i % ns] : 1.f;
@@ -564,10 +583,14 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 // binary op arrives as an output shape with per-input strides (0 where the
 // input broadcasts), and a sum as x viewed [A, R, B] summed over R.
 
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6 };
+enum BinaryOp {
+  kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6,
+  // Comparisons write tfjs's bool storage: one byte per element, 0 or 1.
+  kGreater = 7, kGreaterEqual = 8, kLess = 9, kLessEqual = 10, kEqual = 11, kNotEqual = 12
+};
 
 template <int Op>
-inline float binaryValue(float a, float b) {
+inline float binaryFloat(float a, float b) {
   if constexpr (Op == kAdd) return a + b;
   if constexpr (Op == kSub) return a - b;
   if constexpr (Op == kMul) return a * b;
@@ -579,7 +602,23 @@ inline float binaryValue(float a, float b) {
 }
 
 template <int Op>
-void binaryLoop(const float* a, const float* b, float* out, const std::vector<int64_t>& shape, const std::vector<int64_t>& sa,
+inline auto binaryValue(float a, float b) {
+  if constexpr (Op >= kGreater) {
+    bool r = false;
+    if constexpr (Op == kGreater) r = a > b;
+    if constexpr (Op == kGreaterEqual) r = a >= b;
+    if constexpr (Op == kLess) r = a < b;
+    if constexpr (Op == kLessEqual) r = a <= b;
+    if constexpr (Op == kEqual) r = a == b;
+    if constexpr (Op == kNotEqual) r = a != b;
+    return static_cast<uint8_t>(r ? 1 : 0);
+  } else {
+    return binaryFloat<Op>(a, b);
+  }
+}
+
+template <int Op, typename Out>
+void binaryLoop(const float* a, const float* b, Out* out, const std::vector<int64_t>& shape, const std::vector<int64_t>& sa,
                 const std::vector<int64_t>& sb) {
   const int rank = static_cast<int>(shape.size());
   const int64_t inner = shape[rank - 1];
@@ -597,7 +636,7 @@ void binaryLoop(const float* a, const float* b, float* out, const std::vector<in
     }
     const float* pa = a + oa;
     const float* pb = b + ob;
-    float* po = out + r * inner;
+    Out* po = out + r * inner;
     if (ia == 1 && ib == 1) {
       for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(pa[j], pb[j]);
     } else if (ia == 1) {
@@ -607,7 +646,7 @@ void binaryLoop(const float* a, const float* b, float* out, const std::vector<in
       const float va = pa[0];
       for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(va, pb[j]);
     } else {
-      const float v = binaryValue<Op>(pa[0], pb[0]);
+      const auto v = binaryValue<Op>(pa[0], pb[0]);
       for (int64_t j = 0; j < inner; ++j) po[j] = v;
     }
   }
@@ -632,6 +671,21 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     }
     const float* A = floats(env, a[0], needA, "a");
     const float* B = floats(env, a[1], needB, "b");
+    if (p[0] >= kGreater) {
+      size_t outLen = 0;
+      uint8_t* out = typedArray<uint8_t>(env, a[2], napi_uint8_array, &outLen, "out");
+      if (static_cast<int64_t>(outLen) < total) throw JsError{"eccvkit native: comparison output too small"};
+      switch (p[0]) {
+        case kGreater: binaryLoop<kGreater>(A, B, out, shape, sa, sb); break;
+        case kGreaterEqual: binaryLoop<kGreaterEqual>(A, B, out, shape, sa, sb); break;
+        case kLess: binaryLoop<kLess>(A, B, out, shape, sa, sb); break;
+        case kLessEqual: binaryLoop<kLessEqual>(A, B, out, shape, sa, sb); break;
+        case kEqual: binaryLoop<kEqual>(A, B, out, shape, sa, sb); break;
+        case kNotEqual: binaryLoop<kNotEqual>(A, B, out, shape, sa, sb); break;
+        default: throw JsError{"eccvkit native: unknown comparison " + std::to_string(p[0])};
+      }
+      return undefinedValue(env);
+    }
     float* out = floats(env, a[2], total, "out");
     switch (p[0]) {
       case kAdd: binaryLoop<kAdd>(A, B, out, shape, sa, sb); break;
@@ -712,14 +766,16 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   });
 }
 
-// sum(x, out, params Int32Array[3]): x viewed as [A, R, B]; out[a, b] = Σ_r x[a, r, b],
-// accumulated in double as tfjs's cpu kernel does (JavaScript numbers).
+// sum(x, out, params Int32Array[4]): x viewed as [A, R, B]; out[a, b] = Σ_r x[a, r, b],
+// accumulated in double as tfjs's cpu kernel does (JavaScript numbers); the
+// fourth parameter 1 divides by R (the mean).
 napi_value Sum(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     std::vector<napi_value> a;
     args(env, info, 3, a);
-    auto p = ints(env, a[2], 3, "params");
+    auto p = ints(env, a[2], 4, "params");
     const int64_t A = p[0], R = p[1], B = p[2];
+    const double scale = p[3] != 0 && R > 0 ? 1.0 / static_cast<double>(R) : 1.0;
     const float* x = floats(env, a[0], A * R * B, "x");
     float* out = floats(env, a[1], A * B, "out");
     if (B == 1) {
@@ -728,7 +784,7 @@ napi_value Sum(napi_env env, napi_callback_info info) {
         double acc = 0;
         const float* px = x + i * R;
         for (int64_t r = 0; r < R; ++r) acc += px[r];
-        out[i] = static_cast<float>(acc);
+        out[i] = static_cast<float>(acc * scale);
       }
       return undefinedValue(env);
     }
@@ -750,8 +806,61 @@ napi_value Sum(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < B; ++j) {
         double total = 0;
         for (int t = 0; t < threads; ++t) total += partial[static_cast<size_t>(t) * B + j];
-        out[i * B + j] = static_cast<float>(total);
+        out[i * B + j] = static_cast<float>(total * scale);
       }
+    }
+    return undefinedValue(env);
+  });
+}
+
+// select(condition Uint8Array, t, e, out): out = condition ? t : e, all the same length.
+napi_value Select(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    size_t n = 0;
+    const uint8_t* c = typedArray<uint8_t>(env, a[0], napi_uint8_array, &n, "condition");
+    const float* t = floats(env, a[1], n, "t");
+    const float* e = floats(env, a[2], n, "e");
+    float* out = floats(env, a[3], n, "out");
+    const int64_t len = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (len > kParallelGrain)
+    for (int64_t i = 0; i < len; ++i) out[i] = c[i] ? t[i] : e[i];
+    return undefinedValue(env);
+  });
+}
+
+// tile(x, out, params Int32Array[1 + 2·rank]): rank, x's shape, the repeats.
+napi_value Tile(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 3, a);
+    size_t plen = 0;
+    const int32_t* p = typedArray<int32_t>(env, a[2], napi_int32_array, &plen, "params");
+    const int64_t rank = plen > 0 ? p[0] : 0;
+    if (rank < 1 || plen != static_cast<size_t>(1 + 2 * rank)) throw JsError{"eccvkit native: tile params"};
+    std::vector<int64_t> in(p + 1, p + 1 + rank), outShape(rank);
+    int64_t inSize = 1, outSize = 1;
+    for (int64_t d = 0; d < rank; ++d) {
+      outShape[d] = in[d] * p[1 + rank + d];
+      inSize *= in[d];
+      outSize *= outShape[d];
+    }
+    const float* x = floats(env, a[0], inSize, "x");
+    float* y = floats(env, a[1], outSize, "out");
+    const int64_t inner = in[rank - 1], outInner = outShape[rank - 1];
+    const int64_t rows = outSize / std::max<int64_t>(outInner, 1);
+#pragma omp parallel for schedule(static) if (outSize > kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rem = r, src = 0, stride = inner;
+      for (int64_t d = rank - 2; d >= 0; --d) {
+        const int64_t i = rem % outShape[d];
+        rem /= outShape[d];
+        src += (i % in[d]) * stride;
+        stride *= in[d];
+      }
+      float* row = y + r * outInner;
+      for (int64_t j = 0; j < outInner; j += inner) std::memcpy(row + j, x + src, sizeof(float) * inner);
     }
     return undefinedValue(env);
   });
@@ -774,7 +883,9 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"batchNorm", BatchNorm},
                     {"binary", Binary},
                     {"unary", Unary},
-                    {"sum", Sum}};
+                    {"sum", Sum},
+                    {"tile", Tile},
+                    {"select", Select}};
   for (const Fn& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);

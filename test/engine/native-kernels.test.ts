@@ -181,6 +181,22 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     assert.deepEqual(Array.from(await onBackend('native', run)), Array.from(await onBackend('cpu', run)));
   });
 
+  it('mean over contiguous and split axes (Mean), and tile (Tile)', async () => {
+    await compareWithCpu([[6, 5, 4, 3]], (x) => tf.mean(x, [0, 1, 2]), 'mean over N, H, W');
+    await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x, -1, true), 'mean over the last axis');
+    await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x, [0, 2]), 'mean over split axes (cpu path)');
+    await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x), 'mean of everything');
+    await compareWithCpu([[1, 1, 1, 3]], (x) => tf.tile(x, [4, 2, 3, 1]), 'tile a per-channel vector');
+    await compareWithCpu([[2, 3]], (x) => tf.tile(x, [3, 2]), 'tile both axes');
+  });
+
+  it('training-mode batch norm: moments, their gradient (Tile) and leakyRelu\'s (Greater, Select)', async () => {
+    await compareWithCpu([[4, 6, 5, 3], [3], [3]], (x, offset, scale) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return tf.leakyRelu(tf.batchNorm(x, mean, variance, offset, scale, 1e-3), 0.1);
+    }, 'batch-norm moments + leakyRelu');
+  });
+
   it('batchNorm with per-channel and full-shape parameters (FusedBatchNorm)', async () => {
     await compareWithCpu([[3, 4, 5, 6], [6], [6], [6], [6]], (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s, 1e-3), 'per channel');
     await compareWithCpu([[3, 5], [3, 5], [3, 5]], (x, m, v) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5)), 'full shape, no offset or scale', false);
@@ -204,8 +220,36 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
       await compareWithCpu([a, b], (x, y) => tf.maximum(x, y), 'maximum');
       await compareWithCpu([a, b], (x, y) => tf.minimum(x, y), 'minimum');
       await compareWithCpu([a, b], (x, y) => tf.squaredDifference(x, y), 'squaredDifference');
+      // Comparisons (bool outputs) and select, through where(); rounding makes ties common.
+      for (const [name, cmp] of [
+        ['greater', tf.greater],
+        ['greaterEqual', tf.greaterEqual],
+        ['less', tf.less],
+        ['lessEqual', tf.lessEqual],
+        ['equal', tf.equal],
+        ['notEqual', tf.notEqual],
+      ] as const) {
+        await compareWithCpu([a, b], (x, y) => {
+          const [rx, ry] = [tf.round(tf.mul(x, 2)), tf.round(tf.mul(y, 2))];
+          const shape = tf.broadcastTo(rx, tf.add(rx, ry).shape).shape;
+          return tf.where(cmp(rx, ry), tf.broadcastTo(tf.mul(x, 3), shape), tf.broadcastTo(tf.add(y, 5), shape));
+        }, name);
+      }
     });
   }
+
+  it('comparisons return bool tensors with the cpu backend\'s values', async () => {
+    const run = () => {
+      const a = tf.tensor([1, NaN, 3, 2]);
+      const b = tf.tensor([1, 1, NaN, 3]);
+      const out = [tf.greater(a, b), tf.lessEqual(a, b), tf.equal(a, b), tf.notEqual(a, b)];
+      assert.ok(out.every((t) => t.dtype === 'bool'));
+      const v = out.map((t) => Array.from(t.dataSync()));
+      tf.dispose([a, b, ...out]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+  });
 
   it('unary ops (Relu, Step, Sqrt, Square, Neg, Exp, Log, Abs, Tanh, Sigmoid, Rsqrt, LeakyRelu, Elu, Relu6, Reciprocal)', async () => {
     const shape = [3, 7, 5];
@@ -270,6 +314,30 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     tf.dispose([x, y]);
     optimizer.dispose();
     model.dispose();
+  });
+
+  it('recycles output arrays without touching what dataSync() handed out', async () => {
+    await onBackend('native', () => {
+      const a = tf.tensor(randomValues(4096, 1), [64, 64]);
+      const b = tf.tensor(randomValues(4096, 2), [64, 64]);
+      const first = tf.mul(a, b);
+      const kept = first.dataSync();
+      const expected = Float32Array.from(kept);
+      first.dispose();
+      // Same size again and again: recycled arrays must not be the one the caller holds.
+      for (let i = 0; i < 20; i++) tf.dispose(tf.add(a, b));
+      assert.deepEqual(Array.from(kept), Array.from(expected));
+      // A recycled array gives the same answer as a fresh one.
+      const again = tf.mul(a, b);
+      assert.deepEqual(Array.from(again.dataSync()), Array.from(expected));
+      // An array shared by two tensors (a cpu kernel aliasing it) is recycled only after both go.
+      const shared = tf.sub(a, b);
+      const alias = tf.reshape(shared, [4096]);
+      shared.dispose();
+      for (let i = 0; i < 5; i++) tf.tidy(() => tf.div(a, tf.add(tf.abs(b), 1)).dispose());
+      assertClose(alias.dataSync(), Array.from(expected, (_, k) => (a.dataSync()[k] as number) - (b.dataSync()[k] as number)), 1e-6, 'aliased values');
+      tf.dispose([a, b, again, alias]);
+    });
   });
 
   it('covers the kernels it claims, and every other kernel still runs as the cpu kernel', async () => {
