@@ -7,6 +7,7 @@
  */
 export * from './engine/index.js';
 export * from './errors.js';
+export * from './stats.js';
 export { writeFileAtomic, writeDirAtomic } from './fs.js';
 export * from './data/index.js';
 export * from './nn/io.js';

@@ -16,7 +16,6 @@ import {
   conv4,
   embedDataset,
   evaluateEpisodes,
-  meanConfidenceInterval,
   resnet12,
   trainClassifier,
   trainProtoNet,
@@ -24,6 +23,7 @@ import {
   type EpisodeMethod,
   type FeatureMatrix,
 } from '../fewshot/index.js';
+import { meanConfidenceInterval } from '../stats.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { htmlTable, lineChartSvg } from '../report/index.js';
 import type { Checkpoint, RunRecord, RunStore } from '../store/index.js';

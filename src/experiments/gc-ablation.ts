@@ -20,6 +20,7 @@ import {
 } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
 import { check } from '../errors.js';
+import { meanConfidenceInterval } from '../stats.js';
 import { GcAdam, GcMomentum, type GcOptimizer } from '../optim/index.js';
 import { escapeHtml, htmlTable, lineChartSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
@@ -74,69 +75,18 @@ export const GC_ABLATION_ARMS = [
 type Arm = (typeof GC_ABLATION_ARMS)[number];
 
 /**
- * The 0.975 quantile of Student's t with `df` degrees of freedom (the
- * multiplier of a two-sided 95% interval), found by bisection on the exact
- * integer-df CDF of Abramowitz & Stegun 26.7.3–26.7.4.
- * Examples: df 1 → 12.706, df 4 → 2.776, df 30 → 2.042.
- *
- * @throws {@link EccvkitInputError} unless `df` is a positive integer
- */
-export function studentT975(df: number): number {
-  check(Number.isInteger(df) && df >= 1, 'df', df, 'a positive integer');
-  // P(|T| < t) for integer df, with θ = atan(t/√df).
-  const central = (t: number): number => {
-    const theta = Math.atan(t / Math.sqrt(df));
-    const s = Math.sin(theta);
-    const c2 = Math.cos(theta) ** 2;
-    if (df % 2 === 1) {
-      let term = Math.cos(theta);
-      let sum = df > 1 ? term : 0;
-      for (let k = 3; k <= df - 2; k += 2) {
-        term *= (c2 * (k - 1)) / k;
-        sum += term;
-      }
-      return (2 / Math.PI) * (theta + s * sum);
-    }
-    let term = 1;
-    let sum = 1;
-    for (let k = 2; k <= df - 2; k += 2) {
-      term *= (c2 * (k - 1)) / k;
-      sum += term;
-    }
-    return s * sum;
-  };
-  let lo = 0;
-  let hi = 1000;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (central(mid) < 0.95) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-
-/** Mean, sample standard deviation and the 95% Student-t interval's half-width of `values` (at least two). */
-export function meanWithCi(values: readonly number[]): { mean: number; sd: number; half: number; n: number } {
-  check(Array.isArray(values) && values.length >= 2 && values.every(Number.isFinite), 'values', values, 'at least two finite numbers');
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  return { mean, sd, half: (studentT975(n - 1) * sd) / Math.sqrt(n), n };
-}
-
-/**
  * The plain-words verdict for one optimizer family from per-seed accuracies
  * with and without GC (paired by seed): "helped" when the 95% interval of the
  * mean difference lies above 0, "hurt" when below, otherwise no detectable
  * difference.
  */
-export function gcVerdict(family: string, withGc: readonly number[], without: readonly number[]): { effect: 'helped' | 'hurt' | 'none'; sentence: string; diff: ReturnType<typeof meanWithCi> } {
+export function gcVerdict(family: string, withGc: readonly number[], without: readonly number[]): { effect: 'helped' | 'hurt' | 'none'; sentence: string; diff: ReturnType<typeof meanConfidenceInterval> } {
   check(withGc.length === without.length, 'withGc', withGc, `as many values as without (${without.length})`);
-  const diff = meanWithCi(withGc.map((a, i) => a - (without[i] as number)));
+  const diff = meanConfidenceInterval(withGc.map((a, i) => a - (without[i] as number)));
   const pts = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)}`;
-  const range = `${pts(diff.mean)} points (95% CI ${pts(diff.mean - diff.half)} to ${pts(diff.mean + diff.half)}, ${diff.n} paired seeds)`;
-  if (diff.mean - diff.half > 0) return { effect: 'helped', sentence: `With ${family}, GC helped: test accuracy changed by ${range}.`, diff };
-  if (diff.mean + diff.half < 0) return { effect: 'hurt', sentence: `With ${family}, GC hurt: test accuracy changed by ${range}.`, diff };
+  const range = `${pts(diff.mean)} points (95% CI ${pts(diff.mean - diff.halfWidth)} to ${pts(diff.mean + diff.halfWidth)}, ${diff.n} paired seeds)`;
+  if (diff.mean - diff.halfWidth > 0) return { effect: 'helped', sentence: `With ${family}, GC helped: test accuracy changed by ${range}.`, diff };
+  if (diff.mean + diff.halfWidth < 0) return { effect: 'hurt', sentence: `With ${family}, GC hurt: test accuracy changed by ${range}.`, diff };
   return { effect: 'none', sentence: `With ${family}, GC made no difference we can detect: test accuracy changed by ${range}, an interval that includes 0.`, diff };
 }
 
@@ -311,10 +261,10 @@ async function run(config: GcAblationConfig, ctx: ExperimentContext): Promise<Re
       .sort((a, b) => a.seedIndex - b.seedIndex)
       .map((r) => r.testAccuracy);
   for (const arm of GC_ABLATION_ARMS) {
-    const stats = meanWithCi(accOf(arm.id));
+    const stats = meanConfidenceInterval(accOf(arm.id));
     const rows = done.filter((r) => r.arm === arm.id);
     out[`${arm.id}_acc_mean`] = stats.mean;
-    out[`${arm.id}_acc_ci95`] = stats.half;
+    out[`${arm.id}_acc_ci95`] = stats.halfWidth;
     out[`${arm.id}_acc_per_seed`] = accOf(arm.id).map((a) => a.toFixed(4)).join(' ');
     out[`${arm.id}_final_train_loss`] = rows.reduce((a, r) => a + r.finalTrainLoss, 0) / rows.length;
     out[`${arm.id}_ms_per_step`] = rows.reduce((a, r) => a + r.msPerStep, 0) / rows.length;
@@ -326,7 +276,7 @@ async function run(config: GcAblationConfig, ctx: ExperimentContext): Promise<Re
   ] as const) {
     const v = gcVerdict(family, accOf(withGc), accOf(plain));
     out[`${plain}_gc_diff_mean`] = v.diff.mean;
-    out[`${plain}_gc_diff_ci95`] = v.diff.half;
+    out[`${plain}_gc_diff_ci95`] = v.diff.halfWidth;
     out[`${plain}_gc_effect`] = v.effect;
     sentences.push(v.sentence);
   }

@@ -9,7 +9,7 @@ export * from './registry.js';
 export * from './runner.js';
 export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig } from './mnist-baseline.js';
 export { buildReport, writeStoreReport } from './report.js';
-export { gcAblation, gcAblationNet, studentT975, meanWithCi, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
+export { gcAblation, gcAblationNet, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
 export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
 export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';
 export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.js';

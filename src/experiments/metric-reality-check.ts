@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../fs.js';
 import { accuracy, embed, LOSS_NAMES, makeLoss, trainMetricModel, type LossName } from '../metric/index.js';
 import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
-import { meanWithCi } from './gc-ablation.js';
+import { meanConfidenceInterval } from '../stats.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
 
 const schema = z
@@ -158,9 +158,9 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
   for (const loss of config.losses) {
     const mine = done.filter((d) => d.loss === loss);
     for (const metric of METRICS) {
-      const s = meanWithCi(mine.map((d) => d[metric]));
+      const s = meanConfidenceInterval(mine.map((d) => d[metric]));
       out[`${loss}_${metric}`] = s.mean;
-      out[`${loss}_${metric}_ci95`] = s.half;
+      out[`${loss}_${metric}_ci95`] = s.halfWidth;
     }
     out[`${loss}_best_epoch`] = mine.reduce((a, d) => a + d.best_epoch, 0) / mine.length;
     out[`${loss}_epochs`] = mine.reduce((a, d) => a + d.epochs, 0) / mine.length;

@@ -9,7 +9,7 @@ import { check, EccvkitInputError } from '../errors.js';
 import { CLASSIFIER_NAMES, classifyMatrices, type ClassifierName } from './classifiers.js';
 import { selectRows, toFeatureMatrix, type FeatureMatrix, type FeaturesInput } from './features.js';
 import type { LogisticOptions } from './logistic.js';
-import { meanConfidenceInterval } from './stats.js';
+import { meanConfidenceInterval } from '../stats.js';
 
 /** One way of classifying an episode's queries, evaluated on the same episodes as the others. */
 export interface EpisodeMethod {

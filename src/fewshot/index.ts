@@ -16,7 +16,6 @@ export {
   type ClassifyOptions,
   type ClassifyResult,
 } from './classifiers.js';
-export { studentTCdf, studentTQuantile, regularizedBeta, meanConfidenceInterval } from './stats.js';
 export { evaluateEpisodes, checkClassSizes, type EpisodeMethod, type EpisodeEvalOptions, type EpisodeAccuracy } from './episodes.js';
 export {
   augmentImages,

@@ -8,35 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gcVerdict, getExperiment, initEngine, meanWithCi, runExperiment, studentT975, tf, RunStore } from '../../src/index.js';
+import { gcVerdict, getExperiment, initEngine, runExperiment, tf, RunStore } from '../../src/index.js';
 import { throwsInput } from '../helpers.js';
 
-describe('Student-t intervals and the verdict', () => {
-  it('matches the published two-sided 95% t table', () => {
-    // Any statistics textbook's t table, column t(0.975).
-    const table: Array<[number, number]> = [
-      [1, 12.706],
-      [2, 4.303],
-      [4, 2.776],
-      [9, 2.262],
-      [10, 2.228],
-      [30, 2.042],
-    ];
-    for (const [df, t] of table) assert.ok(Math.abs(studentT975(df) - t) < 1e-3, `df ${df}: ${studentT975(df)} vs ${t}`);
-    assert.ok(Math.abs(studentT975(100000) - 1.95996) < 1e-4, 'tends to the normal quantile');
-    throwsInput(() => studentT975(0), 'df', 'a positive integer');
-    throwsInput(() => studentT975(2.5), 'df');
-  });
-
-  it('computes mean ± t·s/√n by hand for 1..5', () => {
-    const { mean, sd, half, n } = meanWithCi([1, 2, 3, 4, 5]);
-    assert.equal(mean, 3);
-    assert.equal(n, 5);
-    assert.ok(Math.abs(sd - Math.sqrt(2.5)) < 1e-12);
-    assert.ok(Math.abs(half - (2.776445 * Math.sqrt(2.5)) / Math.sqrt(5)) < 1e-5, `half ${half}`);
-    throwsInput(() => meanWithCi([1]), 'values', 'at least two');
-  });
-
+describe('the verdict', () => {
   it('says helped, hurt or no difference from the paired interval', () => {
     const base = [0.8, 0.82, 0.79, 0.81, 0.8];
     const helped = gcVerdict('SGD', base.map((a, i) => a + 0.01 + 0.001 * i), base);

@@ -1,36 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../src/engine/index.js';
-import { studentT975 } from '../../src/experiments/gc-ablation.js';
-import { evaluateEpisodes, meanConfidenceInterval, studentTCdf, studentTQuantile } from '../../src/fewshot/index.js';
-import { assertClose, throwsInput } from '../helpers.js';
-
-test('Student t quantiles equal SciPy\'s t.ppf (values printed by scipy 1.10 stats.t.ppf)', () => {
-  const scipy975: Array<[number, number]> = [
-    [1, 12.706204736432095],
-    [2, 4.302652729911275],
-    [5, 2.5705818366147395],
-    [10, 2.2281388519649385],
-    [30, 2.0422724563012373],
-    [599, 1.963932248945269],
-  ];
-  for (const [df, t] of scipy975) assert.ok(Math.abs(studentTQuantile(0.975, df) - t) < 1e-9, `df ${df}: ${studentTQuantile(0.975, df)} vs ${t}`);
-  assert.ok(Math.abs(studentTQuantile(0.995, 7) - 3.4994832973505026) < 1e-9);
-  assert.ok(Math.abs(studentTCdf(1.5, 3.5) - 0.8910909064923275) < 1e-12);
-  assert.ok(Math.abs(studentTQuantile(0.025, 10) + 2.2281388519649385) < 1e-9);
-  // df = 1 is Cauchy: quantile tan(π(p − ½)); df = 2 has the closed form (2p−1)·√(2 / (4p(1−p))).
-  assert.ok(Math.abs(studentTQuantile(0.9, 1) - Math.tan(Math.PI * 0.4)) < 1e-9);
-  assert.ok(Math.abs(studentTQuantile(0.8, 2) - 0.6 * Math.sqrt(2 / (4 * 0.8 * 0.2))) < 1e-9);
-  // The gc-ablation experiment's integer-df closed-form series agrees.
-  for (const df of [3, 4, 17, 100]) assert.ok(Math.abs(studentTQuantile(0.975, df) - studentT975(df)) < 1e-6, `df ${df}`);
-});
-
-test('mean confidence interval: hand-computed on [0.2, 0.4, 0.6]', () => {
-  // mean 0.4, s = 0.2, half = t(0.975, 2)·0.2/√3.
-  const ci = meanConfidenceInterval([0.2, 0.4, 0.6]);
-  assertClose([ci.mean, ci.std, ci.halfWidth], [0.4, 0.2, (4.302652729911275 * 0.2) / Math.sqrt(3)], 1e-9, 'ci');
-  throwsInput(() => meanConfidenceInterval([1]), 'values', 'at least two');
-});
+import { evaluateEpisodes } from '../../src/fewshot/index.js';
+import { meanConfidenceInterval } from '../../src/stats.js';
+import { throwsInput } from '../helpers.js';
 
 /** Gaussian clusters: class c's rows are mean_c + noise·N(0, I). */
 function clusters(classes: number, perClass: number, dim: number, noise: number, seed: number): { features: number[][]; labels: number[] } {

@@ -1,9 +1,9 @@
 /**
- * The confidence interval RFS reports (`mean_confidence_interval` in its
+ * Confidence intervals shared by the experiments: the one RFS reports (`mean_confidence_interval` in its
  * `meta_eval.py`): mean ± t_{(1+0.95)/2, n−1} · s/√n over per-episode
  * accuracies, with s the sample standard deviation (ddof = 1).
  */
-import { check } from '../errors.js';
+import { check } from './errors.js';
 
 /** log Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; |error| < 1e-14 in this range). */
 function logGamma(x: number): number {
