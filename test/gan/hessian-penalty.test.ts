@@ -29,11 +29,12 @@ describe('Hessian penalty', () => {
     const unbiased = value(() => hessianPenalty(G, zs, { reduction: 'mean', seed: 3 }));
     assert.ok(Math.abs(unbiased - 4) < 0.4, `unbiased ${unbiased}`);
     const biased = value(() => hessianPenalty(G, zs, { reduction: 'mean', seed: 3, variance: 'biased' }));
-    assertClose([biased], [unbiased / 2], 1e-6, 'k = 2: biased = unbiased / 2');
+    assertClose([biased], [unbiased / 2], 1e-4, 'k = 2: biased = unbiased / 2');
     const k8 = value(() => hessianPenalty(G, zs, { k: 8, reduction: 'mean', seed: 4 }));
     const k8b = value(() => hessianPenalty(G, zs, { k: 8, reduction: 'mean', seed: 4, variance: 'biased' }));
     assert.ok(Math.abs(k8 - 4) < 0.15, `k = 8: ${k8}`);
-    assertClose([k8b], [(k8 * 7) / 8], 1e-6, 'k = 8: biased = 7/8 unbiased');
+    // float32 sums of 2000 elements differ in the last digits between backends.
+    assertClose([k8b], [(k8 * 7) / 8], 1e-4, 'k = 8: biased = 7/8 unbiased');
     // Max reduction over a batch of k = 2 estimates: some element reaches the largest value, 8.
     assertClose([value(() => hessianPenalty(G, zs, { seed: 3 }))], [8], 1e-3, 'max');
   });
