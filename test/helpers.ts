@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { BACKENDS, createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
 import { EccvkitInputError } from '../src/errors.js';
 
@@ -71,5 +73,33 @@ export function throwsInput(fn: () => unknown, ...fragments: (string | RegExp)[]
       else assert.match(err.message, f);
     }
     return true;
+  });
+}
+
+/** The repository root. */
+export const ROOT = path.resolve(import.meta.dirname, '..');
+const CLI_ARGS = ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts')];
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `eccvkit` command from source and waits for it. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** {@link runCli} without blocking, so tests can start several processes at once. */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
 }

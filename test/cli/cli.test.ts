@@ -4,21 +4,17 @@
  * resume after a kill, the report, doctor.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunStore } from '../../src/store/index.js';
+import { runCli as eccvkit } from '../helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const cliArgs = ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
 const SMALL = ['--set', 'epochs=2', '--set', 'trainSize=600', '--set', 'logEvery=5'];
-
-function eccvkit(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('eccvkit CLI', () => {
   let dir: string;
@@ -182,7 +178,7 @@ describe('eccvkit CLI', () => {
   });
 
   it('doctor says why the native backend was passed over, and how to get it', () => {
-    const r = spawnSync(process.execPath, [...cliArgs, 'doctor', '--store', store], { cwd: root, encoding: 'utf8', env: { ...process.env, ECCVKIT_NATIVE: '0', ECCVKIT_BACKEND: '' } });
+    const r = eccvkit(['doctor', '--store', store], { ECCVKIT_NATIVE: '0', ECCVKIT_BACKEND: '' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /backend: wasm/);
     assert.match(r.stdout, /passed over native: disabled by ECCVKIT_NATIVE=0/);

@@ -4,7 +4,6 @@
  * evaluate numbers against the library call, and bad-input exits.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,20 +12,7 @@ import { npyArray, writeNpy } from '../../src/data/index.js';
 import { createRng } from '../../src/engine/index.js';
 import { classifyEpisode, evaluateEpisodes } from '../../src/fewshot/index.js';
 import { SKLEARN_CASES, type SklearnCase } from './sklearn-fixture.js';
-import { assertClose } from '../helpers.js';
-
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function eccvkit(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
+import { assertClose, runCliAsync as eccvkit } from '../helpers.js';
 
 const cases = SKLEARN_CASES.filter((c) => c.normalize)
   // Each process start costs seconds; the library test covers every case, the CLI one 1-shot and one 5-shot episode (150 queries).

@@ -4,29 +4,15 @@
  * bad-input exits.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { npyArray, writeNpy } from '../../src/data/index.js';
 import { createRng } from '../../src/engine/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, runCliAsync as eccvkit } from '../helpers.js';
 import { bruteForceAccuracy } from './reference-accuracy.js';
 import * as ref from './reference-losses.js';
-
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function eccvkit(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('eccvkit metric', () => {
   let dir: string;

@@ -3,7 +3,6 @@
  * .png, critical pixels, the summary, and bad input (one line, exit 2).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,15 +11,7 @@ import { PNG } from 'pngjs';
 import { readImageFile } from '../../src/cli/topology.js';
 import { writeNpy } from '../../src/data/index.js';
 import { cubicalPersistence } from '../../src/topology/index.js';
-import { throwsInput } from '../helpers.js';
-
-const root = path.resolve(import.meta.dirname, '..', '..');
-const cliArgs = ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
-
-function eccvkit(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...cliArgs, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { throwsInput, runCli as eccvkit } from '../helpers.js';
 
 const RING = [
   [9, 9, 9, 9, 9],
