@@ -5,11 +5,12 @@
  * classes split train / validation / test with no overlap; test accuracy as
  * P@1, R-precision and MAP@R over several seeds with 95% confidence intervals.
  */
+import { smallConvNet } from '../nn/small-convnet.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { classDisjointSplit, generateGlyphs, MPerClassSampler, subset, type ImageDataset } from '../data/index.js';
-import { createRng, tf } from '../engine/index.js';
+import { tf } from '../engine/index.js';
 import { writeFileAtomic } from '../fs.js';
 import { accuracy, embed, LOSS_NAMES, makeLoss, trainMetricModel, type LossName } from '../metric/index.js';
 import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
@@ -45,18 +46,7 @@ export type MetricRealityCheckConfig = z.infer<typeof schema>;
 
 /** conv(f1) → relu → maxPool → conv(f2) → relu → maxPool → flatten → dense(embeddingSize), no activation. */
 export function glyphEmbeddingNet(config: Pick<MetricRealityCheckConfig, 'filters' | 'embeddingSize'>, seed: number): tf.Sequential {
-  const rng = createRng(seed);
-  const init = () => tf.initializers.glorotUniform({ seed: rng.seedInt() });
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: config.filters[0], kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: config.filters[1], kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: config.embeddingSize, kernelInitializer: init() }),
-    ],
-  });
+  return smallConvNet({ filters: config.filters, dense: [{ units: config.embeddingSize }] }, seed);
 }
 
 /** Test accuracy of one (loss, seed) training run. */

@@ -3,6 +3,7 @@
  * Not a paper claim; it proves the whole path (data → engine → training with
  * checkpoints → store → report) on data every install has.
  */
+import { smallConvNet } from '../nn/small-convnet.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -32,19 +33,7 @@ export type MnistBaselineConfig = z.infer<typeof schema>;
 
 /** conv(f1,3×3) → relu → maxPool → conv(f2,3×3) → relu → maxPool → dense(hidden) → relu → dense(10). */
 export function mnistConvNet(config: Pick<MnistBaselineConfig, 'filters' | 'hidden'>, seed: number): tf.Sequential {
-  const rng = createRng(seed);
-  const init = () => tf.initializers.glorotUniform({ seed: rng.seedInt() });
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: config.filters[0], kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: config.filters[1], kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: config.hidden, activation: 'relu', kernelInitializer: init() }),
-      tf.layers.dense({ units: 10, kernelInitializer: init() }),
-    ],
-  });
+  return smallConvNet({ filters: config.filters, dense: [{ units: config.hidden, activation: 'relu' }, { units: 10 }] }, seed);
 }
 
 /** Accuracy, mean cross-entropy and predictions of `model` on `ds`, in batches. */
