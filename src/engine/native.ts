@@ -230,7 +230,8 @@ function batchMatMul(args: KernelArgs, fused: boolean): tf.TensorInfo {
   const M = ta ? A.shape[A.shape.length - 1]! : A.shape[A.shape.length - 2]!;
   const K = ta ? A.shape[A.shape.length - 2]! : A.shape[A.shape.length - 1]!;
   const N = tb ? B.shape[B.shape.length - 2]! : B.shape[B.shape.length - 1]!;
-  const sameBatch = batchA === batchB && outerA.length === outerB.length;
+  // The addon loops over one batch index: both batches equal dimension by dimension, or one of them a single matrix.
+  const sameBatch = outerA.length === outerB.length && outerA.every((n, i) => n === outerB[i]);
   const biasSize = bias ? sizeOf(bias.shape) : 0;
   const supported =
     A.shape.length >= 2 &&
@@ -241,7 +242,7 @@ function batchMatMul(args: KernelArgs, fused: boolean): tf.TensorInfo {
     (sameBatch || batchA === 1 || batchB === 1) &&
     (!bias || biasSize === 1 || (biasSize === N && bias.shape[bias.shape.length - 1] === N));
   if (!supported) return cpuKernel(fused ? '_FusedMatMul' : 'BatchMatMul')(args as never) as tf.TensorInfo;
-  const outer = batchA >= batchB ? (outerA.length >= outerB.length ? outerA : outerB) : outerB;
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
   const batch = Math.max(batchA, batchB);
   const out = backend.allocFloat32(batch * M * N);
   const params = Int32Array.of(batchA, batchB, M, N, K, ta ? 1 : 0, tb ? 1 : 0, act);

@@ -125,6 +125,8 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
       await compareWithCpu([ta ? [3, 5, 7] : [3, 7, 5], tb ? [3, 6, 5] : [3, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'batched');
       await compareWithCpu([ta ? [1, 5, 7] : [1, 7, 5], tb ? [4, 6, 5] : [4, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'broadcast a', false);
       await compareWithCpu([ta ? [2, 2, 5, 7] : [2, 2, 7, 5], tb ? [6, 5] : [5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'rank 4 × rank 2', false);
+      await compareWithCpu([ta ? [3, 5, 7] : [3, 7, 5], tb ? [1, 1, 6, 5] : [1, 1, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'rank 3 × rank 4 of ones', false);
+      await compareWithCpu([ta ? [2, 1, 5, 7] : [2, 1, 7, 5], tb ? [3, 6, 5] : [3, 5, 6]], (a, b) => tf.matMul(a, b, ta, tb), 'batches 2×1 and 3 (cpu path)', false);
     });
   }
 
