@@ -106,7 +106,7 @@ const POOL_BYTES = 256 * 2 ** 20;
  *
  * Output arrays of the addon's kernels are recycled: allocating a fresh
  * multi-megabyte Float32Array per op (zero-filled, page-faulted) cost more
- * than the op itself (a 2.4M-element multiply: 5.7 ms median fresh, 1.7 ms
+ * than the op itself (a 2.4M-element multiply: 5.7 ms median fresh, 1.1 ms
  * reused). An array goes back to the pool only when the last tensor holding it
  * is disposed and it was never handed out by `readSync`/`read` (`dataSync()`
  * returns the backend's own array on the cpu backend, and users keep those).
