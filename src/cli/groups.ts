@@ -1,5 +1,5 @@
 /**
- * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`):
+ * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`, `eccvkit gan …`):
  * each module's CLI file exports a function that adds its group to the
  * program; main.ts calls every one listed here.
  */
@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { registerTopologyCommands } from './topology.js';
 import { registerMetricCommands } from './metric.js';
 import { registerFewshotCommands } from './fewshot.js';
+import { registerGanCommands } from './gan.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands];

@@ -1,0 +1,385 @@
+/**
+ * `eccvkit gan train|sample|score`: train a DCGAN with any of the GAN losses,
+ * domain scaling and a Lipschitz regulariser on MNIST, Fashion-MNIST, an image
+ * folder or a `.npy` stack; draw samples from what it saved; score stored
+ * features with Fréchet distance, KID and precision/recall. Thin wrappers over
+ * `GanTrainer`, `trainGan` and the metrics in src/gan.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist, loadImageFolder, loadMnistDigits, npyArray, npyToFloat32, readNpy, writeNpy, type ImageDataset } from '../data/index.js';
+import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
+import { check, EccvkitInputError } from '../errors.js';
+import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
+import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../gan/metrics.js';
+import { GanTrainer, trainGan, type CriticRegulariser } from '../gan/train.js';
+import { dcganDiscriminator, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
+import { loadModel, saveModel } from '../nn/io.js';
+import { imageGridPng } from '../report/index.js';
+import { createProgress } from './progress.js';
+
+const REGULARISER_NAMES = ['none', 'sn', 'gp', 'r1', 'clip'] as const;
+type RegulariserName = (typeof REGULARISER_NAMES)[number];
+
+/** What `gan train` records in `--out/config.json`; a resume must agree on everything but the schedule. */
+interface GanTrainConfig {
+  data: string;
+  imageSize: GanImageSize;
+  channels: 1 | 3;
+  loss: GanLossName;
+  alpha: number;
+  regulariser: RegulariserName;
+  snBound: number;
+  penaltyWeight: number | null;
+  clip: number;
+  criticSteps: number;
+  batchSize: number;
+  width: number;
+  latentDim: number;
+  lr: number;
+  emaDecay: number;
+  seed: number;
+}
+
+/** Options that may change between a run and its resume. */
+const SCHEDULE_KEYS = new Set(['steps', 'sampleEvery', 'checkpointEvery']);
+
+function integer(text: string, argument: string, min: number): number {
+  const v = Number(text);
+  check(Number.isInteger(v) && v >= min, argument, text, `an integer ≥ ${min}`);
+  return v;
+}
+
+function positive(text: string, argument: string): number {
+  const v = Number(text);
+  check(Number.isFinite(v) && v > 0, argument, text, 'a positive number');
+  return v;
+}
+
+/**
+ * Training images in [0, 1] from `spec`: `mnist` (the embedded digits),
+ * `fashion-mnist` (its training split from `dataDir`), a folder of class
+ * sub-folders (resized to `imageSize`), or a `.npy` of shape [N, H, W] or
+ * [N, H, W, C] holding floats in [0, 1] or uint8 in 0–255.
+ */
+export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 1 | 3; dataDir?: string }): ImageDataset {
+  if (spec === 'mnist') return loadMnistDigits();
+  if (spec === 'fashion-mnist') return loadFashionMnist(o.dataDir === undefined ? {} : { dataDir: o.dataDir }).train;
+  const isDir = fs.existsSync(spec) && fs.statSync(spec).isDirectory();
+  if (isDir) {
+    const size = o.imageSize ?? 64;
+    return loadImageFolder(spec, { size: [size, size], channels: o.channels ?? 3 });
+  }
+  check(spec.endsWith('.npy'), '--data', spec, "'mnist', 'fashion-mnist', a folder of class sub-folders of images, or a .npy file");
+  const arr = readNpy(spec, '--data');
+  check(arr.shape.length === 3 || arr.shape.length === 4, '--data', `${spec} with shape [${arr.shape.join(', ')}]`, 'images of shape [N, H, W] or [N, H, W, C]');
+  const [n, h, w, c = 1] = arr.shape as [number, number, number, number?];
+  check(n >= 2 && (c === 1 || c === 3), '--data', `${spec} with shape [${arr.shape.join(', ')}]`, 'at least 2 images with 1 or 3 channels');
+  const values = npyToFloat32(arr);
+  if (arr.dtype === 'uint8') for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) / 255;
+  else {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of values) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!(lo >= 0 && hi <= 1)) throw new EccvkitInputError('--data', `${spec} with ${arr.dtype} values in [${lo}, ${hi}]`, 'float images in [0, 1] or uint8 images in 0–255');
+  }
+  return { name: path.basename(spec), images: values, labels: new Int32Array(n), shape: [h, w, c], numClasses: 1, classNames: ['0'] };
+}
+
+function criticRegulariser(config: GanTrainConfig): CriticRegulariser {
+  switch (config.regulariser) {
+    case 'gp':
+      return { kind: 'gradientPenalty', ...(config.penaltyWeight === null ? {} : { weight: config.penaltyWeight }) };
+    case 'r1':
+      return { kind: 'r1', ...(config.penaltyWeight === null ? {} : { weight: config.penaltyWeight }) };
+    case 'clip':
+      return { kind: 'clip', clip: config.clip };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; models: tf.LayersModel[] } {
+  const netOptions = { imageSize: config.imageSize, channels: config.channels, latentDim: config.latentDim, width: config.width };
+  const generator = dcganGenerator({ ...netOptions, seed: config.seed });
+  const ema = dcganGenerator({ ...netOptions, seed: config.seed });
+  const discriminator = dcganDiscriminator({
+    imageSize: config.imageSize,
+    channels: config.channels,
+    width: config.width,
+    seed: config.seed + 1,
+    ...(config.regulariser === 'sn' ? { spectralNormBound: config.snBound } : {}),
+  });
+  const models = [generator, ema, discriminator];
+  try {
+    const trainer = new GanTrainer({
+      generator,
+      discriminator,
+      ema,
+      real,
+      loss: ganLoss(config.loss, config.alpha),
+      regulariser: criticRegulariser(config),
+      batchSize: config.batchSize,
+      criticSteps: config.criticSteps,
+      emaDecay: config.emaDecay,
+      seed: config.seed,
+      generatorOptimizer: tf.train.adam(config.lr, 0.5, 0.999),
+      discriminatorOptimizer: tf.train.adam(config.lr, 0.5, 0.999),
+    });
+    return { trainer, models };
+  } catch (err) {
+    models.forEach((m) => m.dispose());
+    throw err;
+  }
+}
+
+function writeGrid(file: string, images: Float32Array, count: number, size: number, channels: 1 | 3): void {
+  writeFileAtomic(file, imageGridPng(images, { count, height: size, width: size, channels, cols: Math.ceil(Math.sqrt(count)) }));
+}
+
+const backendOption = () => new Option('--backend <name>', 'force a tensor backend').choices([...BACKENDS]);
+
+/** Adds the `gan` command group. */
+export function registerGanCommands(cli: Command): void {
+  const group = cli.command('gan').description('GANs: train a DCGAN with any loss, domain scaling and Lipschitz regulariser; sample it; score features (FD, KID, precision/recall)');
+
+  group
+    .command('train')
+    .description('train a DCGAN; --out gets config.json, sample grids, checkpoint/ (a rerun with the same --out resumes) and generator/ (the EMA generator)')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--data <spec>', "'mnist' (embedded digits), 'fashion-mnist', a folder of class sub-folders of images, or a .npy [N, H, W(, C)] in [0, 1] or uint8", 'mnist')
+    .option('--data-dir <dir>', 'Fashion-MNIST folder', FASHION_MNIST_DEFAULT_DIR)
+    .option('--image-size <n>', `side of the square images, one of ${GAN_IMAGE_SIZES.join(', ')} (default: the data's; folders are resized, default 64)`)
+    .addOption(new Option('--channels <n>', 'channels when reading an image folder').choices(['1', '3']).default('3'))
+    .addOption(new Option('--loss <name>', 'GAN loss on the critic output').choices([...GAN_LOSSES]).default('hinge'))
+    .option('--alpha <x>', 'domain scale: the loss sees α·D(x)', '1')
+    .addOption(
+      new Option('--regulariser <name>', 'sn: spectral norm on every critic layer; gp: WGAN-GP; r1: R1 on reals; clip: weight clipping').choices([...REGULARISER_NAMES]).default('sn'),
+    )
+    .option('--sn-bound <k>', 'per-layer Lipschitz bound of spectral norm (W·k/σ)', '1')
+    .option('--penalty-weight <w>', 'weight of gp (default 10) or r1 (default 1)')
+    .option('--clip <c>', 'weight clipping bound', '0.01')
+    .option('--critic-steps <n>', 'critic updates per generator update', '1')
+    .option('--steps <n>', 'generator steps to reach', '2000')
+    .option('--batch-size <n>', 'batch size', '64')
+    .option('--width <n>', 'filters of the last generator block / first critic conv', '16')
+    .option('--latent-dim <n>', 'latent size', '32')
+    .option('--lr <x>', 'Adam learning rate (β₁ 0.5, β₂ 0.999) for both nets', '2e-4')
+    .option('--ema-decay <x>', 'EMA decay of the generator weights', '0.999')
+    .option('--seed <n>', 'seed of the weights, batches and noise', '0')
+    .option('--sample-every <n>', 'write a sample grid every n steps (0: only at the end)', '500')
+    .option('--checkpoint-every <n>', 'save a checkpoint every n steps (0: only at the end)', '500')
+    .addOption(backendOption())
+    .option('--json', 'print the final losses and paths as JSON', false)
+    .action(
+      async (opts: {
+        out: string;
+        data: string;
+        dataDir: string;
+        imageSize?: string;
+        channels: string;
+        loss: GanLossName;
+        alpha: string;
+        regulariser: RegulariserName;
+        snBound: string;
+        penaltyWeight?: string;
+        clip: string;
+        criticSteps: string;
+        steps: string;
+        batchSize: string;
+        width: string;
+        latentDim: string;
+        lr: string;
+        emaDecay: string;
+        seed: string;
+        sampleEvery: string;
+        checkpointEvery: string;
+        backend?: BackendName;
+        json: boolean;
+      }) => {
+        const steps = integer(opts.steps, '--steps', 1);
+        const sampleEvery = integer(opts.sampleEvery, '--sample-every', 0);
+        const checkpointEvery = integer(opts.checkpointEvery, '--checkpoint-every', 0);
+        const requestedSize = opts.imageSize === undefined ? undefined : integer(opts.imageSize, '--image-size', 1);
+        if (requestedSize !== undefined) check((GAN_IMAGE_SIZES as readonly number[]).includes(requestedSize), '--image-size', opts.imageSize, `one of ${GAN_IMAGE_SIZES.join(', ')}`);
+        const emaDecay = Number(opts.emaDecay);
+        check(emaDecay >= 0 && emaDecay < 1, '--ema-decay', opts.emaDecay, 'a number in [0, 1)');
+        const partial = {
+          alpha: positive(opts.alpha, '--alpha'),
+          snBound: positive(opts.snBound, '--sn-bound'),
+          penaltyWeight: opts.penaltyWeight === undefined ? null : positive(opts.penaltyWeight, '--penalty-weight'),
+          clip: positive(opts.clip, '--clip'),
+          criticSteps: integer(opts.criticSteps, '--critic-steps', 1),
+          batchSize: integer(opts.batchSize, '--batch-size', 2),
+          width: integer(opts.width, '--width', 1),
+          latentDim: integer(opts.latentDim, '--latent-dim', 1),
+          lr: positive(opts.lr, '--lr'),
+          emaDecay,
+          seed: integer(opts.seed, '--seed', 0),
+        };
+        const configFile = path.join(opts.out, 'config.json');
+        const checkpointDir = path.join(opts.out, 'checkpoint');
+        await initEngine(opts.backend ? { backend: opts.backend } : {});
+        const progress = createProgress();
+
+        const ds = loadGanImages(opts.data, { ...(requestedSize === undefined ? {} : { imageSize: requestedSize }), channels: Number(opts.channels) as 1 | 3, dataDir: opts.dataDir });
+        const [h, w, c] = ds.shape;
+        if (h !== w || !(GAN_IMAGE_SIZES as readonly number[]).includes(h) || (requestedSize !== undefined && h !== requestedSize))
+          throw new EccvkitInputError('--data', `${opts.data} with ${h}×${w} images`, `square images of side ${requestedSize ?? GAN_IMAGE_SIZES.join(', ')} (folders are resized by --image-size)`);
+        const config: GanTrainConfig = { data: opts.data, imageSize: h as GanImageSize, channels: c as 1 | 3, loss: opts.loss, regulariser: opts.regulariser, ...partial };
+        let resumeStep = 0;
+        if (fs.existsSync(path.join(checkpointDir, 'step.json'))) {
+          const stored = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+          const differing = Object.keys({ ...stored, ...config }).filter((k) => !SCHEDULE_KEYS.has(k) && JSON.stringify(stored[k]) !== JSON.stringify((config as unknown as Record<string, unknown>)[k]));
+          if (differing.length > 0)
+            throw new EccvkitInputError(
+              '--out',
+              opts.out,
+              `a new folder, or the options of the run it holds (differs in ${differing.map((k) => `${k}: ${JSON.stringify(stored[k])} there, ${JSON.stringify((config as unknown as Record<string, unknown>)[k])} now`).join('; ')})`,
+            );
+          resumeStep = (JSON.parse(fs.readFileSync(path.join(checkpointDir, 'step.json'), 'utf8')) as { step: number }).step;
+        } else {
+          fs.mkdirSync(opts.out, { recursive: true });
+          writeFileAtomic(configFile, JSON.stringify(config, null, 1));
+        }
+
+        const real = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(ds.images, [ds.labels.length, h, w, c]), 2), 1) as tf.Tensor4D);
+        const { trainer, models } = (() => {
+          try {
+            return buildTrainer(config, real);
+          } catch (err) {
+            real.dispose();
+            throw err;
+          }
+        })();
+        const gridNoise = trainer.noise(64, config.seed + 17);
+        try {
+          if (resumeStep > 0) {
+            await trainer.load(checkpointDir, resumeStep);
+            progress.log(`resuming ${opts.out} at step ${resumeStep}`);
+          }
+          const save = () => writeDirAtomic(checkpointDir, async (tmp) => {
+            await trainer.save(tmp);
+            fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step }));
+          });
+          const grid = (step: number) => {
+            fs.mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
+            writeGrid(path.join(opts.out, 'samples', `step-${String(step).padStart(6, '0')}.png`), trainer.samples(gridNoise), 64, h, c as 1 | 3);
+          };
+          const last = await trainGan(trainer, {
+            steps,
+            progress,
+            label: `gan ${config.loss}, α = ${config.alpha}, ${config.regulariser}`,
+            logEvery: Math.max(1, Math.min(50, Math.floor(steps / 20))),
+            sampleEvery: sampleEvery === 0 ? steps : sampleEvery,
+            onSample: grid,
+            checkpointEvery,
+            onCheckpoint: save,
+          });
+          if (trainer.step > resumeStep) await save();
+          if (!fs.existsSync(path.join(opts.out, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`))) grid(trainer.step);
+          await writeDirAtomic(path.join(opts.out, 'generator'), (tmp) => saveModel(trainer.ema ?? trainer.generator, tmp));
+          const result = {
+            out: opts.out,
+            step: trainer.step,
+            resumedFrom: resumeStep,
+            losses: { discriminator: last.discriminator, generator: last.generator, penalty: last.penalty },
+            samples: path.join(opts.out, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`),
+            generator: path.join(opts.out, 'generator'),
+          };
+          if (opts.json) console.log(JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+          else {
+            if (Number.isFinite(last.discriminator)) console.log(`last step: d_loss ${last.discriminator.toFixed(4)}, g_loss ${last.generator.toFixed(4)}`);
+            console.log(`step ${result.step}; samples ${result.samples}; EMA generator ${result.generator}`);
+          }
+        } finally {
+          tf.dispose([real, gridNoise]);
+          trainer.dispose();
+          models.forEach((m) => m.dispose());
+        }
+      },
+    );
+
+  group
+    .command('sample')
+    .description('draw images from a saved generator (a `gan train` --out folder or its generator/ folder): a PNG grid or a .npy [N, H, W, C] in [0, 1]')
+    .requiredOption('--model <dir>', 'a `gan train` output folder, or a saved generator LayersModel folder')
+    .requiredOption('--out <file>', 'output .png (grid) or .npy')
+    .option('--count <n>', 'images', '64')
+    .option('--seed <n>', 'latent noise seed', '0')
+    .addOption(backendOption())
+    .action(async (opts: { model: string; out: string; count: string; seed: string; backend?: BackendName }) => {
+      const count = integer(opts.count, '--count', 1);
+      const seed = integer(opts.seed, '--seed', 0);
+      const ext = path.extname(opts.out).toLowerCase();
+      check(ext === '.png' || ext === '.npy', '--out', opts.out, 'a .png or .npy file name');
+      const dir = fs.existsSync(path.join(opts.model, 'generator', 'model.json')) ? path.join(opts.model, 'generator') : opts.model;
+      check(fs.existsSync(path.join(dir, 'model.json')), '--model', opts.model, 'a `gan train` output folder or a folder holding model.json');
+      await initEngine(opts.backend ? { backend: opts.backend } : {});
+      const generator = await loadModel(dir);
+      try {
+        const zShape = generator.inputs[0]!.shape;
+        const outShape = generator.outputs[0]!.shape;
+        check(zShape.length === 2 && typeof zShape[1] === 'number' && outShape.length === 4, '--model', opts.model, 'a generator with a [batch, latentDim] input and [batch, H, W, C] output');
+        const [, oh, ow, oc] = outShape as [null, number, number, number];
+        const z = tf.randomNormal([count, zShape[1] as number], 0, 1, 'float32', seed);
+        const x = tf.tidy(() => tf.clipByValue(tf.div(tf.add(generator.predict(z, { batchSize: 256 }) as tf.Tensor, 1), 2), 0, 1));
+        const values = Float32Array.from(x.dataSync());
+        tf.dispose([z, x]);
+        if (ext === '.npy') writeNpy(opts.out, npyArray(values, [count, oh, ow, oc]));
+        else {
+          check(oc === 1 || oc === 3, '--model', `${opts.model} with ${oc} output channels`, '1 or 3 channels for a PNG grid (use .npy)');
+          writeGrid(opts.out, values, count, oh, oc as 1 | 3);
+        }
+        console.log(`${count} samples (${oh}×${ow}×${oc}) → ${opts.out}`);
+      } finally {
+        generator.dispose();
+      }
+    });
+
+  group
+    .command('score')
+    .description('Fréchet distance, KID (unbiased, cubic kernel) and k-NN precision/recall between real and generated features stored as .npy [N, D]')
+    .requiredOption('--real <file>', 'features of real images, .npy [N, D]')
+    .requiredOption('--fake <file>', 'features of generated images, .npy [M, D]')
+    .option('--kid-subset-size <n>', 'rows per KID subset (capped at the smaller set)', '1000')
+    .option('--kid-subsets <n>', 'KID subsets averaged', '100')
+    .option('--k <n>', 'neighbours of the precision/recall manifolds', '3')
+    .option('--seed <n>', 'KID subset seed', '0')
+    .option('--no-precision-recall', 'skip precision and recall (k-NN over both sets)')
+    .addOption(backendOption())
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { real: string; fake: string; kidSubsetSize: string; kidSubsets: string; k: string; seed: string; precisionRecall: boolean; backend?: BackendName; json: boolean }) => {
+      const read = (file: string, argument: string) => {
+        const arr = readNpy(file, argument);
+        check(arr.shape.length === 2 && (arr.shape[0] as number) >= 2 && (arr.shape[1] as number) >= 1, argument, `${file} with shape [${arr.shape.join(', ')}]`, 'a 2-D array [N, D] with N ≥ 2');
+        const values = npyToFloat32(arr);
+        check(values.every(Number.isFinite), argument, file, 'finite values only');
+        return { values, rows: arr.shape[0] as number, cols: arr.shape[1] as number };
+      };
+      const kidSubsetSize = integer(opts.kidSubsetSize, '--kid-subset-size', 2);
+      const kidSubsets = integer(opts.kidSubsets, '--kid-subsets', 1);
+      const k = integer(opts.k, '--k', 1);
+      const seed = integer(opts.seed, '--seed', 0);
+      const real = read(opts.real, '--real');
+      const fake = read(opts.fake, '--fake');
+      check(fake.cols === real.cols, '--fake', `${opts.fake} with ${fake.cols} columns`, `${real.cols} columns, like --real`);
+      if (opts.precisionRecall) check(Math.min(real.rows, fake.rows) > k, '--k', opts.k, `fewer than the rows of each set (${Math.min(real.rows, fake.rows)})`);
+      await initEngine(opts.backend ? { backend: opts.backend } : {});
+      const fd = frechetDistance(real, fake);
+      const kid = kernelInceptionDistance(real, fake, { subsetSize: kidSubsetSize, subsets: kidSubsets, seed });
+      const pr = opts.precisionRecall ? precisionRecall(real, fake, { k }) : undefined;
+      const result = { fd, kid: kid.mean, kidStd: kid.std, ...(pr ?? {}), real: real.rows, fake: fake.rows, dims: real.cols };
+      if (opts.json) console.log(JSON.stringify(result));
+      else {
+        console.log(`Fréchet distance: ${fd.toPrecision(6)}`);
+        console.log(`KID: ${kid.mean.toPrecision(6)} ± ${kid.std.toPrecision(3)} (std over ${kidSubsets} subsets)`);
+        if (pr) console.log(`precision ${pr.precision.toFixed(4)}, recall ${pr.recall.toFixed(4)} (k = ${k})`);
+      }
+    });
+}
