@@ -81,15 +81,28 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(fileLoadHandler(dir));
 }
 
-/** Saves an optimizer's state (moments, iteration counters) to `dir`. */
+/**
+ * Running products Adam-style optimizers keep (β₁ᵗ, β₂ᵗ). tfjs's `setWeights`
+ * rebuilds them as pow(β, t + 1), which differs in the last bits from the
+ * product the optimizer stepped, so they are saved as they are and a resumed
+ * run stays bit-identical to an uninterrupted one.
+ */
+const RUNNING_PRODUCTS = ['accBeta1', 'accBeta2'] as const;
+
+/** Saves an optimizer's state (moments, iteration counters, Adam's running β products) to `dir`. */
 export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
   const named = await optimizer.getWeights();
   const { data, specs } = await tf.io.encodeWeights(named);
   // getWeights() makes a fresh scalar for the iteration count ('iter'); the rest are the optimizer's own variables.
   tf.dispose(named.filter((w) => w.name === 'iter').map((w) => w.tensor));
+  const scalars: Record<string, number> = {};
+  for (const key of RUNNING_PRODUCTS) {
+    const v = (optimizer as unknown as Record<string, unknown>)[key];
+    if (v instanceof tf.Variable) scalars[key] = v.dataSync()[0] as number;
+  }
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, OPTIMIZER_BIN), new Uint8Array(joinWeights(data)));
-  writeFileAtomic(path.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs }));
+  writeFileAtomic(path.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs, scalars }));
 }
 
 /**
@@ -100,7 +113,7 @@ export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): 
 export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
   const jsonPath = path.join(dir, OPTIMIZER_JSON);
   if (!fs.existsSync(jsonPath)) throw new EccvkitInputError('optimizer state', dir, `a folder containing ${OPTIMIZER_JSON}`);
-  const meta = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { className: string; specs: tf.io.WeightsManifestEntry[] };
+  const meta = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { className: string; specs: tf.io.WeightsManifestEntry[]; scalars?: Record<string, number> };
   if (meta.className !== optimizer.getClassName()) {
     throw new EccvkitInputError('optimizer', optimizer.getClassName(), `the optimizer class the state was saved from (${meta.className})`);
   }
@@ -109,6 +122,10 @@ export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): 
   const named = meta.specs.map((s) => ({ name: s.name, tensor: map[s.name] as tf.Tensor }));
   try {
     await optimizer.setWeights(named);
+    for (const [key, value] of Object.entries(meta.scalars ?? {})) {
+      const v = (optimizer as unknown as Record<string, unknown>)[key];
+      if ((RUNNING_PRODUCTS as readonly string[]).includes(key) && v instanceof tf.Variable) tf.tidy(() => v.assign(tf.scalar(value)));
+    }
   } finally {
     // setWeights copies into fresh variables; the decoded tensors are ours to free.
     tf.dispose(Object.values(map));

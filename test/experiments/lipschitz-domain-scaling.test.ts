@@ -1,7 +1,17 @@
+/**
+ * lipschitz-domain-scaling: presets, the spread and findings rules on hand-made
+ * cells, and a tiny grid end to end (flat tensor count, same seed same numbers,
+ * a resume from inside a cell, sample grids in the report).
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { domainScalingFindings, fdSpread, getExperiment, resolveConfig, type DomainScalingCell } from '../../src/experiments/index.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { domainScalingFindings, fdSpread, getExperiment, resolveConfig, runExperiment, type DomainScalingCell } from '../../src/experiments/index.js';
 import { EccvkitInputError } from '../../src/errors.js';
+import { initEngine, tf } from '../../src/engine/index.js';
+import { RunStore } from '../../src/store/index.js';
 
 const cell = (loss: DomainScalingCell['loss'], regulariser: DomainScalingCell['regulariser'], alpha: number, fd: number, diverged = false): DomainScalingCell => ({
   loss,
@@ -43,5 +53,80 @@ describe('lipschitz-domain-scaling', () => {
     assert.match(lines[0]!, /most alike under sn1, α = 1 \(max\/min FD across losses 1\.10\)/);
     assert.match(lines[0]!, /least alike under none, α = 1 \(max\/min FD across losses 4\.00\)/);
     assert.ok(lines.includes('With none, the spread shrinks from 4.00 at α = 1 to 1.20 at α = 0.01.'), lines.join('\n'));
+  });
+});
+
+describe('lipschitz-domain-scaling run', () => {
+  let dir: string;
+  let store: RunStore;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-lds-'));
+    store = RunStore.open(path.join(dir, 'eccvkit.db'));
+    await initEngine({ backend: 'wasm' });
+  });
+  after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trains every cell, leaks nothing, repeats itself, resumes inside a cell and shows grids', async () => {
+    const settings = [
+      'losses=["hinge","exp"]',
+      'regularisers=["none","sn1"]',
+      'alphas=[1]',
+      'steps=4',
+      'width=2',
+      'latentDim=4',
+      'batchSize=8',
+      'evalSamples=30',
+      'classifierEpochs=1',
+      'sampleEvery=2',
+      'checkpointEvery=2',
+    ];
+    const before = tf.memory().numTensors;
+    const a = await runExperiment('lipschitz-domain-scaling', { store, settings, backend: 'wasm' });
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind by a run');
+    assert.equal(a.status, 'finished');
+    assert.equal(a.metrics.cells, 4);
+    const keys = ['hinge/none/1', 'exp/none/1', 'hinge/sn1/1', 'exp/sn1/1'];
+    for (const key of keys) {
+      const fd = Number(a.metrics[`fd:${key}`]);
+      assert.ok(Number.isFinite(fd) && fd > 0, `${key}: FD ${fd}`);
+      // One logged loss per step, and a mid-run grid at step 2.
+      assert.equal(store.metrics(a.run.id, `d_loss:${key}`).length, 4, key);
+      assert.ok(store.artifacts(a.run.id).some((x) => x.name === `samples:${key}:step2` && fs.existsSync(x.path)), `${key}: no step-2 grid`);
+    }
+    assert.ok(Number(a.metrics.classifier_accuracy) > 0.5, `feature classifier accuracy ${a.metrics.classifier_accuracy}`);
+    assert.match(String(a.metrics.findings), /^Losses are most alike under (none|sn1), α = 1/);
+
+    const b = await runExperiment('lipschitz-domain-scaling', { store, settings, backend: 'wasm', force: true });
+    for (const key of keys) assert.equal(b.metrics[`fd:${key}`], a.metrics[`fd:${key}`], key);
+
+    // Stopped at step 3 of the second cell (after its step-2 checkpoint), the run resumes inside that cell.
+    const other = RunStore.open(path.join(dir, 'resume.db'));
+    try {
+      const failing = {
+        label: '',
+        start(label: string) { this.label = label; },
+        update(done: number) { if (this.label.startsWith('exp/none/1') && done === 3) throw new Error('interrupted'); },
+        stop() {},
+        log() {},
+      };
+      await assert.rejects(runExperiment('lipschitz-domain-scaling', { store: other, settings, backend: 'wasm', progress: failing }), /interrupted/);
+      const labels: string[] = [];
+      const recording = { start(label: string) { labels.push(label); }, update() {}, stop() {}, log() {} };
+      const resumed = await runExperiment('lipschitz-domain-scaling', { store: other, settings, backend: 'wasm', progress: recording });
+      assert.equal(resumed.status, 'resumed');
+      assert.ok(!labels.some((l) => l.startsWith('hinge/none/1')) && !labels.some((l) => l.startsWith('feature classifier')), `labels after resuming: ${labels.join(' | ')}`);
+      for (const key of keys) assert.equal(resumed.metrics[`fd:${key}`], a.metrics[`fd:${key}`], key);
+    } finally {
+      other.close();
+    }
+
+    const html = getExperiment('lipschitz-domain-scaling').report(b.run, store);
+    assert.equal((html.match(/<img alt="samples /g) ?? []).length, 4);
+    assert.match(html, /data:image\/png;base64,/);
+    assert.match(html, /FD max\/min/);
+    assert.match(html, /Findings:/);
   });
 });
