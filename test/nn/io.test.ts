@@ -45,7 +45,7 @@ describe('model and optimizer files', () => {
     const loss = (m: tf.LayersModel) => () => tf.losses.meanSquaredError(y, m.apply(x) as tf.Tensor) as tf.Scalar;
     const original = smallNet(2);
     const opt = tf.train.adam(0.05);
-    for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(loss(original)));
+    for (let i = 0; i < 40; i++) opt.minimize(loss(original));
     await saveModel(original, path.join(dir, 'c', 'model'));
     await saveOptimizerState(opt, path.join(dir, 'c', 'optimizer'));
     const resumed = smallNet(99);
@@ -54,7 +54,8 @@ describe('model and optimizer files', () => {
     fromDisk.dispose();
     const opt2 = tf.train.adam(0.05);
     await loadOptimizerState(opt2, path.join(dir, 'c', 'optimizer'));
-    tf.dispose([opt.minimize(loss(original)), opt2.minimize(loss(resumed))]);
+    opt.minimize(loss(original));
+    opt2.minimize(loss(resumed));
     const wa = original.getWeights().map((w) => Array.from(w.dataSync()));
     const wb = resumed.getWeights().map((w) => Array.from(w.dataSync()));
     assert.deepEqual(wb, wa);
