@@ -41,18 +41,34 @@ describe('lipschitz-domain-scaling', () => {
     assert.equal(fdSpread([cell('hinge', 'none', 1, 2), cell('exp', 'none', 1, NaN, true)]), Infinity);
   });
 
-  it('findings name the most and least alike settings and how the spread moves with α', () => {
-    const lines = domainScalingFindings([
-      cell('nonSaturating', 'none', 1, 10),
-      cell('exp', 'none', 1, 40),
-      cell('nonSaturating', 'none', 0.01, 10),
-      cell('exp', 'none', 0.01, 12),
-      cell('nonSaturating', 'sn1', 1, 10),
-      cell('exp', 'sn1', 1, 11),
-    ]);
-    assert.match(lines[0]!, /most alike under sn1, α = 1 \(max\/min FD across losses 1\.10\)/);
-    assert.match(lines[0]!, /least alike under none, α = 1 \(max\/min FD across losses 4\.00\)/);
-    assert.ok(lines.includes('With none, the spread shrinks from 4.00 at α = 1 to 1.20 at α = 0.01.'), lines.join('\n'));
+  it('findings name the most and least alike settings, how the spread moves with α and the bound, the linear limit and divergence', () => {
+    const lines = domainScalingFindings(
+      [
+        cell('nonSaturating', 'none', 1, 10),
+        cell('exp', 'none', 1, 40),
+        cell('wasserstein', 'none', 1, 20),
+        cell('nonSaturating', 'none', 0.01, 10),
+        cell('exp', 'none', 0.01, 12),
+        cell('wasserstein', 'none', 0.01, 8),
+        cell('nonSaturating', 'sn1', 1, 10),
+        cell('exp', 'sn1', 1, 11),
+        cell('wasserstein', 'sn1', 1, 9),
+        cell('nonSaturating', 'snLarge', 1, 5),
+        cell('exp', 'snLarge', 1, NaN, true),
+      ],
+      8,
+    );
+    const text = lines.join('\n');
+    assert.match(lines[0]!, /most alike under SN k = 1, α = 1 \(max\/min FD across losses 1\.22\)/);
+    assert.match(lines[0]!, /least alike under SN k = 8, α = 1 \(∞ \(a loss diverged\)\)/);
+    assert.ok(lines.includes('With no regulariser, the spread shrinks from 4.00 at α = 1 to 1.50 at α = 0.01.'), text);
+    assert.ok(lines.includes('So the losses become more alike as α shrinks under 1 of 1 regularisers, as the paper claims.'), text);
+    assert.match(text, /At α = 1, the spread is 1\.22 with SN k = 1 against ∞ \(a loss diverged\) with SN k = 8 and 4\.00 with no regulariser: a smaller Lipschitz bound makes the losses more alike here\./);
+    // 10/8 and 12/8.
+    assert.ok(lines.includes("With no regulariser, α = 0.01, the other losses' FD is 1.25–1.50× the Wasserstein loss's (8.00), the linear loss they degenerate to."), text);
+    assert.ok(lines.includes('The best cell is nonSaturating with SN k = 8, α = 1 (FD 5.00).'), text);
+    assert.ok(lines.includes('Diverged (a non-finite loss or sample): exp with SN k = 8, α = 1.'), text);
+    assert.deepEqual(domainScalingFindings([cell('hinge', 'none', 1, 3)]), ['Only one loss per setting: nothing to compare.']);
   });
 });
 
@@ -97,7 +113,7 @@ describe('lipschitz-domain-scaling run', () => {
       assert.ok(store.artifacts(a.run.id).some((x) => x.name === `samples:${key}:step2` && fs.existsSync(x.path)), `${key}: no step-2 grid`);
     }
     assert.ok(Number(a.metrics.classifier_accuracy) > 0.5, `feature classifier accuracy ${a.metrics.classifier_accuracy}`);
-    assert.match(String(a.metrics.findings), /^Losses are most alike under (none|sn1), α = 1/);
+    assert.match(String(a.metrics.findings), /^Losses are most alike under (no regulariser|SN k = 1), α = 1/);
 
     const b = await runExperiment('lipschitz-domain-scaling', { store, settings, backend: 'wasm', force: true });
     for (const key of keys) assert.equal(b.metrics[`fd:${key}`], a.metrics[`fd:${key}`], key);
