@@ -114,8 +114,11 @@ const POOL_BYTES = 256 * 2 ** 20;
 export class NativeBackend extends MathBackendCPU {
   private readonly pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
-  /** Arrays the addon's kernels allocated, with the number of live data ids holding each. */
-  private readonly owned = new Map<Float32Array, number>();
+  /**
+   * Arrays the addon's kernels allocated, with the number of live data ids
+   * holding each. Weak, so an array whose kernel threw before any tensor held it is simply collected.
+   */
+  private owned = new WeakMap<Float32Array, number>();
 
   constructor() {
     super();
@@ -180,7 +183,7 @@ export class NativeBackend extends MathBackendCPU {
 
   override dispose(): void {
     this.pool.clear();
-    this.owned.clear();
+    this.owned = new WeakMap();
     this.pooledBytes = 0;
     super.dispose();
   }
