@@ -22,6 +22,7 @@ import { createRng, tf } from '../engine/index.js';
 import { check } from '../errors.js';
 import { meanConfidenceInterval } from '../stats.js';
 import { GcAdam, GcMomentum, type GcOptimizer } from '../optim/index.js';
+import { classifierStep } from '../nn/small-convnet.js';
 import { escapeHtml, htmlTable, lineChartSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
@@ -199,14 +200,8 @@ function trainOne(arm: Arm, k: number, data: Data, trainX: { x: tf.Tensor4D; tar
       const batches = shuffledBatches(n, config.batchSize, createRng(seed + 31 * (epoch + 1)).seedInt());
       for (const batch of batches) {
         if (config.schedule === 'cosine') optimizer.setLearningRate(Math.max(baseLr * 0.5 * (1 + Math.cos((Math.PI * step) / total)), baseLr * 1e-4));
-        const idx = tf.tensor1d(batch, 'int32');
-        const loss = optimizer.minimize(
-          () => tf.losses.softmaxCrossEntropy(tf.gather(trainX.targets, idx), model.apply(tf.gather(trainX.x, idx), { training: true }) as tf.Tensor) as tf.Scalar,
-          true,
-        ) as tf.Scalar;
-        windowLoss += loss.dataSync()[0] as number;
+        windowLoss += classifierStep(model, optimizer, trainX.x, trainX.targets, batch);
         windowSteps++;
-        tf.dispose([idx, loss]);
         step++;
         if (windowSteps === config.logEvery || step === total) {
           lastWindow = windowLoss / windowSteps;

@@ -17,6 +17,7 @@ import { frechetDistance, kernelInceptionDistance } from '../gan/metrics.js';
 import { GanTrainer, trainGan } from '../gan/train.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
+import { classifierStep } from '../nn/small-convnet.js';
 import { escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { mnistConvNet } from './mnist-baseline.js';
@@ -100,8 +101,7 @@ async function trainClassifier(train: ReturnType<typeof toTensors>, config: Lips
     const batches = shuffledBatches(n, 64, config.seed * 7919 + epoch);
     ctx.progress.start(`feature classifier epoch ${epoch + 1}/${config.classifierEpochs}`, batches.length);
     batches.forEach((b, i) => {
-      const idx = tf.tensor1d(b, 'int32');
-      tf.dispose([idx, opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.gather(targets, idx), net.apply(tf.gather(train.x, idx), { training: true }) as tf.Tensor) as tf.Scalar, true) ?? []]);
+      classifierStep(net, opt, train.x, targets, b);
       if (i % 20 === 0) ctx.progress.update(i + 1);
     });
     ctx.progress.stop();

@@ -3,7 +3,7 @@
  * Not a paper claim; it proves the whole path (data → engine → training with
  * checkpoints → store → report) on data every install has.
  */
-import { smallConvNet } from '../nn/small-convnet.js';
+import { classifierStep, smallConvNet } from '../nn/small-convnet.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -102,14 +102,8 @@ async function run(config: MnistBaselineConfig, ctx: ExperimentContext): Promise
       let windowLoss = 0;
       let windowSteps = 0;
       for (let b = 0; b < batches.length; b++) {
-        const idx = tf.tensor1d(batches[b] as Int32Array, 'int32');
-        const loss = optimizer.minimize(
-          () => tf.losses.softmaxCrossEntropy(tf.gather(targets, idx), model.apply(tf.gather(trainX.x, idx), { training: true }) as tf.Tensor) as tf.Scalar,
-          true,
-        ) as tf.Scalar;
-        windowLoss += loss.dataSync()[0] as number;
+        windowLoss += classifierStep(model, optimizer, trainX.x, targets, batches[b] as Int32Array);
         windowSteps++;
-        tf.dispose([idx, loss]);
         step++;
         if (windowSteps === config.logEvery || b === batches.length - 1) {
           ctx.logMetrics(step, { train_loss: windowLoss / windowSteps });

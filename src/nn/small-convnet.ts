@@ -33,3 +33,20 @@ export function smallConvNet(options: SmallConvNetOptions, seed: number): tf.Seq
     ],
   });
 }
+
+/**
+ * One supervised step: `optimizer` minimises the softmax cross-entropy of
+ * `model(x[indices])` (in training mode) against the one-hot `targets[indices]`.
+ * Returns the batch loss; leaves no tensors behind.
+ */
+export function classifierStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, targets: tf.Tensor, indices: Int32Array): number {
+  const idx = tf.tensor1d(indices, 'int32');
+  try {
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.gather(targets, idx), model.apply(tf.gather(x, idx), { training: true }) as tf.Tensor) as tf.Scalar, true) as tf.Scalar;
+    const value = loss.dataSync()[0] as number;
+    loss.dispose();
+    return value;
+  } finally {
+    idx.dispose();
+  }
+}
