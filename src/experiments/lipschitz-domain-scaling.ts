@@ -316,7 +316,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const rows: Array<Array<string | number>> = [];
   for (const reg of cfg.regularisers)
     for (const alpha of cfg.alphas) {
-      const row: Array<string | number> = [reg === 'none' ? 'none' : reg === 'sn1' ? 'SN, k = 1' : `SN, k = ${cfg.largeBound}`, String(alpha)];
+      const row: Array<string | number> = [regulariserLabel(reg, cfg.largeBound), String(alpha)];
       const group = cells.filter((c) => c.regulariser === reg && c.alpha === alpha);
       for (const loss of cfg.losses) {
         const c = group.find((g) => g.loss === loss);
@@ -338,15 +338,21 @@ function report(runRecord: RunRecord, store: RunStore): string {
   });
   // Recomputed from the cells, so a report always states the findings of the code that renders it.
   const findings = cells.length > 0 ? domainScalingFindings(cells, cfg.largeBound).join(' ') : String(m.findings ?? '');
-  const grids = cells
-    .filter((c) => c.alpha === cfg.alphas[0] || c.alpha === cfg.alphas[cfg.alphas.length - 1])
-    .map((c) =>
-      fs.existsSync(c.grid)
-        ? `<figure style="display:inline-block;margin:4px"><img alt="samples ${escapeHtml(cellKey(c))}" src="${pngDataUri(fs.readFileSync(c.grid))}" width="120"><figcaption>${escapeHtml(`${c.loss}, ${c.regulariser}, α = ${c.alpha}`)}</figcaption></figure>`
-        : '',
-    )
-    .join('');
-  return `${facts}<p>Fréchet distance and KID on the classifier's 64-d hidden features of ${cfg.evalSamples} EMA-generator samples against as many held-out digits (lower is better; the FD floor above is real against real).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p><div>${grids}</div>`;
+  // Sample grids side by side: one row per (regulariser, α) at the largest and smallest α, one column per loss.
+  const gridAlphas = [...new Set([Math.max(...cfg.alphas), Math.min(...cfg.alphas)])];
+  const gridRows = cfg.regularisers.flatMap((reg) =>
+    gridAlphas.map((alpha) => {
+      const tds = cfg.losses.map((loss) => {
+        const c = cells.find((x) => x.loss === loss && x.regulariser === reg && x.alpha === alpha);
+        if (!c || !fs.existsSync(c.grid)) return '<td class="empty">—</td>';
+        const caption = `FD ${Number.isFinite(c.fd) ? c.fd.toFixed(1) : '—'}${c.diverged ? ', diverged' : ''}`;
+        return `<td><img alt="samples ${escapeHtml(cellKey(c))}" src="${pngDataUri(fs.readFileSync(c.grid))}" width="112"><br>${escapeHtml(caption)}</td>`;
+      });
+      return `<tr><th scope="row">${escapeHtml(`${regulariserLabel(reg, cfg.largeBound)}, α = ${alpha}`)}</th>${tds.join('')}</tr>`;
+    }),
+  );
+  const grids = cells.length === 0 ? '' : `<table><caption>EMA-generator samples (fixed noise) after ${cfg.steps} steps</caption><thead><tr><th></th>${cfg.losses.map((l) => `<th scope="col">${escapeHtml(l)}</th>`).join('')}</tr></thead><tbody>${gridRows.join('')}</tbody></table>`;
+  return `${facts}<p>Fréchet distance and KID on the classifier's 64-d hidden features of ${cfg.evalSamples} EMA-generator samples against as many held-out digits (lower is better; the FD floor above is real against real).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p>${grids}`;
 }
 
 export const lipschitzDomainScaling: Experiment<LipschitzDomainScalingConfig> = {
