@@ -69,6 +69,19 @@ describe('lipschitz-domain-scaling', () => {
     assert.ok(lines.includes('The best cell is nonSaturating with SN k = 8, α = 1 (FD 5.00).'), text);
     assert.ok(lines.includes('Diverged (a non-finite loss or sample): exp with SN k = 8, α = 1.'), text);
     assert.deepEqual(domainScalingFindings([cell('hinge', 'none', 1, 3)]), ['Only one loss per setting: nothing to compare.']);
+
+    // One seed per cell: 1.05 → 1.00 is within the 10% tolerance, so no trend and no claim.
+    const flat = domainScalingFindings([
+      cell('hinge', 'none', 1, 105),
+      cell('exp', 'none', 1, 100),
+      cell('hinge', 'none', 0.01, 100),
+      cell('exp', 'none', 0.01, 100),
+      cell('hinge', 'sn1', 1, 100),
+      cell('exp', 'sn1', 1, 101),
+    ]);
+    assert.ok(flat.includes('With no regulariser, the spread stays about the same from 1.05 at α = 1 to 1.00 at α = 0.01.'), flat.join('\n'));
+    assert.match(flat.join('\n'), /do not become clearly more alike as α shrinks under any of the 1 regularisers \(a change of spread under 10% counts as none/);
+    assert.match(flat.join('\n'), /a smaller Lipschitz bound makes the losses neither clearly more nor less alike here/);
   });
 });
 
@@ -144,5 +157,8 @@ describe('lipschitz-domain-scaling run', () => {
     assert.match(html, /data:image\/png;base64,/);
     assert.match(html, /FD max\/min/);
     assert.match(html, /Findings:/);
+    // The default preset is quick: its report says its numbers are not evidence.
+    assert.equal(b.run.preset, 'quick');
+    assert.match(html, /The quick preset checks the pipeline, not the claim/);
   });
 });
