@@ -249,9 +249,11 @@ const spreadText = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '∞ (a l
 
 /**
  * Each cell is one seed, so two spreads within this factor of each other are
- * reported as unchanged rather than as a trend.
+ * reported as unchanged rather than as a trend. Measured on the full preset:
+ * the row SN k = 1, α = 1 over {nonSaturating, hinge, exp} had spreads 1.27,
+ * 1.07 and 1.30 with seeds 0, 1 and 2 (each cell's FD varied by 10–17%).
  */
-export const SPREAD_TOLERANCE = 1.1;
+export const SPREAD_TOLERANCE = 1.25;
 
 /** −1 when spread a is clearly below b, 1 when clearly above, 0 within SPREAD_TOLERANCE (two diverged rows are equal). */
 function compareSpreads(a: number, b: number): -1 | 0 | 1 {

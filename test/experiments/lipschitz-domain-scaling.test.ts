@@ -70,7 +70,7 @@ describe('lipschitz-domain-scaling', () => {
     assert.ok(lines.includes('Diverged (a non-finite loss or sample): exp with SN k = 8, α = 1.'), text);
     assert.deepEqual(domainScalingFindings([cell('hinge', 'none', 1, 3)]), ['Only one loss per setting: nothing to compare.']);
 
-    // One seed per cell: 1.05 → 1.00 is within the 10% tolerance, so no trend and no claim.
+    // One seed per cell: 1.05 → 1.00 is within the 25% tolerance, so no trend and no claim.
     const flat = domainScalingFindings([
       cell('hinge', 'none', 1, 105),
       cell('exp', 'none', 1, 100),
@@ -80,7 +80,7 @@ describe('lipschitz-domain-scaling', () => {
       cell('exp', 'sn1', 1, 101),
     ]);
     assert.ok(flat.includes('With no regulariser, the spread stays about the same from 1.05 at α = 1 to 1.00 at α = 0.01.'), flat.join('\n'));
-    assert.match(flat.join('\n'), /do not become clearly more alike as α shrinks under any of the 1 regularisers \(a change of spread under 10% counts as none/);
+    assert.match(flat.join('\n'), /do not become clearly more alike as α shrinks under any of the 1 regularisers \(a change of spread under 25% counts as none/);
     assert.match(flat.join('\n'), /a smaller Lipschitz bound makes the losses neither clearly more nor less alike here/);
   });
 });
