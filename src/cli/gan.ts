@@ -10,11 +10,11 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist, loadImageFolder, loadMnistDigits, npyArray, npyToFloat32, readNpy, writeNpy, type ImageDataset } from '../data/index.js';
 import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
-import { check, EccvkitInputError } from '../errors.js';
+import { check, EccvkitError, EccvkitInputError } from '../errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../gan/metrics.js';
-import { GanTrainer, trainGan, type CriticRegulariser } from '../gan/train.js';
+import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';
 import { dcganDiscriminator, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { imageGridPng } from '../report/index.js';
@@ -263,10 +263,14 @@ export function registerGanCommands(cli: Command): void {
             await trainer.load(checkpointDir, resumeStep);
             progress.log(`resuming ${opts.out} at step ${resumeStep}`);
           }
-          const save = () => writeDirAtomic(checkpointDir, async (tmp) => {
-            await trainer.save(tmp);
-            fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step }));
-          });
+          let savedStep = resumeStep;
+          const save = () =>
+            writeDirAtomic(checkpointDir, async (tmp) => {
+              await trainer.save(tmp);
+              fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step }));
+            }).then(() => {
+              savedStep = trainer.step;
+            });
           const grid = (step: number) => {
             fs.mkdirSync(path.join(opts.out, 'samples'), { recursive: true });
             writeGrid(path.join(opts.out, 'samples', `step-${String(step).padStart(6, '0')}.png`), trainer.samples(gridNoise), 64, h, c as 1 | 3);
@@ -281,6 +285,11 @@ export function registerGanCommands(cli: Command): void {
             checkpointEvery,
             onCheckpoint: save,
           });
+          // A diverged state is not saved over the last good checkpoint.
+          if (lossesDiverged(last))
+            throw new EccvkitError(
+              `training diverged at step ${trainer.step} (d_loss ${last.discriminator}, g_loss ${last.generator}, penalty ${last.penalty}); ${savedStep > 0 ? `the checkpoint at step ${savedStep} in ${checkpointDir} is kept` : 'no checkpoint was written'}. Try a smaller --alpha, a Lipschitz regulariser (--regulariser sn with --sn-bound 1, or gp) or a smaller --lr`,
+            );
           if (trainer.step > resumeStep) await save();
           if (!fs.existsSync(path.join(opts.out, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`))) grid(trainer.step);
           await writeDirAtomic(path.join(opts.out, 'generator'), (tmp) => saveModel(trainer.ema ?? trainer.generator, tmp));

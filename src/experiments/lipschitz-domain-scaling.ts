@@ -14,7 +14,7 @@ import { createRng, tf } from '../engine/index.js';
 import { writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance } from '../gan/metrics.js';
-import { GanTrainer, trainGan } from '../gan/train.js';
+import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { classifierStep } from '../nn/small-convnet.js';
@@ -66,6 +66,11 @@ export interface DomainScalingCell {
 }
 
 const cellKey = (c: Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>) => `${c.loss}/${c.regulariser}/${c.alpha}`;
+
+/** Cells as JSON (checkpoint metadata, cells.json): JSON has no NaN, so a diverged cell's FD and KID are null there. */
+const cellsToJson = (cells: DomainScalingCell[]) => cells.map((c) => ({ ...c, fd: Number.isFinite(c.fd) ? c.fd : null, kid: Number.isFinite(c.kid) ? c.kid : null }));
+const cellsFromJson = (cells: unknown[]): DomainScalingCell[] =>
+  (cells as Array<DomainScalingCell & { fd: number | null; kid: number | null }>).map((c) => ({ ...c, fd: c.fd ?? NaN, kid: c.kid ?? NaN }));
 
 /** Features = the classifier's hidden dense layer (after ReLU), for images in [0, 1]. */
 function featureModel(classifier: tf.LayersModel): tf.LayersModel {
@@ -143,7 +148,7 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
 
   const cells: Array<Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>> = [];
   for (const regulariser of config.regularisers) for (const alpha of config.alphas) for (const loss of config.losses) cells.push({ loss, regulariser, alpha });
-  const done: DomainScalingCell[] = Array.isArray(ctx.resumeFrom?.meta.cells) ? (ctx.resumeFrom.meta.cells as DomainScalingCell[]) : [];
+  const done: DomainScalingCell[] = Array.isArray(ctx.resumeFrom?.meta.cells) ? cellsFromJson(ctx.resumeFrom.meta.cells) : [];
   const midCell = ctx.resumeFrom?.meta.partial as { key: string; step: number } | undefined;
   const gridNoiseSeed = createRng(config.seed + 17).seedInt();
   const evalNoiseSeed = createRng(config.seed + 23).seedInt();
@@ -169,16 +174,16 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
       try {
         if (midCell && midCell.key === cellKey(cell) && ctx.resumeFrom) await trainer.load(path.join(ctx.resumeFrom.path, 'cell'), midCell.step);
         const t0 = performance.now();
-        let diverged = false;
         const baseStep = index * config.steps;
-        await trainGan(trainer, {
+        // Stops at the first non-finite loss: the cell is then marked diverged.
+        const last = await trainGan(trainer, {
           steps: config.steps,
           label: `${cellKey(cell)} (${index + 1}/${cells.length})`,
           progress: ctx.progress,
           logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
           onLog: (step, values) => {
-            if (!Object.values(values).every(Number.isFinite)) diverged = true;
-            ctx.logMetrics(baseStep + step, { [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! });
+            const logged = Object.entries({ [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! }).filter(([, v]) => Number.isFinite(v));
+            if (logged.length > 0) ctx.logMetrics(baseStep + step, Object.fromEntries(logged));
           },
           sampleEvery: config.sampleEvery,
           onSample: (step) => {
@@ -192,15 +197,16 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
           },
           checkpointEvery: config.checkpointEvery,
           onCheckpoint: async (step) => {
-            await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: done, partial: { key: cellKey(cell), step } });
+            await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: cellsToJson(done), partial: { key: cellKey(cell), step } });
           },
         });
         const seconds = (performance.now() - t0) / 1000;
         const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
         const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
+        // Checked on the images: a ReLU can map NaN to 0, so NaN samples can give finite features.
+        const finite = (fakeImages.dataSync() as Float32Array).every(Number.isFinite);
         const fakeFeatures = features(featureNet, fakeImages);
         tf.dispose([zEval, fakeImages]);
-        const finite = fakeFeatures.values.every(Number.isFinite);
         const fd = finite ? frechetDistance(realFeatures, fakeFeatures) : NaN;
         const kid = finite ? kernelInceptionDistance(realFeatures, fakeFeatures, { subsetSize: Math.min(500, config.evalSamples), subsets: 10, seed: config.seed }).mean : NaN;
         const zGrid = trainer.noise(64, gridNoiseSeed);
@@ -209,11 +215,11 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
         const grid = path.join(ctx.run.dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}.png`);
         writeFileAtomic(grid, imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 }));
         ctx.addArtifact(`samples:${cellKey(cell)}`, 'image/png', grid);
-        const result: DomainScalingCell = { ...cell, fd, kid, diverged: diverged || !finite, steps: trainer.step, seconds, grid };
+        const result: DomainScalingCell = { ...cell, fd, kid, diverged: lossesDiverged(last) || !finite, steps: trainer.step, seconds, grid };
         done.push(result);
-        ctx.logMetrics(baseStep + config.steps, { [`fd:${cellKey(cell)}`]: fd, [`kid:${cellKey(cell)}`]: kid });
-        ctx.progress.log(`${cellKey(cell)}: FD ${fd.toFixed(3)}, KID ${kid.toFixed(4)}${result.diverged ? ' (diverged)' : ''}, ${seconds.toFixed(1)} s`);
-        await ctx.saveCheckpoint(baseStep + config.steps, async () => {}, { cells: done });
+        if (Number.isFinite(fd) && Number.isFinite(kid)) ctx.logMetrics(baseStep + config.steps, { [`fd:${cellKey(cell)}`]: fd, [`kid:${cellKey(cell)}`]: kid });
+        ctx.progress.log(`${cellKey(cell)}: FD ${fd.toFixed(3)}, KID ${kid.toFixed(4)}${result.diverged ? ` (diverged at step ${trainer.step})` : ''}, ${seconds.toFixed(1)} s`);
+        await ctx.saveCheckpoint(baseStep + config.steps, async () => {}, { cells: cellsToJson(done) });
       } finally {
         trainer.dispose();
         [generator, ema, discriminator].forEach((m) => m.dispose());
@@ -225,14 +231,14 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
     classifier.dispose();
   }
   const table = path.join(ctx.run.dir, 'cells.json');
-  writeFileAtomic(table, JSON.stringify(done, null, 1));
+  writeFileAtomic(table, JSON.stringify(cellsToJson(done), null, 1));
   ctx.addArtifact('cells', 'application/json', table);
   const findings = domainScalingFindings(done, config.largeBound);
   return {
     classifier_accuracy: accuracy,
     fd_real_floor: fdFloor,
     cells: done.length,
-    ...Object.fromEntries(done.map((c) => [`fd:${cellKey(c)}`, c.fd])),
+    ...Object.fromEntries(done.map((c) => [`fd:${cellKey(c)}`, Number.isFinite(c.fd) ? c.fd : 'diverged'])),
     findings: findings.join(' '),
   };
 }
@@ -334,7 +340,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const m = store.finalMetrics(runRecord.id);
   const cfg = runRecord.config as LipschitzDomainScalingConfig;
   const artifact = store.artifacts(runRecord.id).find((a) => a.name === 'cells');
-  const cells: DomainScalingCell[] = artifact && fs.existsSync(artifact.path) ? (JSON.parse(fs.readFileSync(artifact.path, 'utf8')) as DomainScalingCell[]) : [];
+  const cells: DomainScalingCell[] = artifact && fs.existsSync(artifact.path) ? cellsFromJson(JSON.parse(fs.readFileSync(artifact.path, 'utf8')) as unknown[]) : [];
   const rows: Array<Array<string | number>> = [];
   for (const reg of cfg.regularisers)
     for (const alpha of cfg.alphas) {

@@ -8,6 +8,6 @@ export { WGAN_GP_LAMBDA, R1_GAMMA, WGAN_CLIP, gradientPenalty, r1Penalty, clipWe
 export { hessianPenalty, hessianPenaltyPerLayer, rademacher, type HessianPenaltyOptions, type HessianTarget } from './hessian-penalty.js';
 export { frechetDistance, frechetDistanceFromMoments, kernelInceptionDistance, precisionRecall, type Features, type KidOptions } from './metrics.js';
 export { symmetricEigen, symmetricSqrt, meanAndCovariance, matMulSquare, type SquareMatrix, type SymmetricEigen } from './linalg.js';
-export { GanTrainer, trainGan, type CriticRegulariser, type GanTrainerOptions, type GanStepLosses, type GanProgress, type TrainGanOptions } from './train.js';
+export { GanTrainer, trainGan, lossesDiverged, type CriticRegulariser, type GanTrainerOptions, type GanStepLosses, type GanProgress, type TrainGanOptions } from './train.js';
 export { SpectralNorm, spectralNorm, estimateSpectralNorm, type SpectralNormArgs } from '../nn/spectral-norm.js';
 export { dcganGenerator, dcganDiscriminator, GAN_IMAGE_SIZES, type GanImageSize, type GeneratorOptions, type DiscriminatorOptions } from '../nn/gan-nets.js';

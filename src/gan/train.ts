@@ -273,9 +273,21 @@ export interface TrainGanOptions {
   /** Calls `onCheckpoint` every this many steps (0: never; default 0). */
   checkpointEvery?: number;
   onCheckpoint?(step: number): Promise<void>;
+  /**
+   * Stop at the first step whose losses are not finite (default true): the
+   * window so far goes to `onLog` and the returned losses hold the non-finite
+   * values, so the caller can tell (see {@link lossesDiverged}); no sample or
+   * checkpoint hook runs for that step, so a saved good state is not replaced.
+   */
+  stopOnNonFinite?: boolean;
 }
 
-/** Runs {@link GanTrainer.trainStep} until `steps`, with windowed loss logs, sample and checkpoint hooks, keeping the tensor count flat. */
+/** True when any of a step's losses is NaN or infinite. */
+export function lossesDiverged(losses: GanStepLosses): boolean {
+  return !(Number.isFinite(losses.discriminator) && Number.isFinite(losses.generator) && Number.isFinite(losses.penalty));
+}
+
+/** Runs {@link GanTrainer.trainStep} until `steps` (or the first non-finite loss), with windowed loss logs, sample and checkpoint hooks, keeping the tensor count flat. */
 export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): Promise<GanStepLosses> {
   const { steps } = options;
   check(Number.isInteger(steps) && steps >= 0, 'steps', steps, 'an integer ≥ 0');
@@ -284,6 +296,7 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
   const checkpointEvery = options.checkpointEvery ?? 0;
   options.progress?.start(options.label ?? 'gan', steps);
   const window = { discriminator: 0, generator: 0, penalty: 0, count: 0 };
+  const stopOnNonFinite = options.stopOnNonFinite ?? true;
   let last: GanStepLosses = { discriminator: NaN, generator: NaN, penalty: NaN };
   while (trainer.step < steps) {
     last = trainer.trainStep();
@@ -292,12 +305,14 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
     window.penalty += last.penalty;
     window.count++;
     const step = trainer.step;
-    if (window.count === logEvery || step === steps) {
+    const stop = stopOnNonFinite && lossesDiverged(last);
+    if (window.count === logEvery || step === steps || stop) {
       const values = { d_loss: window.discriminator / window.count, g_loss: window.generator / window.count, penalty: window.penalty / window.count };
       options.onLog?.(step, values);
       options.progress?.update(step, values);
       Object.assign(window, { discriminator: 0, generator: 0, penalty: 0, count: 0 });
     }
+    if (stop) break;
     if (sampleEvery > 0 && (step % sampleEvery === 0 || step === steps)) await options.onSample?.(step);
     if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < steps) await options.onCheckpoint?.(step);
   }

@@ -161,4 +161,20 @@ describe('lipschitz-domain-scaling run', () => {
     assert.equal(b.run.preset, 'quick');
     assert.match(html, /The quick preset checks the pipeline, not the claim/);
   });
+
+  it('a diverged cell stops early, is stored and reported as diverged, and the run finishes', async () => {
+    // exp of 1e30·d overflows on the first step; hinge stays finite at the same scale.
+    const settings = ['losses=["exp","hinge"]', 'regularisers=["none"]', 'alphas=[1e30]', 'steps=4', 'width=2', 'latentDim=4', 'batchSize=8', 'evalSamples=30', 'classifierEpochs=1', 'sampleEvery=0', 'checkpointEvery=2'];
+    const r = await runExperiment('lipschitz-domain-scaling', { store, settings, backend: 'wasm' });
+    assert.equal(r.status, 'finished');
+    assert.equal(r.metrics['fd:exp/none/1e+30'], 'diverged');
+    const cellsFile = store.artifacts(r.run.id).find((a) => a.name === 'cells')!.path;
+    const cells = JSON.parse(fs.readFileSync(cellsFile, 'utf8')) as Array<{ loss: string; fd: number | null; diverged: boolean; steps: number }>;
+    const exp = cells.find((c) => c.loss === 'exp')!;
+    assert.deepEqual([exp.fd, exp.diverged, exp.steps], [null, true, 1]);
+    assert.equal(cells.find((c) => c.loss === 'hinge')!.steps, 4);
+    const html = getExperiment('lipschitz-domain-scaling').report(r.run, store);
+    assert.match(html, /Diverged \(a non-finite loss or sample\): exp with no regulariser, α = 1e\+30\./);
+    assert.match(html, /— \/ — \(diverged\)/);
+  });
 });

@@ -71,7 +71,7 @@ describe('eccvkit gan', () => {
     assert.equal(fs.readFileSync(path.join(out, 'checkpoint', 'step.json'), 'utf8'), before);
   });
 
-  it('bad input fails before training with the argument named', async () => {
+  it('bad input fails before training with the argument named; a diverged run fails and writes no checkpoint', async () => {
     const wide = path.join(dir, 'wide.npy');
     writeNpy(wide, npyArray(new Float32Array(4 * 28 * 28).fill(2), [4, 28, 28]));
     const odd = path.join(dir, 'odd.npy');
@@ -84,6 +84,8 @@ describe('eccvkit gan', () => {
       [['gan', 'train', '--out', path.join(dir, 'x5'), '--data', data, '--batch-size', '64'], /batchSize.*64/s],
       [['gan', 'sample', '--model', dir, '--out', path.join(dir, 's.jpg')], /--out.*\.png or \.npy/s],
       [['gan', 'score', '--real', data, '--fake', data], /--real.*2-D/s],
+      // exp of 1e30·d overflows on the first step.
+      [['gan', 'train', '--out', path.join(dir, 'x6'), '--data', data, '--loss', 'exp', '--alpha', '1e30', '--regulariser', 'none', '--steps', '4', ...tiny], /training diverged at step 1 .*no checkpoint was written.*--alpha/s],
     ];
     const results = await Promise.all(cases.map(([args]) => runCliAsync(args)));
     results.forEach((r, i) => {
@@ -91,6 +93,7 @@ describe('eccvkit gan', () => {
       assert.match(r.stderr, cases[i]![1], `case ${i}: ${r.stderr}`);
     });
     assert.ok(!fs.existsSync(path.join(dir, 'x1', 'checkpoint')));
+    assert.ok(!fs.existsSync(path.join(dir, 'x6', 'checkpoint')));
   });
 
   it('score: a set against itself has FD ≈ 0 and precision = recall = 1; a shift c in d dimensions gives FD = d·c²', async () => {

@@ -5,15 +5,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { ganLoss } from '../../src/gan/losses.js';
-import { GanTrainer, trainGan, type CriticRegulariser } from '../../src/gan/train.js';
+import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../../src/gan/train.js';
 import { dcganDiscriminator, dcganGenerator } from '../../src/nn/gan-nets.js';
 import { randomValues, throwsInput } from '../helpers.js';
 
-function setup(real: tf.Tensor4D, regulariser: CriticRegulariser = { kind: 'none' }, sn?: number) {
+function setup(real: tf.Tensor4D, regulariser: CriticRegulariser = { kind: 'none' }, sn?: number, loss = ganLoss('hinge', 0.5)) {
   const generator = dcganGenerator({ latentDim: 4, width: 2, seed: 1 });
   const ema = dcganGenerator({ latentDim: 4, width: 2, seed: 99 });
   const discriminator = dcganDiscriminator({ width: 2, seed: 2, ...(sn === undefined ? {} : { spectralNormBound: sn }) });
-  const trainer = new GanTrainer({ generator, discriminator, ema, real, loss: ganLoss('hinge', 0.5), regulariser, batchSize: 4, criticSteps: 2, emaDecay: 0.9, seed: 7 });
+  const trainer = new GanTrainer({ generator, discriminator, ema, real, loss, regulariser, batchSize: 4, criticSteps: 2, emaDecay: 0.9, seed: 7 });
   const dispose = () => {
     trainer.dispose();
     [generator, ema, discriminator].forEach((m) => m.dispose());
@@ -103,6 +103,33 @@ describe('GAN training loop', () => {
     const out = r.trainer.trainStep();
     assert.ok(out.penalty > 0 && Number.isFinite(out.discriminator), JSON.stringify(out));
     r.dispose();
+  });
+
+  it('stops at the first non-finite loss: that window is logged, no sample or checkpoint hook runs for it', async () => {
+    // exp of α·d with α = 1e30 overflows float32 on the first critic step.
+    const c = setup(real, { kind: 'none' }, undefined, ganLoss('exp', 1e30));
+    const logs: Array<[number, Record<string, number>]> = [];
+    const hooks: number[] = [];
+    const last = await trainGan(c.trainer, {
+      steps: 6,
+      logEvery: 3,
+      onLog: (step, values) => logs.push([step, values]),
+      sampleEvery: 1,
+      onSample: (step) => void hooks.push(step),
+      checkpointEvery: 1,
+      onCheckpoint: async (step) => void hooks.push(step),
+    });
+    assert.ok(lossesDiverged(last), JSON.stringify(last));
+    assert.equal(c.trainer.step, 1);
+    assert.deepEqual(hooks, []);
+    assert.equal(logs.length, 1);
+    assert.equal(logs[0]![0], 1);
+    assert.ok(!Number.isFinite(logs[0]![1].d_loss!), JSON.stringify(logs));
+    // Without the stop, training goes on to the requested step.
+    await trainGan(c.trainer, { steps: 3, stopOnNonFinite: false });
+    assert.equal(c.trainer.step, 3);
+    c.dispose();
+    assert.equal(lossesDiverged({ discriminator: 1, generator: 2, penalty: 0 }), false);
   });
 
   it('fails before training on a shape mismatch, images outside [−1, 1] and a bad batch size', () => {
