@@ -203,7 +203,7 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
         const seconds = (performance.now() - t0) / 1000;
         const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
         const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
-        // Checked on the images: a ReLU can map NaN to 0, so NaN samples can give finite features.
+        // Checked on the images: tfjs max-pooling drops NaN (wasm even returns −∞), so NaN samples can give finite features.
         const finite = (fakeImages.dataSync() as Float32Array).every(Number.isFinite);
         const fakeFeatures = features(featureNet, fakeImages);
         tf.dispose([zEval, fakeImages]);
