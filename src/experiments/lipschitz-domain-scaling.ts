@@ -326,6 +326,17 @@ export function domainScalingFindings(cells: DomainScalingCell[], largeBound?: n
     lines.push(`With ${label(s)}, the other losses' FD is ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× the Wasserstein loss's (${w.fd.toFixed(2)}), the linear loss they degenerate to.`);
   }
 
+  // Adam is invariant to a constant gradient scale (up to its ε), and α only scales the linear
+  // loss's gradients, so a regulariser's Wasserstein cells across α are replicates with other seeds.
+  for (const reg of REGULARISERS) {
+    const ws = cells.filter((c) => c.loss === 'wasserstein' && c.regulariser === reg && Number.isFinite(c.fd) && !c.diverged).sort((a, b) => b.alpha - a.alpha);
+    if (ws.length < 2) continue;
+    const fds = ws.map((c) => c.fd);
+    lines.push(
+      `Noise yardstick: under Adam, α only rescales the Wasserstein loss's gradients, so its cells with ${regulariserLabel(reg, largeBound)} (α = ${ws.map((c) => c.alpha).join(', ')}) differ only by seed (and Adam's ε); their FDs ${fds.map((v) => v.toFixed(2)).join(', ')} (max/min ${(Math.max(...fds) / Math.min(...fds)).toFixed(2)}) show how far one seed can move a cell.`,
+    );
+  }
+
   const finite = cells.filter((c) => Number.isFinite(c.fd) && !c.diverged);
   if (finite.length > 0) {
     const best = finite.reduce((a, b) => (b.fd < a.fd ? b : a));

@@ -66,6 +66,11 @@ describe('lipschitz-domain-scaling', () => {
     assert.match(text, /At α = 1, the spread is 1\.22 with SN k = 1 against ∞ \(a loss diverged\) with SN k = 8 and 4\.00 with no regulariser: a smaller Lipschitz bound makes the losses more alike here\./);
     // 10/8 and 12/8.
     assert.ok(lines.includes("With no regulariser, α = 0.01, the other losses' FD is 1.25–1.50× the Wasserstein loss's (8.00), the linear loss they degenerate to."), text);
+    assert.ok(
+      lines.includes("Noise yardstick: under Adam, α only rescales the Wasserstein loss's gradients, so its cells with no regulariser (α = 1, 0.01) differ only by seed (and Adam's ε); their FDs 20.00, 8.00 (max/min 2.50) show how far one seed can move a cell."),
+      text,
+    );
+    assert.ok(!/yardstick.*SN k = 1/.test(text), 'a yardstick from one Wasserstein cell');
     assert.ok(lines.includes('The best cell is nonSaturating with SN k = 8, α = 1 (FD 5.00).'), text);
     assert.ok(lines.includes('Diverged (a non-finite loss or sample): exp with SN k = 8, α = 1.'), text);
     assert.deepEqual(domainScalingFindings([cell('hinge', 'none', 1, 3)]), ['Only one loss per setting: nothing to compare.']);
