@@ -36,3 +36,4 @@ export {
   type BatchSamplerOptions,
 } from './samplers.js';
 export { generateGlyphs, type GlyphOptions } from './glyphs.js';
+export { generateShapes, renderShapes, shapesFactorSpec, SHAPES_VARIANTS, SHAPE_KINDS, SHAPES_SUPERSAMPLE, type ShapesVariant, type ShapesDataset, type ShapesOptions, type ShapesRenderOptions, type ShapesFactorSpec } from './shapes.js';
