@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createRng, tf } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { loadModel, loadOptimizerState, saveModel, saveOptimizerState } from '../nn/io.js';
+import { hessianPenalty, type HessianPenaltyOptions } from './hessian-penalty.js';
 import type { GanLoss } from './losses.js';
 import { assertSecondOrderGradients, clipWeights, gradientPenalty, r1Penalty, WGAN_CLIP, WGAN_GP_LAMBDA } from './penalties.js';
 
@@ -47,6 +48,43 @@ export interface GanTrainerOptions {
   discriminatorOptimizer?: tf.Optimizer;
   /** Every batch, latent draw and interpolate of step t comes from (seed, t). Default 0. */
   seed?: number;
+  /** Adds λ_t·HP(G, z) to the generator's loss (Peebles et al. 2020); absent: no Hessian penalty. */
+  hessianPenalty?: GeneratorHessianPenalty;
+  /** The InfoGAN baseline: a Q head estimates the first codes of z from G(z); its MSE is added to both losses. */
+  infoGan?: InfoGanOptions;
+}
+
+/**
+ * The Hessian penalty on the generator's loss, with the paper's choices as
+ * defaults (its ProGAN code: k = 2, ε = 0.1, max over every element, the
+ * population variance of `tf.nn.moments` for which its λ = 0.1 / 0.025 were tuned).
+ */
+export interface GeneratorHessianPenalty {
+  /** λ, the full weight (the paper: 0.1 from scratch on CLEVR-Simple/Complex, 0.025 on CLEVR-1FOV). */
+  weight: number;
+  /**
+   * 'output' (default): the image only; 'all': the output of every normalisation
+   * layer of G (batch/layer norm: the reference's "activations right after
+   * normalisation") plus the image, their penalties summed as the paper's ProGAN runs do.
+   */
+  layers?: 'output' | 'all';
+  /** First generator step with the penalty (default 0: from scratch; later: fine-tuning a trained G). */
+  fromStep?: number;
+  /** Steps of the linear ramp λ_t = λ·min(1, (t − fromStep + 1)/rampSteps) (default 0: full weight at once; the tips ramp it when fine-tuning). */
+  rampSteps?: number;
+  k?: number;
+  epsilon?: number;
+  reduction?: HessianPenaltyOptions['reduction'];
+  /** Default 'biased' (the paper's TensorFlow estimator, for which its λ values hold); see {@link hessianPenalty}. */
+  variance?: HessianPenaltyOptions['variance'];
+}
+
+/** Options of the InfoGAN baseline (see {@link GanTrainerOptions.infoGan}). */
+export interface InfoGanOptions {
+  /** Image → the first `codes` latent coordinates; shares its trunk with the discriminator (`dcganDiscriminatorWithQ`). */
+  q: tf.LayersModel;
+  /** Weight of the MSE term in both losses (default 1, the reference's `infogan_lambda`). */
+  weight?: number;
 }
 
 /** Losses of one generator step (the critic numbers are from its last critic update). */
@@ -55,9 +93,26 @@ export interface GanStepLosses {
   generator: number;
   /** The unweighted regulariser value (0 without a penalty). */
   penalty: number;
+  /** The unweighted Hessian penalty of the generator step (0 while it is off). */
+  hessian?: number;
+  /** The InfoGAN MSE of the generator step (0 without InfoGAN). */
+  info?: number;
 }
 
 const vars = (model: tf.LayersModel): tf.Variable[] => model.trainableWeights.map((w) => w.read() as tf.Variable);
+
+const NORMALISATION_LAYERS = new Set(['BatchNormalization', 'LayerNormalization']);
+
+/**
+ * A model over G's own layers that returns the output of every normalisation
+ * layer and then the image: the activations the Hessian penalty regularises with
+ * `layers: 'all'` (never dispose it: it shares G's weights).
+ */
+export function normalisationOutputsModel(generator: tf.LayersModel): tf.LayersModel {
+  const hidden = generator.layers.filter((l) => NORMALISATION_LAYERS.has(l.getClassName())).map((l) => l.output as tf.SymbolicTensor);
+  check(hidden.length > 0, 'hessianPenalty.layers', "'all'", `a generator with normalisation layers (${[...NORMALISATION_LAYERS].join(', ')}) to regularise; this one has none, use 'output'`);
+  return tf.model({ inputs: generator.inputs, outputs: [...hidden, generator.outputs[0]!] });
+}
 
 /** Trains a generator/discriminator pair one generator step at a time; see {@link trainGan} for the loop. */
 export class GanTrainer {
@@ -73,9 +128,13 @@ export class GanTrainer {
   readonly seed: number;
   readonly generatorOptimizer: tf.Optimizer;
   readonly discriminatorOptimizer: tf.Optimizer;
+  readonly hessian: Required<Omit<GeneratorHessianPenalty, 'layers'>> & { layers: 'output' | 'all' } | undefined;
+  readonly infoGan: { q: tf.LayersModel; weight: number; codes: number } | undefined;
   /** Generator steps taken (restored by {@link load}). */
   step = 0;
   private readonly real: tf.Tensor4D;
+  /** G with every normalisation output as an extra output (for `layers: 'all'`). */
+  private readonly hessianModel: tf.LayersModel | undefined;
 
   /** Validates everything a run needs before its first step: shapes, image range, second-order gradients. */
   constructor(options: GanTrainerOptions) {
@@ -104,6 +163,26 @@ export class GanTrainer {
     check(['none', 'gradientPenalty', 'r1', 'clip'].includes(regulariser.kind), 'regulariser.kind', regulariser.kind, "'none', 'gradientPenalty', 'r1' or 'clip'");
     if (options.ema) check(options.ema.weights.length === generator.weights.length, 'ema', `${options.ema.weights.length} weights`, `a model of the generator's architecture (${generator.weights.length} weights)`);
     if (regulariser.kind === 'gradientPenalty' || regulariser.kind === 'r1') assertSecondOrderGradients();
+    const latentDim = zShape[1] as number;
+    const hp = options.hessianPenalty;
+    if (hp !== undefined) {
+      check(Number.isFinite(hp.weight) && hp.weight >= 0, 'hessianPenalty.weight', hp.weight, 'a finite weight ≥ 0');
+      check(hp.layers === undefined || hp.layers === 'output' || hp.layers === 'all', 'hessianPenalty.layers', hp.layers, "'output' or 'all'");
+      check(hp.fromStep === undefined || (Number.isInteger(hp.fromStep) && hp.fromStep >= 0), 'hessianPenalty.fromStep', hp.fromStep, 'an integer step ≥ 0');
+      check(hp.rampSteps === undefined || (Number.isInteger(hp.rampSteps) && hp.rampSteps >= 0), 'hessianPenalty.rampSteps', hp.rampSteps, 'an integer ≥ 0');
+      check(hp.k === undefined || (Number.isInteger(hp.k) && hp.k >= 2), 'hessianPenalty.k', hp.k, 'an integer ≥ 2');
+      check(hp.epsilon === undefined || (Number.isFinite(hp.epsilon) && hp.epsilon > 0), 'hessianPenalty.epsilon', hp.epsilon, 'a positive step');
+    }
+    if (options.infoGan !== undefined) {
+      const q = options.infoGan.q;
+      check(q instanceof tf.LayersModel, 'infoGan.q', q, 'a tf.LayersModel from images to codes');
+      const qIn = q.inputs[0]!.shape.slice(1);
+      const qOut = q.outputs[0]!.shape;
+      check(qIn.join() === gOut.join(), 'infoGan.q', `input shape [${qIn.join(', ')}]`, `the generator's output shape [${gOut.join(', ')}]`);
+      check(qOut.length === 2 && typeof qOut[1] === 'number' && qOut[1] <= latentDim, 'infoGan.q', `output shape [${qOut.join(', ')}]`, `[batch, codes] with codes ≤ the latent size ${latentDim}`);
+      const w = options.infoGan.weight ?? 1;
+      check(Number.isFinite(w) && w >= 0, 'infoGan.weight', w, 'a finite weight ≥ 0');
+    }
 
     this.generator = generator;
     this.discriminator = discriminator;
@@ -114,7 +193,13 @@ export class GanTrainer {
     this.batchSize = batchSize;
     this.criticSteps = criticSteps;
     this.emaDecay = emaDecay;
-    this.latentDim = zShape[1] as number;
+    this.latentDim = latentDim;
+    this.hessian =
+      hp === undefined
+        ? undefined
+        : { weight: hp.weight, layers: hp.layers ?? 'output', fromStep: hp.fromStep ?? 0, rampSteps: hp.rampSteps ?? 0, k: hp.k ?? 2, epsilon: hp.epsilon ?? 0.1, reduction: hp.reduction ?? 'max', variance: hp.variance ?? 'biased' };
+    this.hessianModel = this.hessian?.layers === 'all' ? normalisationOutputsModel(generator) : undefined;
+    this.infoGan = options.infoGan === undefined ? undefined : { q: options.infoGan.q, weight: options.infoGan.weight ?? 1, codes: options.infoGan.q.outputs[0]!.shape[1] as number };
     this.seed = options.seed ?? 0;
     this.generatorOptimizer = options.generatorOptimizer ?? tf.train.adam(2e-4, 0.5, 0.999);
     this.discriminatorOptimizer = options.discriminatorOptimizer ?? tf.train.adam(2e-4, 0.5, 0.999);
@@ -151,45 +236,97 @@ export class GanTrainer {
       const idx = Int32Array.from(rng.sample(n, this.batchSize));
       const zSeed = rng.seedInt();
       const gpSeed = rng.seedInt();
-      const [total, pen] = tf.tidy(() => {
+      const [total, pen, info] = tf.tidy(() => {
         const real = tf.gather(this.real, tf.tensor1d(idx, 'int32'));
-        const fake = this.generator.apply(this.noise(this.batchSize, zSeed), { training: true }) as tf.Tensor;
+        const z = this.noise(this.batchSize, zSeed);
+        const fake = this.generator.apply(z, { training: true }) as tf.Tensor;
         let penaltyValue: tf.Scalar = tf.scalar(0);
+        let infoValue: tf.Scalar = tf.scalar(0);
         const loss = this.discriminatorOptimizer.minimize(
           () => {
             const dReal = this.discriminator.apply(real, { training: true }) as tf.Tensor;
             const dFake = this.discriminator.apply(fake, { training: true }) as tf.Tensor;
-            const base = this.loss.discriminator(dReal, dFake);
-            if (weight === 0) return base;
-            // Kept past the gradient scope so the step can report it.
+            let total = this.loss.discriminator(dReal, dFake);
+            if (this.infoGan) {
+              // Kept past the gradient scope so the step can report it.
+              infoValue = tf.keep(this.infoLoss(z, fake));
+              total = tf.add(total, tf.mul(this.infoGan.weight, infoValue));
+            }
+            if (weight === 0) return total;
             penaltyValue = tf.keep(this.penalty(real, fake, gpSeed));
-            return tf.add(base, tf.mul(weight, penaltyValue)) as tf.Scalar;
+            return tf.add(total, tf.mul(weight, penaltyValue)) as tf.Scalar;
           },
           true,
-          vars(this.discriminator),
+          this.criticVars(),
         ) as tf.Scalar;
-        return [loss, penaltyValue];
+        return [loss, penaltyValue, infoValue];
       });
       if (this.regulariser.kind === 'clip') clipWeights(this.discriminator, this.regulariser.clip ?? WGAN_CLIP);
       dLoss = total.dataSync()[0] as number;
       penalty = pen.dataSync()[0] as number;
-      dLoss -= weight * penalty;
-      tf.dispose([total, pen]);
+      dLoss -= weight * penalty + (this.infoGan ? this.infoGan.weight * (info.dataSync()[0] as number) : 0);
+      tf.dispose([total, pen, info]);
     }
     const zSeed = rng.seedInt();
-    const g = tf.tidy(
-      () =>
-        this.generatorOptimizer.minimize(
-          () => this.loss.generator(this.discriminator.apply(this.generator.apply(this.noise(this.batchSize, zSeed), { training: true }), { training: true }) as tf.Tensor),
-          true,
-          vars(this.generator),
-        ) as tf.Scalar,
-    );
-    const gLoss = g.dataSync()[0] as number;
-    g.dispose();
+    const hpSeed = rng.seedInt();
+    const hpWeight = this.hessianWeight(this.step);
+    const [g, hp, info] = tf.tidy(() => {
+      let hpValue: tf.Scalar = tf.scalar(0);
+      let infoValue: tf.Scalar = tf.scalar(0);
+      const loss = this.generatorOptimizer.minimize(
+        () => {
+          const z = this.noise(this.batchSize, zSeed);
+          const fake = this.generator.apply(z, { training: true }) as tf.Tensor;
+          let total = this.loss.generator(this.discriminator.apply(fake, { training: true }) as tf.Tensor);
+          if (this.infoGan) {
+            infoValue = tf.keep(this.infoLoss(z, fake));
+            total = tf.add(total, tf.mul(this.infoGan.weight, infoValue));
+          }
+          if (this.hessian && hpWeight > 0) {
+            const h = this.hessian;
+            const target = this.hessianModel
+              ? (x: tf.Tensor) => this.hessianModel!.apply(x, { training: true }) as tf.Tensor[]
+              : (x: tf.Tensor) => this.generator.apply(x, { training: true }) as tf.Tensor;
+            hpValue = tf.keep(
+              hessianPenalty(target, z, { k: h.k, epsilon: h.epsilon, reduction: h.reduction, variance: h.variance, seed: hpSeed, ...(this.hessianModel ? {} : { gz: fake }) }),
+            );
+            total = tf.add(total, tf.mul(hpWeight, hpValue));
+          }
+          return total as tf.Scalar;
+        },
+        true,
+        vars(this.generator),
+      ) as tf.Scalar;
+      return [loss, hpValue, infoValue];
+    });
+    const hessian = hp.dataSync()[0] as number;
+    const infoG = info.dataSync()[0] as number;
+    const gLoss = (g.dataSync()[0] as number) - hpWeight * hessian - (this.infoGan ? this.infoGan.weight * infoG : 0);
+    tf.dispose([g, hp, info]);
     this.updateEma();
     this.step++;
-    return { discriminator: dLoss, generator: gLoss, penalty };
+    return { discriminator: dLoss, generator: gLoss, penalty, hessian, info: infoG };
+  }
+
+  /** λ_t of the Hessian penalty at generator step t (0 before `fromStep` or without the penalty). */
+  hessianWeight(step: number): number {
+    const h = this.hessian;
+    if (!h || step < h.fromStep) return 0;
+    return h.rampSteps === 0 ? h.weight : h.weight * Math.min(1, (step - h.fromStep + 1) / h.rampSteps);
+  }
+
+  /** InfoGAN's term: mean squared error between the first codes of z and Q's estimate from G(z). */
+  private infoLoss(z: tf.Tensor, fake: tf.Tensor): tf.Scalar {
+    const info = this.infoGan!;
+    const estimate = info.q.apply(fake, { training: true }) as tf.Tensor;
+    return tf.mean(tf.squaredDifference(tf.slice(z, [0, 0], [-1, info.codes]), estimate));
+  }
+
+  /** The critic's trainable variables and, with InfoGAN, the Q head's (the shared trunk once). */
+  private criticVars(): tf.Variable[] {
+    const all = vars(this.discriminator);
+    if (this.infoGan) for (const v of vars(this.infoGan.q)) if (!all.includes(v)) all.push(v);
+    return all;
   }
 
   /** ema ← d·ema + (1 − d)·G for trainable weights; other weights (batch-norm statistics) are copied. */
@@ -219,6 +356,7 @@ export class GanTrainer {
     await saveModel(this.generator, path.join(dir, 'generator'));
     await saveModel(this.discriminator, path.join(dir, 'discriminator'));
     if (this.ema) await saveModel(this.ema, path.join(dir, 'ema'));
+    if (this.infoGan) await saveModel(this.infoGan.q, path.join(dir, 'q'));
     await saveOptimizerState(this.generatorOptimizer, path.join(dir, 'generator-optimizer'));
     await saveOptimizerState(this.discriminatorOptimizer, path.join(dir, 'discriminator-optimizer'));
   }
@@ -229,6 +367,7 @@ export class GanTrainer {
       [this.generator, 'generator'],
       [this.discriminator, 'discriminator'],
       [this.ema, 'ema'],
+      [this.infoGan?.q, 'q'],
     ];
     for (const [model, name] of pairs) {
       if (!model) continue;
@@ -284,7 +423,7 @@ export interface TrainGanOptions {
 
 /** True when any of a step's losses is NaN or infinite. */
 export function lossesDiverged(losses: GanStepLosses): boolean {
-  return !(Number.isFinite(losses.discriminator) && Number.isFinite(losses.generator) && Number.isFinite(losses.penalty));
+  return !(Number.isFinite(losses.discriminator) && Number.isFinite(losses.generator) && Number.isFinite(losses.penalty) && Number.isFinite(losses.hessian ?? 0) && Number.isFinite(losses.info ?? 0));
 }
 
 /** Runs {@link GanTrainer.trainStep} until `steps` (or the first non-finite loss), with windowed loss logs, sample and checkpoint hooks, keeping the tensor count flat. */
@@ -295,7 +434,7 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
   const sampleEvery = options.sampleEvery ?? 0;
   const checkpointEvery = options.checkpointEvery ?? 0;
   options.progress?.start(options.label ?? 'gan', steps);
-  const window = { discriminator: 0, generator: 0, penalty: 0, count: 0 };
+  const window = { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0 };
   const stopOnNonFinite = options.stopOnNonFinite ?? true;
   let last: GanStepLosses = { discriminator: NaN, generator: NaN, penalty: NaN };
   while (trainer.step < steps) {
@@ -303,14 +442,18 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
     window.discriminator += last.discriminator;
     window.generator += last.generator;
     window.penalty += last.penalty;
+    window.hessian += last.hessian ?? 0;
+    window.info += last.info ?? 0;
     window.count++;
     const step = trainer.step;
     const stop = stopOnNonFinite && lossesDiverged(last);
     if (window.count === logEvery || step === steps || stop) {
-      const values = { d_loss: window.discriminator / window.count, g_loss: window.generator / window.count, penalty: window.penalty / window.count };
+      const values: Record<string, number> = { d_loss: window.discriminator / window.count, g_loss: window.generator / window.count, penalty: window.penalty / window.count };
+      if (trainer.hessian) values.hessian = window.hessian / window.count;
+      if (trainer.infoGan) values.info = window.info / window.count;
       options.onLog?.(step, values);
       options.progress?.update(step, values);
-      Object.assign(window, { discriminator: 0, generator: 0, penalty: 0, count: 0 });
+      Object.assign(window, { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0 });
     }
     if (stop) break;
     if (sampleEvery > 0 && (step % sampleEvery === 0 || step === steps)) await options.onSample?.(step);

@@ -89,6 +89,12 @@ export interface DiscriminatorOptions {
  * so the network is at most k^(n+1)-Lipschitz.
  */
 export function dcganDiscriminator(options: DiscriminatorOptions = {}): tf.LayersModel {
+  const { layers } = discriminatorLayers(options);
+  return tf.sequential({ layers: [...layers, wrapHead(options, tf.layers.dense({ units: 1, kernelInitializer: headInit(options, 0) }))] });
+}
+
+/** The conv trunk of {@link dcganDiscriminator} up to its flatten, validated. */
+function discriminatorLayers(options: DiscriminatorOptions): { layers: tf.layers.Layer[] } {
   checkCommon(options);
   const imageSize = options.imageSize ?? 28;
   const channels = options.channels ?? 1;
@@ -106,6 +112,58 @@ export function dcganDiscriminator(options: DiscriminatorOptions = {}): tf.Layer
       tf.layers.leakyReLU({ alpha: 0.2 }),
     );
   }
-  layers.push(tf.layers.flatten(), wrap(tf.layers.dense({ units: 1, kernelInitializer: init() })));
-  return tf.sequential({ layers });
+  layers.push(tf.layers.flatten());
+  return { layers };
+}
+
+/**
+ * The n-th seed of the trunk's seed stream after its convs: the critic head takes
+ * the first (its kernel) and second (its spectral-norm u) as dcganDiscriminator always
+ * did, and a Q head those after, so adding Q leaves D's weights as they were.
+ */
+function headSeed(options: DiscriminatorOptions, n: number): number {
+  const rng = createRng(options.seed ?? 0);
+  const perConv = options.spectralNormBound === undefined ? 1 : 2;
+  for (let i = 0; i < plan(options.imageSize ?? 28).steps * perConv + n; i++) rng.seedInt();
+  return rng.seedInt();
+}
+
+function headInit(options: DiscriminatorOptions, n: number): ReturnType<typeof tf.initializers.randomNormal> {
+  return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: headSeed(options, n) });
+}
+
+function wrapHead(options: DiscriminatorOptions, layer: tf.layers.Layer): tf.layers.Layer {
+  if (options.spectralNormBound === undefined) return layer;
+  return spectralNorm(layer, { bound: options.spectralNormBound, seed: headSeed(options, 1) });
+}
+
+/** Options of {@link dcganDiscriminatorWithQ}. */
+export interface DiscriminatorWithQOptions extends DiscriminatorOptions {
+  /** Latent coordinates the Q head estimates (InfoGAN's structured codes: the first `codes` entries of z). */
+  codes: number;
+  /** Units of the Q head's hidden layer (default max(32, 2·codes)). */
+  hidden?: number;
+}
+
+/**
+ * The InfoGAN baseline's critic (Chen et al. 2016, as the Hessian Penalty paper's
+ * comparison): {@link dcganDiscriminator}'s conv trunk shared by two heads, the critic
+ * output d (dense 1) and Q (dense hidden → leaky ReLU 0.2 → dense `codes`), which
+ * estimates the first `codes` latent coordinates of a generated image. Both models
+ * share the trunk's layers, so training either moves the trunk.
+ */
+export function dcganDiscriminatorWithQ(options: DiscriminatorWithQOptions): { discriminator: tf.LayersModel; q: tf.LayersModel } {
+  check(Number.isInteger(options.codes) && options.codes >= 1, 'codes', options.codes, 'an integer ≥ 1 (latent coordinates for Q to estimate)');
+  const hidden = options.hidden ?? Math.max(32, 2 * options.codes);
+  check(Number.isInteger(hidden) && hidden >= 1, 'hidden', options.hidden, 'an integer ≥ 1');
+  const { layers } = discriminatorLayers(options);
+  const size = options.imageSize ?? 28;
+  const input = tf.input({ shape: [size, size, options.channels ?? 1] });
+  let x: tf.SymbolicTensor = input;
+  for (const layer of layers) x = layer.apply(x) as tf.SymbolicTensor;
+  const d = wrapHead(options, tf.layers.dense({ units: 1, kernelInitializer: headInit(options, 0) })).apply(x) as tf.SymbolicTensor;
+  let q = tf.layers.dense({ units: hidden, kernelInitializer: headInit(options, 2) }).apply(x) as tf.SymbolicTensor;
+  q = tf.layers.leakyReLU({ alpha: 0.2 }).apply(q) as tf.SymbolicTensor;
+  q = tf.layers.dense({ units: options.codes, kernelInitializer: headInit(options, 3) }).apply(q) as tf.SymbolicTensor;
+  return { discriminator: tf.model({ inputs: input, outputs: d }), q: tf.model({ inputs: input, outputs: q }) };
 }
