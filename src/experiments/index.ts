@@ -4,6 +4,7 @@ import './gc-ablation.js';
 import './metric-reality-check.js';
 import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
+import './hessian-penalty.js';
 
 export * from './registry.js';
 export * from './runner.js';
@@ -13,3 +14,4 @@ export { gcAblation, gcAblationNet, gcVerdict, GC_ABLATION_ARMS, type GcAblation
 export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
 export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';
 export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.js';
+export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, intervalDirection, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';

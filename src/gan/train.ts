@@ -72,6 +72,11 @@ export interface GeneratorHessianPenalty {
   fromStep?: number;
   /** Steps of the linear ramp λ_t = λ·min(1, (t − fromStep + 1)/rampSteps) (default 0: full weight at once; the tips ramp it when fine-tuning). */
   rampSteps?: number;
+  /**
+   * Codes of each batch the penalty is estimated on (default: the whole batch). The reference's
+   * tip for memory and time: the 2k extra passes of G then cost `batchSubset`/batch of a full pass each.
+   */
+  batchSubset?: number;
   k?: number;
   epsilon?: number;
   reduction?: HessianPenaltyOptions['reduction'];
@@ -172,6 +177,7 @@ export class GanTrainer {
       check(hp.rampSteps === undefined || (Number.isInteger(hp.rampSteps) && hp.rampSteps >= 0), 'hessianPenalty.rampSteps', hp.rampSteps, 'an integer ≥ 0');
       check(hp.k === undefined || (Number.isInteger(hp.k) && hp.k >= 2), 'hessianPenalty.k', hp.k, 'an integer ≥ 2');
       check(hp.epsilon === undefined || (Number.isFinite(hp.epsilon) && hp.epsilon > 0), 'hessianPenalty.epsilon', hp.epsilon, 'a positive step');
+      check(hp.batchSubset === undefined || (Number.isInteger(hp.batchSubset) && hp.batchSubset >= 1 && hp.batchSubset <= batchSize), 'hessianPenalty.batchSubset', hp.batchSubset, `an integer in [1, ${batchSize}] (the batch size)`);
     }
     if (options.infoGan !== undefined) {
       const q = options.infoGan.q;
@@ -197,7 +203,7 @@ export class GanTrainer {
     this.hessian =
       hp === undefined
         ? undefined
-        : { weight: hp.weight, layers: hp.layers ?? 'output', fromStep: hp.fromStep ?? 0, rampSteps: hp.rampSteps ?? 0, k: hp.k ?? 2, epsilon: hp.epsilon ?? 0.1, reduction: hp.reduction ?? 'max', variance: hp.variance ?? 'biased' };
+        : { weight: hp.weight, layers: hp.layers ?? 'output', fromStep: hp.fromStep ?? 0, rampSteps: hp.rampSteps ?? 0, batchSubset: hp.batchSubset ?? batchSize, k: hp.k ?? 2, epsilon: hp.epsilon ?? 0.1, reduction: hp.reduction ?? 'max', variance: hp.variance ?? 'biased' };
     this.hessianModel = this.hessian?.layers === 'all' ? normalisationOutputsModel(generator) : undefined;
     this.infoGan = options.infoGan === undefined ? undefined : { q: options.infoGan.q, weight: options.infoGan.weight ?? 1, codes: options.infoGan.q.outputs[0]!.shape[1] as number };
     this.seed = options.seed ?? 0;
@@ -287,9 +293,11 @@ export class GanTrainer {
             const target = this.hessianModel
               ? (x: tf.Tensor) => this.hessianModel!.apply(x, { training: true }) as tf.Tensor[]
               : (x: tf.Tensor) => this.generator.apply(x, { training: true }) as tf.Tensor;
-            hpValue = tf.keep(
-              hessianPenalty(target, z, { k: h.k, epsilon: h.epsilon, reduction: h.reduction, variance: h.variance, seed: hpSeed, ...(this.hessianModel ? {} : { gz: fake }) }),
-            );
+            const whole = h.batchSubset === this.batchSize;
+            const zh = whole ? z : tf.slice(z, [0, 0], [h.batchSubset, -1]);
+            // G(z) is reused when it is the penalised output of the same batch (one pass fewer).
+            const gz = whole && !this.hessianModel ? { gz: fake } : {};
+            hpValue = tf.keep(hessianPenalty(target, zh, { k: h.k, epsilon: h.epsilon, reduction: h.reduction, variance: h.variance, seed: hpSeed, ...gz }));
             total = tf.add(total, tf.mul(hpWeight, hpValue));
           }
           return total as tf.Scalar;

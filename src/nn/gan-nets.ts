@@ -150,9 +150,10 @@ export interface DiscriminatorWithQOptions extends DiscriminatorOptions {
  * comparison): {@link dcganDiscriminator}'s conv trunk shared by two heads, the critic
  * output d (dense 1) and Q (dense hidden → leaky ReLU 0.2 → dense `codes`), which
  * estimates the first `codes` latent coordinates of a generated image. Both models
- * share the trunk's layers, so training either moves the trunk.
+ * share the trunk's layers, so training either moves the trunk; free them with the
+ * returned `dispose()` (disposing both models would free the trunk twice).
  */
-export function dcganDiscriminatorWithQ(options: DiscriminatorWithQOptions): { discriminator: tf.LayersModel; q: tf.LayersModel } {
+export function dcganDiscriminatorWithQ(options: DiscriminatorWithQOptions): { discriminator: tf.LayersModel; q: tf.LayersModel; dispose(): void } {
   check(Number.isInteger(options.codes) && options.codes >= 1, 'codes', options.codes, 'an integer ≥ 1 (latent coordinates for Q to estimate)');
   const hidden = options.hidden ?? Math.max(32, 2 * options.codes);
   check(Number.isInteger(hidden) && hidden >= 1, 'hidden', options.hidden, 'an integer ≥ 1');
@@ -165,5 +166,16 @@ export function dcganDiscriminatorWithQ(options: DiscriminatorWithQOptions): { d
   let q = tf.layers.dense({ units: hidden, kernelInitializer: headInit(options, 2) }).apply(x) as tf.SymbolicTensor;
   q = tf.layers.leakyReLU({ alpha: 0.2 }).apply(q) as tf.SymbolicTensor;
   q = tf.layers.dense({ units: options.codes, kernelInitializer: headInit(options, 3) }).apply(q) as tf.SymbolicTensor;
-  return { discriminator: tf.model({ inputs: input, outputs: d }), q: tf.model({ inputs: input, outputs: q }) };
+  const discriminator = tf.model({ inputs: input, outputs: d });
+  const qModel = tf.model({ inputs: input, outputs: q });
+  return {
+    discriminator,
+    q: qModel,
+    /** Frees both models: Q's own head, then D with the shared trunk (disposing both models would free the trunk twice). */
+    dispose() {
+      const shared = new Set(discriminator.layers);
+      for (const layer of qModel.layers) if (!shared.has(layer)) layer.dispose();
+      discriminator.dispose();
+    },
+  };
 }

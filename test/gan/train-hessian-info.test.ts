@@ -15,7 +15,9 @@ type Extra = Pick<GanTrainerOptions, 'hessianPenalty'> & { info?: boolean; infoW
 function setup(real: tf.Tensor4D, extra: Extra = {}) {
   const generator = dcganGenerator({ latentDim: 3, width: 4, seed: 1 });
   const ema = dcganGenerator({ latentDim: 3, width: 4, seed: 99 });
-  const { discriminator, q } = extra.info ? dcganDiscriminatorWithQ({ width: 2, seed: 2, codes: 2 }) : { discriminator: dcganDiscriminator({ width: 2, seed: 2 }), q: undefined };
+  const withQ = extra.info ? dcganDiscriminatorWithQ({ width: 2, seed: 2, codes: 2 }) : undefined;
+  const discriminator = withQ?.discriminator ?? dcganDiscriminator({ width: 2, seed: 2 });
+  const q = withQ?.q;
   const trainer = new GanTrainer({
     generator,
     discriminator,
@@ -32,7 +34,9 @@ function setup(real: tf.Tensor4D, extra: Extra = {}) {
   });
   const dispose = () => {
     trainer.dispose();
-    [generator, ema, discriminator].forEach((m) => m.dispose());
+    [generator, ema].forEach((m) => m.dispose());
+    if (withQ) withQ.dispose();
+    else discriminator.dispose();
   };
   return { trainer, generator, ema, discriminator, q, dispose };
 }
@@ -85,6 +89,11 @@ describe('GAN training with the Hessian penalty and the InfoGAN baseline', () =>
     assert.equal(later.hessian, 0);
     assert.ok(third.hessian! > 0 && Number.isFinite(third.generator), JSON.stringify(third));
     off.dispose();
+    // On a subset of the batch: the same kind of number from fewer codes.
+    const sub = setup(real, { hessianPenalty: { weight: 0.1, batchSubset: 2 } });
+    const subStep = sub.trainer.trainStep();
+    assert.ok(subStep.hessian! > 0 && Number.isFinite(subStep.hessian!), JSON.stringify(subStep));
+    sub.dispose();
 
     const plain = setup(real);
     const strong = setup(real, { hessianPenalty: { weight: 1000, reduction: 'mean' } });
@@ -133,7 +142,9 @@ describe('GAN training with the Hessian penalty and the InfoGAN baseline', () =>
     assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), 'adding the Q head leaves D as it was');
     tf.dispose([a, b, x]);
     plain.dispose();
-    withQ.discriminator.dispose();
+    const n0 = tf.memory().numTensors;
+    withQ.dispose();
+    assert.equal(n0 - tf.memory().numTensors, 13, "dispose frees the trunk, both heads and SN's u vectors, each once");
 
     const c = setup(real, { info: true, infoWeight: 10 });
     const z = tf.randomNormal([64, 3], 0, 1, 'float32', 4) as tf.Tensor2D;
@@ -177,10 +188,12 @@ describe('GAN training with the Hessian penalty and the InfoGAN baseline', () =>
     throwsInput(() => new GanTrainer({ ...base, hessianPenalty: { weight: 1, k: 1 } }), 'hessianPenalty.k');
     throwsInput(() => new GanTrainer({ ...base, hessianPenalty: { weight: 1, fromStep: 1.5 } }), 'hessianPenalty.fromStep');
     throwsInput(() => new GanTrainer({ ...base, hessianPenalty: { weight: 1, layers: 'some' as 'all' } }), 'hessianPenalty.layers');
+    throwsInput(() => new GanTrainer({ ...base, hessianPenalty: { weight: 1, batchSubset: 5 } }), 'hessianPenalty.batchSubset', '[1, 4]');
     const tooMany = dcganDiscriminatorWithQ({ width: 2, codes: 4 });
     throwsInput(() => new GanTrainer({ ...base, infoGan: { q: tooMany.q } }), 'infoGan.q', 'codes ≤ the latent size 3');
     const wrongSize = dcganDiscriminatorWithQ({ imageSize: 32, width: 2, codes: 2 });
     throwsInput(() => new GanTrainer({ ...base, infoGan: { q: wrongSize.q } }), 'infoGan.q', '[28, 28, 1]');
-    [g, d, tooMany.discriminator, wrongSize.discriminator].forEach((m) => m.dispose());
+    [g, d].forEach((m) => m.dispose());
+    [tooMany, wrongSize].forEach((m) => m.dispose());
   });
 });
