@@ -8,16 +8,32 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist, loadImageFolder, loadMnistDigits, npyArray, npyToFloat32, readNpy, writeNpy, type ImageDataset } from '../data/index.js';
+import {
+  FASHION_MNIST_DEFAULT_DIR,
+  generateShapes,
+  loadFashionMnist,
+  loadImageFolder,
+  loadMnistDigits,
+  npyArray,
+  npyToFloat32,
+  readNpy,
+  SHAPES_VARIANTS,
+  writeNpy,
+  type ImageDataset,
+  type ShapesDataset,
+  type ShapesVariant,
+} from '../data/index.js';
 import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitError, EccvkitInputError } from '../errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';
-import { dcganDiscriminator, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
+import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { imageGridPng } from '../report/index.js';
+import { registerDirectionCommands } from './gan-directions.js';
+import { registerDisentanglementCommand } from './gan-disentanglement.js';
 import { createProgress } from './progress.js';
 
 const REGULARISER_NAMES = ['none', 'sn', 'gp', 'r1', 'clip'] as const;
@@ -41,7 +57,26 @@ interface GanTrainConfig {
   lr: number;
   emaDecay: number;
   seed: number;
+  /** λ of the Hessian penalty on G's loss (0: off). */
+  hessianWeight: number;
+  hessianLayers: 'output' | 'all';
+  hessianFrom: number;
+  hessianRamp: number;
+  /** Codes per batch the penalty is estimated on (null: the whole batch). */
+  hessianSubset: number | null;
+  /** λ of the InfoGAN term (0: off) and the codes Q estimates. */
+  infoWeight: number;
+  infoCodes: number;
 }
+
+/** What a config written before these options existed held for them: the penalty and InfoGAN off. */
+const CONFIG_DEFAULTS: Partial<GanTrainConfig> = { hessianWeight: 0, hessianLayers: 'output', hessianFrom: 0, hessianRamp: 0, hessianSubset: null, infoWeight: 0 };
+
+/** Options that may change on a resume when the penalty starts at or after the checkpoint (fine-tuning a trained G). */
+const HESSIAN_KEYS = new Set(['hessianWeight', 'hessianLayers', 'hessianFrom', 'hessianRamp', 'hessianSubset']);
+
+/** Generated data with known factors that `--data` accepts by name. */
+const SHAPES_SPECS = new Set<string>(SHAPES_VARIANTS);
 
 /** Options that may change between a run and its resume. */
 const SCHEDULE_KEYS = new Set(['steps', 'sampleEvery', 'checkpointEvery']);
@@ -60,12 +95,15 @@ function positive(text: string, argument: string): number {
 
 /**
  * Training images in [0, 1] from `spec`: `mnist` (the embedded digits),
- * `fashion-mnist` (its training split from `dataDir`), a folder of class
+ * `fashion-mnist` (its training split from `dataDir`), `shapes`, `shapes2` or
+ * `shapes1` (`count` seeded images with known factors, grey unless `channels` is 3; see
+ * `generateShapes`), a folder of class
  * sub-folders (resized to `imageSize`), or a `.npy` of shape [N, H, W] or
  * [N, H, W, C] holding floats in [0, 1] or uint8 in 0–255.
  */
-export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 1 | 3; dataDir?: string }): ImageDataset {
+export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 1 | 3; dataDir?: string; count?: number; seed?: number }): ImageDataset {
   if (spec === 'mnist') return loadMnistDigits();
+  if (SHAPES_SPECS.has(spec)) return generateShapes({ variant: spec as ShapesVariant, count: o.count ?? 20000, seed: o.seed ?? 0, channels: o.channels ?? 1, size: o.imageSize ?? 32 });
   if (spec === 'fashion-mnist') return loadFashionMnist(o.dataDir === undefined ? {} : { dataDir: o.dataDir }).train;
   const isDir = fs.existsSync(spec) && fs.statSync(spec).isDirectory();
   if (isDir) {
@@ -104,18 +142,25 @@ function criticRegulariser(config: GanTrainConfig): CriticRegulariser {
   }
 }
 
-function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; models: tf.LayersModel[] } {
+function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; dispose(): void } {
   const netOptions = { imageSize: config.imageSize, channels: config.channels, latentDim: config.latentDim, width: config.width };
   const generator = dcganGenerator({ ...netOptions, seed: config.seed });
   const ema = dcganGenerator({ ...netOptions, seed: config.seed });
-  const discriminator = dcganDiscriminator({
+  const dOptions = {
     imageSize: config.imageSize,
     channels: config.channels,
     width: config.width,
     seed: config.seed + 1,
     ...(config.regulariser === 'sn' ? { spectralNormBound: config.snBound } : {}),
-  });
-  const models = [generator, ema, discriminator];
+  };
+  const withQ = config.infoWeight > 0 ? dcganDiscriminatorWithQ({ ...dOptions, codes: config.infoCodes }) : undefined;
+  const discriminator = withQ?.discriminator ?? dcganDiscriminator(dOptions);
+  const dispose = () => {
+    generator.dispose();
+    ema.dispose();
+    if (withQ) withQ.dispose();
+    else discriminator.dispose();
+  };
   try {
     const trainer = new GanTrainer({
       generator,
@@ -130,16 +175,56 @@ function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: Gan
       seed: config.seed,
       generatorOptimizer: tf.train.adam(config.lr, 0.5, 0.999),
       discriminatorOptimizer: tf.train.adam(config.lr, 0.5, 0.999),
+      ...(config.hessianWeight > 0
+        ? {
+            hessianPenalty: {
+              weight: config.hessianWeight,
+              layers: config.hessianLayers,
+              fromStep: config.hessianFrom,
+              rampSteps: config.hessianRamp,
+              ...(config.hessianSubset === null ? {} : { batchSubset: config.hessianSubset }),
+            },
+          }
+        : {}),
+      ...(withQ ? { infoGan: { q: withQ.q, weight: config.infoWeight } } : {}),
     });
-    return { trainer, models };
+    return { trainer, dispose };
   } catch (err) {
-    models.forEach((m) => m.dispose());
+    dispose();
     throw err;
   }
 }
 
 function writeGrid(file: string, images: Float32Array, count: number, size: number, channels: 1 | 3): void {
   writeFileAtomic(file, imageGridPng(images, { count, height: size, width: size, channels, cols: Math.ceil(Math.sqrt(count)) }));
+}
+
+/** A generator loaded by {@link loadGenerator}, with its latent size and image shape. */
+export interface LoadedGenerator {
+  generator: tf.LayersModel;
+  latentDim: number;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/**
+ * Loads the generator of a `gan train --out` folder (its EMA `generator/`) or
+ * any folder holding a tfjs `model.json` whose model maps [batch, latentDim]
+ * codes to [batch, H, W, C] images in [−1, 1]. `argument` names the option in errors.
+ */
+export async function loadGenerator(spec: string, argument = '--model'): Promise<LoadedGenerator> {
+  const dir = fs.existsSync(path.join(spec, 'generator', 'model.json')) ? path.join(spec, 'generator') : spec;
+  check(fs.existsSync(path.join(dir, 'model.json')), argument, spec, 'a `gan train` output folder or a folder holding model.json');
+  const generator = await loadModel(dir);
+  const zShape = generator.inputs[0]!.shape;
+  const outShape = generator.outputs[0]!.shape;
+  if (!(generator.inputs.length === 1 && zShape.length === 2 && typeof zShape[1] === 'number' && outShape.length === 4)) {
+    generator.dispose();
+    throw new EccvkitInputError(argument, `${spec} (input [${zShape.join(', ')}], output [${outShape.join(', ')}])`, 'a generator with a [batch, latentDim] input and a [batch, H, W, C] output');
+  }
+  const [, height, width, channels] = outShape as [null, number, number, number];
+  return { generator, latentDim: zShape[1] as number, height, width, channels };
 }
 
 const backendOption = () => new Option('--backend <name>', 'force a tensor backend').choices([...BACKENDS]);
@@ -152,10 +237,15 @@ export function registerGanCommands(cli: Command): void {
     .command('train')
     .description('train a DCGAN; --out gets config.json, sample grids, checkpoint/ (a rerun with the same --out resumes) and generator/ (the EMA generator)')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--data <spec>', "'mnist' (embedded digits), 'fashion-mnist', a folder of class sub-folders of images, or a .npy [N, H, W(, C)] in [0, 1] or uint8", 'mnist')
+    .option(
+      '--data <spec>',
+      "'mnist' (embedded digits), 'fashion-mnist', 'shapes' | 'shapes2' | 'shapes1' (generated, with known factors), a folder of class sub-folders of images, or a .npy [N, H, W(, C)] in [0, 1] or uint8",
+      'mnist',
+    )
     .option('--data-dir <dir>', 'Fashion-MNIST folder', FASHION_MNIST_DEFAULT_DIR)
-    .option('--image-size <n>', `side of the square images, one of ${GAN_IMAGE_SIZES.join(', ')} (default: the data's; folders are resized, default 64)`)
-    .addOption(new Option('--channels <n>', 'channels when reading an image folder').choices(['1', '3']).default('3'))
+    .option('--data-count <n>', 'images generated for shapes data', '20000')
+    .option('--image-size <n>', `side of the square images, one of ${GAN_IMAGE_SIZES.join(', ')} (default: the data's; folders are resized, default 64; shapes 32)`)
+    .addOption(new Option('--channels <n>', 'channels of an image folder (default 3) or of shapes data (default 1; 3 draws hues)').choices(['1', '3']))
     .addOption(new Option('--loss <name>', 'GAN loss on the critic output').choices([...GAN_LOSSES]).default('hinge'))
     .option('--alpha <x>', 'domain scale: the loss sees α·D(x)', '1')
     .addOption(
@@ -168,12 +258,19 @@ export function registerGanCommands(cli: Command): void {
     .option('--steps <n>', 'generator steps to reach', '2000')
     .option('--batch-size <n>', 'batch size', '64')
     .option('--width <n>', 'filters of the last generator block / first critic conv', '16')
-    .option('--latent-dim <n>', 'latent size', '32')
+    .option('--latent-dim <n>', 'latent size (default 32; for shapes data, its number of factors, as the Hessian Penalty paper)')
     .option('--lr <x>', 'Adam learning rate (β₁ 0.5, β₂ 0.999) for both nets', '2e-4')
     .option('--ema-decay <x>', 'EMA decay of the generator weights', '0.999')
     .option('--seed <n>', 'seed of the weights, batches and noise', '0')
     .option('--sample-every <n>', 'write a sample grid every n steps (0: only at the end)', '500')
     .option('--checkpoint-every <n>', 'save a checkpoint every n steps (0: only at the end)', '500')
+    .option('--hessian-weight <λ>', "Hessian penalty on G's loss, weight λ (0: off; the paper: 0.1, k = 2, ε = 0.1, max over elements, its biased estimator)", '0')
+    .addOption(new Option('--hessian-layers <which>', 'penalise the image only, or every normalisation output of G and the image').choices(['output', 'all']).default('output'))
+    .option('--hessian-from <step>', 'first step with the penalty; on a resume, a penalty starting at or after the checkpoint may be switched on (fine-tuning)', '0')
+    .option('--hessian-ramp <steps>', 'ramp λ linearly over this many steps from --hessian-from (the reference ramps when fine-tuning)', '0')
+    .option('--hessian-subset <n>', 'codes of each batch the penalty is estimated on (default: the whole batch)')
+    .option('--infogan-weight <λ>', 'InfoGAN baseline: a Q head on D estimates the first codes of z; λ of its MSE in both losses (0: off; the reference: 1)', '0')
+    .option('--infogan-codes <n>', 'latent codes Q estimates (default: all of them)')
     .addOption(backendOption())
     .option('--json', 'print the final losses and paths as JSON', false)
     .action(
@@ -181,8 +278,9 @@ export function registerGanCommands(cli: Command): void {
         out: string;
         data: string;
         dataDir: string;
+        dataCount: string;
         imageSize?: string;
-        channels: string;
+        channels?: string;
         loss: GanLossName;
         alpha: string;
         regulariser: RegulariserName;
@@ -193,12 +291,19 @@ export function registerGanCommands(cli: Command): void {
         steps: string;
         batchSize: string;
         width: string;
-        latentDim: string;
+        latentDim?: string;
         lr: string;
         emaDecay: string;
         seed: string;
         sampleEvery: string;
         checkpointEvery: string;
+        hessianWeight: string;
+        hessianLayers: 'output' | 'all';
+        hessianFrom: string;
+        hessianRamp: string;
+        hessianSubset?: string;
+        infoganWeight: string;
+        infoganCodes?: string;
         backend?: BackendName;
         json: boolean;
       }) => {
@@ -217,7 +322,6 @@ export function registerGanCommands(cli: Command): void {
           criticSteps: integer(opts.criticSteps, '--critic-steps', 1),
           batchSize: integer(opts.batchSize, '--batch-size', 2),
           width: integer(opts.width, '--width', 1),
-          latentDim: integer(opts.latentDim, '--latent-dim', 1),
           lr: positive(opts.lr, '--lr'),
           emaDecay,
           seed: integer(opts.seed, '--seed', 0),
@@ -227,29 +331,63 @@ export function registerGanCommands(cli: Command): void {
         await initEngine(opts.backend ? { backend: opts.backend } : {});
         const progress = createProgress();
 
-        const ds = loadGanImages(opts.data, { ...(requestedSize === undefined ? {} : { imageSize: requestedSize }), channels: Number(opts.channels) as 1 | 3, dataDir: opts.dataDir });
+        const shapes = SHAPES_SPECS.has(opts.data);
+        const ds = loadGanImages(opts.data, {
+          ...(requestedSize === undefined ? {} : { imageSize: requestedSize }),
+          ...(opts.channels === undefined ? {} : { channels: Number(opts.channels) as 1 | 3 }),
+          dataDir: opts.dataDir,
+          count: integer(opts.dataCount, '--data-count', 2),
+          seed: partial.seed,
+        });
+        const latentDim = opts.latentDim === undefined ? (shapes ? (ds as ShapesDataset).numFactors : 32) : integer(opts.latentDim, '--latent-dim', 1);
+        const infoWeight = Number(opts.infoganWeight);
+        check(Number.isFinite(infoWeight) && infoWeight >= 0, '--infogan-weight', opts.infoganWeight, 'a number ≥ 0');
+        const infoCodes = opts.infoganCodes === undefined ? latentDim : integer(opts.infoganCodes, '--infogan-codes', 1);
+        check(infoCodes <= latentDim, '--infogan-codes', opts.infoganCodes, `at most the latent size ${latentDim}`);
+        const hessianWeight = Number(opts.hessianWeight);
+        check(Number.isFinite(hessianWeight) && hessianWeight >= 0, '--hessian-weight', opts.hessianWeight, 'a number ≥ 0');
+        const hessianSubset = opts.hessianSubset === undefined ? null : integer(opts.hessianSubset, '--hessian-subset', 1);
+        check(hessianSubset === null || hessianSubset <= partial.batchSize, '--hessian-subset', opts.hessianSubset, `at most the batch size ${partial.batchSize}`);
+        const extra = {
+          latentDim,
+          hessianWeight,
+          hessianLayers: opts.hessianLayers,
+          hessianFrom: integer(opts.hessianFrom, '--hessian-from', 0),
+          hessianRamp: integer(opts.hessianRamp, '--hessian-ramp', 0),
+          hessianSubset,
+          infoWeight,
+          infoCodes,
+        };
         const [h, w, c] = ds.shape;
         if (h !== w || !(GAN_IMAGE_SIZES as readonly number[]).includes(h) || (requestedSize !== undefined && h !== requestedSize))
           throw new EccvkitInputError('--data', `${opts.data} with ${h}×${w} images`, `square images of side ${requestedSize ?? GAN_IMAGE_SIZES.join(', ')} (folders are resized by --image-size)`);
-        const config: GanTrainConfig = { data: opts.data, imageSize: h as GanImageSize, channels: c as 1 | 3, loss: opts.loss, regulariser: opts.regulariser, ...partial };
+        const config: GanTrainConfig = { data: opts.data, imageSize: h as GanImageSize, channels: c as 1 | 3, loss: opts.loss, regulariser: opts.regulariser, ...partial, ...extra };
         let resumeStep = 0;
         if (fs.existsSync(path.join(checkpointDir, 'step.json'))) {
-          const stored = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-          const differing = Object.keys({ ...stored, ...config }).filter((k) => !SCHEDULE_KEYS.has(k) && JSON.stringify(stored[k]) !== JSON.stringify((config as unknown as Record<string, unknown>)[k]));
+          const stored = { ...CONFIG_DEFAULTS, infoCodes: config.infoCodes, ...(JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) } as Record<string, unknown>;
+          resumeStep = (JSON.parse(fs.readFileSync(path.join(checkpointDir, 'step.json'), 'utf8')) as { step: number }).step;
+          // Switching the penalty on for steps not yet taken is fine-tuning, not a different run.
+          const fineTune = config.hessianFrom >= resumeStep;
+          const differing = Object.keys({ ...stored, ...config }).filter(
+            (k) => !SCHEDULE_KEYS.has(k) && !(fineTune && HESSIAN_KEYS.has(k)) && JSON.stringify(stored[k]) !== JSON.stringify((config as unknown as Record<string, unknown>)[k]),
+          );
           if (differing.length > 0)
             throw new EccvkitInputError(
               '--out',
               opts.out,
               `a new folder, or the options of the run it holds (differs in ${differing.map((k) => `${k}: ${JSON.stringify(stored[k])} there, ${JSON.stringify((config as unknown as Record<string, unknown>)[k])} now`).join('; ')})`,
             );
-          resumeStep = (JSON.parse(fs.readFileSync(path.join(checkpointDir, 'step.json'), 'utf8')) as { step: number }).step;
+          if (Object.keys(config).some((k) => HESSIAN_KEYS.has(k) && JSON.stringify(stored[k]) !== JSON.stringify((config as unknown as Record<string, unknown>)[k]))) {
+            writeFileAtomic(configFile, JSON.stringify(config, null, 1));
+            progress.log(`fine-tuning: the Hessian penalty (λ = ${config.hessianWeight}) applies from step ${config.hessianFrom}`);
+          }
         } else {
           fs.mkdirSync(opts.out, { recursive: true });
           writeFileAtomic(configFile, JSON.stringify(config, null, 1));
         }
 
         const real = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(ds.images, [ds.labels.length, h, w, c]), 2), 1) as tf.Tensor4D);
-        const { trainer, models } = (() => {
+        const { trainer, dispose } = (() => {
           try {
             return buildTrainer(config, real);
           } catch (err) {
@@ -278,7 +416,7 @@ export function registerGanCommands(cli: Command): void {
           const last = await trainGan(trainer, {
             steps,
             progress,
-            label: `gan ${config.loss}, α = ${config.alpha}, ${config.regulariser}`,
+            label: `gan ${config.loss}, α = ${config.alpha}, ${config.regulariser}${config.hessianWeight > 0 ? `, Hessian penalty λ = ${config.hessianWeight}` : ''}${config.infoWeight > 0 ? `, InfoGAN λ = ${config.infoWeight}` : ''}`,
             logEvery: Math.max(1, Math.min(50, Math.floor(steps / 20))),
             sampleEvery: sampleEvery === 0 ? steps : sampleEvery,
             onSample: grid,
@@ -309,7 +447,7 @@ export function registerGanCommands(cli: Command): void {
         } finally {
           tf.dispose([real, gridNoise]);
           trainer.dispose();
-          models.forEach((m) => m.dispose());
+          dispose();
         }
       },
     );
@@ -327,16 +465,10 @@ export function registerGanCommands(cli: Command): void {
       const seed = integer(opts.seed, '--seed', 0);
       const ext = path.extname(opts.out).toLowerCase();
       check(ext === '.png' || ext === '.npy', '--out', opts.out, 'a .png or .npy file name');
-      const dir = fs.existsSync(path.join(opts.model, 'generator', 'model.json')) ? path.join(opts.model, 'generator') : opts.model;
-      check(fs.existsSync(path.join(dir, 'model.json')), '--model', opts.model, 'a `gan train` output folder or a folder holding model.json');
       await initEngine(opts.backend ? { backend: opts.backend } : {});
-      const generator = await loadModel(dir);
+      const { generator, latentDim, height: oh, width: ow, channels: oc } = await loadGenerator(opts.model);
       try {
-        const zShape = generator.inputs[0]!.shape;
-        const outShape = generator.outputs[0]!.shape;
-        check(zShape.length === 2 && typeof zShape[1] === 'number' && outShape.length === 4, '--model', opts.model, 'a generator with a [batch, latentDim] input and [batch, H, W, C] output');
-        const [, oh, ow, oc] = outShape as [null, number, number, number];
-        const z = tf.randomNormal([count, zShape[1] as number], 0, 1, 'float32', seed);
+        const z = tf.randomNormal([count, latentDim], 0, 1, 'float32', seed);
         const x = tf.tidy(() => tf.clipByValue(tf.div(tf.add(generator.predict(z, { batchSize: 256 }) as tf.Tensor, 1), 2), 0, 1));
         const values = Float32Array.from(x.dataSync());
         tf.dispose([z, x]);
@@ -391,4 +523,7 @@ export function registerGanCommands(cli: Command): void {
         if (pr) console.log(`precision ${pr.precision.toFixed(4)}, recall ${pr.recall.toFixed(4)} (k = ${k})`);
       }
     });
+
+  registerDisentanglementCommand(group);
+  registerDirectionCommands(group);
 }

@@ -10,10 +10,8 @@
  */
 import { createRng, tf, type Rng } from '../engine/index.js';
 import { check, describeValue, EccvkitInputError } from '../errors.js';
+import type { LatentGenerator } from './disentanglement.js';
 import { hessianPenalty } from './hessian-penalty.js';
-
-/** A generator seen as a function of a [batch, latentDim] code (a LayersModel's `apply` or `predict` works). */
-export type LatentGenerator = (z: tf.Tensor2D) => tf.Tensor;
 
 /** Initialisations of the direction matrix A in {@link discoverDirections}. */
 export const DIRECTION_INITS = ['random', 'identity'] as const;

@@ -613,7 +613,7 @@ export function dci(codes: SampleMatrix, factors: SampleMatrix, options: DciOpti
 // ---------------------------------------------------------------------------
 // The Hessian Penalty paper's measures of a generator (tfjs)
 
-/** A generator: latent codes [batch, D] to any output whose first dimension is the batch (images [batch, H, W, C], activations…). */
+/** A generator seen as a function of latent codes [batch, D] (a LayersModel's `apply` or `predict` works), to any output whose first dimension is the batch (images [batch, H, W, C], activations…). */
 export type LatentGenerator = (z: tf.Tensor2D) => tf.Tensor;
 
 /** Runs G on `rows` latent rows (float32, row-major) and returns its outputs flattened per row. */

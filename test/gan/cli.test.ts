@@ -123,4 +123,39 @@ describe('eccvkit gan', () => {
     assert.ok(Math.abs(m.fd - 1.5) < 1e-4, `FD after the shift ${m.fd}`);
     assert.ok(m.kid > s.kid);
   });
+  it('shapes data with the Hessian penalty and InfoGAN; the penalty can be switched on at a resume (fine-tuning), not before the checkpoint', async () => {
+    const small = ['--data', 'shapes', '--data-count', '64', '--width', '4', '--batch-size', '8', '--sample-every', '0', '--checkpoint-every', '0'];
+    const hp = path.join(dir, 'hp');
+    const info = path.join(dir, 'info');
+    const base = path.join(dir, 'base');
+    const [a, b, c] = await Promise.all([
+      runCliAsync(['gan', 'train', '--out', hp, ...small, '--steps', '2', '--hessian-weight', '0.1', '--hessian-subset', '4', '--json']),
+      runCliAsync(['gan', 'train', '--out', info, ...small, '--steps', '2', '--infogan-weight', '1', '--infogan-codes', '3', '--json']),
+      runCliAsync(['gan', 'train', '--out', base, ...small, '--steps', '2']),
+    ]);
+    for (const r of [a, b, c]) assert.equal(r.status, 0, r.stderr);
+    const hpConfig = JSON.parse(fs.readFileSync(path.join(hp, 'config.json'), 'utf8')) as Record<string, unknown>;
+    // Shapes have 6 factors, so 6 latent codes by default; 32×32 grey.
+    assert.deepEqual([hpConfig.latentDim, hpConfig.imageSize, hpConfig.channels, hpConfig.hessianWeight, hpConfig.hessianSubset], [6, 32, 1, 0.1, 4]);
+    assert.ok((JSON.parse(a.stdout) as { losses: { generator: number } }).losses.generator !== null);
+    assert.ok(fs.existsSync(path.join(info, 'checkpoint', 'q', 'model.json')), "InfoGAN's Q head is checkpointed");
+
+    const early = await runCliAsync(['gan', 'train', '--out', base, ...small, '--steps', '4', '--hessian-weight', '0.1', '--hessian-from', '1']);
+    assert.equal(early.status, 2);
+    assert.match(early.stderr, /differs in hessianWeight: 0 there, 0\.1 now/);
+    const fine = await runCliAsync(['gan', 'train', '--out', base, ...small, '--steps', '4', '--hessian-weight', '0.1', '--hessian-from', '2', '--hessian-ramp', '2', '--json']);
+    assert.equal(fine.status, 0, fine.stderr);
+    assert.match(fine.stderr, /fine-tuning: the Hessian penalty \(λ = 0\.1\) applies from step 2/);
+    assert.equal((JSON.parse(fine.stdout) as { resumedFrom: number }).resumedFrom, 2);
+    assert.equal((JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')) as { hessianFrom: number }).hessianFrom, 2);
+
+    const [subset, codes] = await Promise.all([
+      runCliAsync(['gan', 'train', '--out', path.join(dir, 'bad1'), ...small, '--hessian-weight', '1', '--hessian-subset', '9']),
+      runCliAsync(['gan', 'train', '--out', path.join(dir, 'bad2'), ...small, '--infogan-weight', '1', '--infogan-codes', '7']),
+    ]);
+    assert.equal(subset.status, 2);
+    assert.match(subset.stderr, /--hessian-subset: got "9", expected at most the batch size 8/);
+    assert.equal(codes.status, 2);
+    assert.match(codes.stderr, /--infogan-codes: got "7", expected at most the latent size 6/);
+  });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createRng, initEngine, tf } from '../../src/engine/index.js';
-import { discoverDirections, gramSchmidt, latentTraversal, type LatentGenerator } from '../../src/gan/directions.js';
+import { discoverDirections, gramSchmidt, latentTraversal } from '../../src/gan/directions.js';
+import type { LatentGenerator } from '../../src/gan/disentanglement.js';
 import { assertClose, randomValues, throwsInput, valuesOf } from '../helpers.js';
 
 const D = 4;
