@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { npyArray, npyToFloat32, readNpy, writeNpy } from '../data/index.js';
-import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
+import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { DIRECTION_INITS, discoverDirections, latentTraversal, type DirectionInit } from '../gan/directions.js';
@@ -16,6 +16,7 @@ import type { LatentGenerator } from '../gan/disentanglement.js';
 import { imageGridPng } from '../report/index.js';
 import { loadGenerator, type LoadedGenerator } from './gan.js';
 import { createProgress } from './progress.js';
+import { backendOption, integerOption, positiveOption } from './options.js';
 
 /** Library argument names → the options that carry them, per command. */
 const DIRECTION_OPTIONS: Record<string, string> = {
@@ -43,17 +44,7 @@ function asOption<T>(names: Record<string, string>, fn: () => T): T {
   }
 }
 
-function integer(text: string, option: string, min: number): number {
-  const v = Number(text);
-  check(text.trim() !== '' && Number.isSafeInteger(v) && v >= min, option, text, `an integer ≥ ${min}`);
-  return v;
-}
 
-function positive(text: string, option: string): number {
-  const v = Number(text);
-  check(text.trim() !== '' && Number.isFinite(v) && v > 0, option, text, 'a positive number');
-  return v;
-}
 
 /** A saved generator in inference mode (batch norm on its moving statistics), as a function of z. */
 function inference(loaded: LoadedGenerator): LatentGenerator {
@@ -65,7 +56,6 @@ function historyPath(out: string): string {
   return path.join(path.dirname(out), `${path.basename(out, path.extname(out))}.history.json`);
 }
 
-const backendOption = () => new Option('--backend <name>', 'force a tensor backend').choices([...BACKENDS]);
 
 /** Adds `directions` and `traverse` to the `gan` command group. */
 export function registerDirectionCommands(group: Command): void {
@@ -106,14 +96,14 @@ export function registerDirectionCommands(group: Command): void {
         json: boolean;
       }) => {
         check(path.extname(opts.out).toLowerCase() === '.npy', '--out', opts.out, 'a .npy file name');
-        const steps = integer(opts.steps, '--steps', 1);
-        const batchSize = integer(opts.batchSize, '--batch-size', 1);
-        const pathSize = positive(opts.pathSize, '--path-size');
-        const learningRate = positive(opts.lr, '--lr');
-        const k = integer(opts.k, '--k', 2);
-        const epsilon = positive(opts.epsilon, '--epsilon');
-        const seed = integer(opts.seed, '--seed', 0);
-        const requested = opts.directions === undefined ? undefined : integer(opts.directions, '--directions', 1);
+        const steps = integerOption(opts.steps, '--steps', 1);
+        const batchSize = integerOption(opts.batchSize, '--batch-size', 1);
+        const pathSize = positiveOption(opts.pathSize, '--path-size');
+        const learningRate = positiveOption(opts.lr, '--lr');
+        const k = integerOption(opts.k, '--k', 2);
+        const epsilon = positiveOption(opts.epsilon, '--epsilon');
+        const seed = integerOption(opts.seed, '--seed', 0);
+        const requested = opts.directions === undefined ? undefined : integerOption(opts.directions, '--directions', 1);
         await initEngine(opts.backend ? { backend: opts.backend } : {});
         const loaded = await loadGenerator(opts.model);
         try {
@@ -190,10 +180,10 @@ export function registerDirectionCommands(group: Command): void {
     .action(async (opts: { model: string; out: string; directions?: string; range: string; steps: string; seed: string; subtractProjection: boolean; scale: string; backend?: BackendName }) => {
       const ext = path.extname(opts.out).toLowerCase();
       check(ext === '.png' || ext === '.npy', '--out', opts.out, 'a .png or .npy file name');
-      const range = positive(opts.range, '--range');
-      const steps = integer(opts.steps, '--steps', 1);
-      const seed = integer(opts.seed, '--seed', 0);
-      const scale = integer(opts.scale, '--scale', 1);
+      const range = positiveOption(opts.range, '--range');
+      const steps = integerOption(opts.steps, '--steps', 1);
+      const seed = integerOption(opts.seed, '--seed', 0);
+      const scale = integerOption(opts.scale, '--scale', 1);
       const file = opts.directions === undefined ? undefined : readNpy(opts.directions, '--directions');
       await initEngine(opts.backend ? { backend: opts.backend } : {});
       const loaded = await loadGenerator(opts.model);

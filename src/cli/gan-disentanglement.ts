@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { readNpy } from '../data/index.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { dci, mutualInformationGap, type DciResult, type MigResult } from '../gan/disentanglement.js';
+import { integerOption, numberOption } from './options.js';
 
 /** Library argument names → the options that carry them. */
 const OPTION_OF: Record<string, string> = { codes: '--latents', factors: '--factors', discrete: '--discrete', bins: '--bins', trainFraction: '--train-fraction', ridge: '--ridge', seed: '--seed' };
@@ -49,17 +50,7 @@ function parseColumns(text: string | undefined, k: number): number[] {
   return cols;
 }
 
-function integer(text: string, option: string, min: number): number {
-  const v = Number(text);
-  check(text.trim() !== '' && Number.isInteger(v) && v >= min, option, text, `an integer ≥ ${min}`);
-  return v;
-}
 
-function real(text: string, option: string): number {
-  const v = Number(text);
-  check(text.trim() !== '' && Number.isFinite(v), option, text, 'a number');
-  return v;
-}
 
 const fmt = (v: number) => v.toFixed(4).padStart(8);
 
@@ -96,10 +87,10 @@ export function registerDisentanglementCommand(group: Command): void {
     .option('--no-dci', 'skip DCI')
     .option('--json', 'print JSON', false)
     .action((opts: { latents: string; factors: string; discrete?: string; bins: string; trainFraction: string; seed: string; ridge: string; dci: boolean; json: boolean }) => {
-      const bins = integer(opts.bins, '--bins', 2);
-      const seed = integer(opts.seed, '--seed', 0);
-      const trainFraction = real(opts.trainFraction, '--train-fraction');
-      const ridge = real(opts.ridge, '--ridge');
+      const bins = integerOption(opts.bins, '--bins', 2);
+      const seed = integerOption(opts.seed, '--seed', 0);
+      const trainFraction = numberOption(opts.trainFraction, '--train-fraction');
+      const ridge = numberOption(opts.ridge, '--ridge');
       const codes = readMatrix(opts.latents, '--latents', false);
       const factors = readMatrix(opts.factors, '--factors', true);
       check(codes.cols >= 2, '--latents', `${opts.latents} with ${codes.cols} column`, 'at least 2 code columns (D ≥ 2)');

@@ -23,7 +23,7 @@ import {
   type ShapesDataset,
   type ShapesVariant,
 } from '../data/index.js';
-import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
+import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitError, EccvkitInputError } from '../errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
@@ -35,6 +35,7 @@ import { imageGridPng } from '../report/index.js';
 import { registerDirectionCommands } from './gan-directions.js';
 import { registerDisentanglementCommand } from './gan-disentanglement.js';
 import { createProgress } from './progress.js';
+import { backendOption, integerOption, positiveOption } from './options.js';
 
 const REGULARISER_NAMES = ['none', 'sn', 'gp', 'r1', 'clip'] as const;
 type RegulariserName = (typeof REGULARISER_NAMES)[number];
@@ -81,17 +82,7 @@ const SHAPES_SPECS = new Set<string>(SHAPES_VARIANTS);
 /** Options that may change between a run and its resume. */
 const SCHEDULE_KEYS = new Set(['steps', 'sampleEvery', 'checkpointEvery']);
 
-function integer(text: string, argument: string, min: number): number {
-  const v = Number(text);
-  check(Number.isInteger(v) && v >= min, argument, text, `an integer ≥ ${min}`);
-  return v;
-}
 
-function positive(text: string, argument: string): number {
-  const v = Number(text);
-  check(Number.isFinite(v) && v > 0, argument, text, 'a positive number');
-  return v;
-}
 
 /**
  * Training images in [0, 1] from `spec`: `mnist` (the embedded digits),
@@ -227,7 +218,6 @@ export async function loadGenerator(spec: string, argument = '--model'): Promise
   return { generator, latentDim: zShape[1] as number, height, width, channels };
 }
 
-const backendOption = () => new Option('--backend <name>', 'force a tensor backend').choices([...BACKENDS]);
 
 /** Adds the `gan` command group. */
 export function registerGanCommands(cli: Command): void {
@@ -307,24 +297,24 @@ export function registerGanCommands(cli: Command): void {
         backend?: BackendName;
         json: boolean;
       }) => {
-        const steps = integer(opts.steps, '--steps', 1);
-        const sampleEvery = integer(opts.sampleEvery, '--sample-every', 0);
-        const checkpointEvery = integer(opts.checkpointEvery, '--checkpoint-every', 0);
-        const requestedSize = opts.imageSize === undefined ? undefined : integer(opts.imageSize, '--image-size', 1);
+        const steps = integerOption(opts.steps, '--steps', 1);
+        const sampleEvery = integerOption(opts.sampleEvery, '--sample-every', 0);
+        const checkpointEvery = integerOption(opts.checkpointEvery, '--checkpoint-every', 0);
+        const requestedSize = opts.imageSize === undefined ? undefined : integerOption(opts.imageSize, '--image-size', 1);
         if (requestedSize !== undefined) check((GAN_IMAGE_SIZES as readonly number[]).includes(requestedSize), '--image-size', opts.imageSize, `one of ${GAN_IMAGE_SIZES.join(', ')}`);
         const emaDecay = Number(opts.emaDecay);
         check(emaDecay >= 0 && emaDecay < 1, '--ema-decay', opts.emaDecay, 'a number in [0, 1)');
         const partial = {
-          alpha: positive(opts.alpha, '--alpha'),
-          snBound: positive(opts.snBound, '--sn-bound'),
-          penaltyWeight: opts.penaltyWeight === undefined ? null : positive(opts.penaltyWeight, '--penalty-weight'),
-          clip: positive(opts.clip, '--clip'),
-          criticSteps: integer(opts.criticSteps, '--critic-steps', 1),
-          batchSize: integer(opts.batchSize, '--batch-size', 2),
-          width: integer(opts.width, '--width', 1),
-          lr: positive(opts.lr, '--lr'),
+          alpha: positiveOption(opts.alpha, '--alpha'),
+          snBound: positiveOption(opts.snBound, '--sn-bound'),
+          penaltyWeight: opts.penaltyWeight === undefined ? null : positiveOption(opts.penaltyWeight, '--penalty-weight'),
+          clip: positiveOption(opts.clip, '--clip'),
+          criticSteps: integerOption(opts.criticSteps, '--critic-steps', 1),
+          batchSize: integerOption(opts.batchSize, '--batch-size', 2),
+          width: integerOption(opts.width, '--width', 1),
+          lr: positiveOption(opts.lr, '--lr'),
           emaDecay,
-          seed: integer(opts.seed, '--seed', 0),
+          seed: integerOption(opts.seed, '--seed', 0),
         };
         const configFile = path.join(opts.out, 'config.json');
         const checkpointDir = path.join(opts.out, 'checkpoint');
@@ -336,24 +326,24 @@ export function registerGanCommands(cli: Command): void {
           ...(requestedSize === undefined ? {} : { imageSize: requestedSize }),
           ...(opts.channels === undefined ? {} : { channels: Number(opts.channels) as 1 | 3 }),
           dataDir: opts.dataDir,
-          count: integer(opts.dataCount, '--data-count', 2),
+          count: integerOption(opts.dataCount, '--data-count', 2),
           seed: partial.seed,
         });
-        const latentDim = opts.latentDim === undefined ? (shapes ? (ds as ShapesDataset).numFactors : 32) : integer(opts.latentDim, '--latent-dim', 1);
+        const latentDim = opts.latentDim === undefined ? (shapes ? (ds as ShapesDataset).numFactors : 32) : integerOption(opts.latentDim, '--latent-dim', 1);
         const infoWeight = Number(opts.infoganWeight);
         check(Number.isFinite(infoWeight) && infoWeight >= 0, '--infogan-weight', opts.infoganWeight, 'a number ≥ 0');
-        const infoCodes = opts.infoganCodes === undefined ? latentDim : integer(opts.infoganCodes, '--infogan-codes', 1);
+        const infoCodes = opts.infoganCodes === undefined ? latentDim : integerOption(opts.infoganCodes, '--infogan-codes', 1);
         check(infoCodes <= latentDim, '--infogan-codes', opts.infoganCodes, `at most the latent size ${latentDim}`);
         const hessianWeight = Number(opts.hessianWeight);
         check(Number.isFinite(hessianWeight) && hessianWeight >= 0, '--hessian-weight', opts.hessianWeight, 'a number ≥ 0');
-        const hessianSubset = opts.hessianSubset === undefined ? null : integer(opts.hessianSubset, '--hessian-subset', 1);
+        const hessianSubset = opts.hessianSubset === undefined ? null : integerOption(opts.hessianSubset, '--hessian-subset', 1);
         check(hessianSubset === null || hessianSubset <= partial.batchSize, '--hessian-subset', opts.hessianSubset, `at most the batch size ${partial.batchSize}`);
         const extra = {
           latentDim,
           hessianWeight,
           hessianLayers: opts.hessianLayers,
-          hessianFrom: integer(opts.hessianFrom, '--hessian-from', 0),
-          hessianRamp: integer(opts.hessianRamp, '--hessian-ramp', 0),
+          hessianFrom: integerOption(opts.hessianFrom, '--hessian-from', 0),
+          hessianRamp: integerOption(opts.hessianRamp, '--hessian-ramp', 0),
           hessianSubset,
           infoWeight,
           infoCodes,
@@ -461,8 +451,8 @@ export function registerGanCommands(cli: Command): void {
     .option('--seed <n>', 'latent noise seed', '0')
     .addOption(backendOption())
     .action(async (opts: { model: string; out: string; count: string; seed: string; backend?: BackendName }) => {
-      const count = integer(opts.count, '--count', 1);
-      const seed = integer(opts.seed, '--seed', 0);
+      const count = integerOption(opts.count, '--count', 1);
+      const seed = integerOption(opts.seed, '--seed', 0);
       const ext = path.extname(opts.out).toLowerCase();
       check(ext === '.png' || ext === '.npy', '--out', opts.out, 'a .png or .npy file name');
       await initEngine(opts.backend ? { backend: opts.backend } : {});
@@ -503,10 +493,10 @@ export function registerGanCommands(cli: Command): void {
         check(values.every(Number.isFinite), argument, file, 'finite values only');
         return { values, rows: arr.shape[0] as number, cols: arr.shape[1] as number };
       };
-      const kidSubsetSize = integer(opts.kidSubsetSize, '--kid-subset-size', 2);
-      const kidSubsets = integer(opts.kidSubsets, '--kid-subsets', 1);
-      const k = integer(opts.k, '--k', 1);
-      const seed = integer(opts.seed, '--seed', 0);
+      const kidSubsetSize = integerOption(opts.kidSubsetSize, '--kid-subset-size', 2);
+      const kidSubsets = integerOption(opts.kidSubsets, '--kid-subsets', 1);
+      const k = integerOption(opts.k, '--k', 1);
+      const seed = integerOption(opts.seed, '--seed', 0);
       const real = read(opts.real, '--real');
       const fake = read(opts.fake, '--fake');
       check(fake.cols === real.cols, '--fake', `${opts.fake} with ${fake.cols} columns`, `${real.cols} columns, like --real`);

@@ -5,9 +5,10 @@
  */
 import { Command, Option } from 'commander';
 import { npyToFloat32, npyToInt32Labels, readNpy } from '../data/index.js';
-import { BACKENDS, initEngine, tf, type BackendName } from '../engine/index.js';
+import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
 import { accuracy, PAIR_LOSS_NAMES, makeLoss, type PairLossName } from '../metric/index.js';
+import { backendOption } from './options.js';
 
 function readEmbeddings(file: string, argument: string): tf.Tensor2D {
   const arr = readNpy(file, argument);
@@ -26,7 +27,6 @@ function jsonNumber(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-const backendOption = () => new Option('--backend <name>', 'force a tensor backend').choices([...BACKENDS]);
 
 /** Adds the `metric` command group. */
 export function registerMetricCommands(cli: Command): void {
