@@ -230,8 +230,8 @@ export function directionEffects(
 }
 
 /** Row labels of a traversal grid: the factor each direction moves most and how purely. */
-function effectLabels(e: DirectionEffects, names: string[]): string[] {
-  return e.top.map((f, d) => `${names[f]} (${Math.round(100 * (e.purity[d] as number))}% of its effect)`);
+function effectLabels(e: DirectionEffects, names: string[], prefix: string): string[] {
+  return e.top.map((f, d) => `${prefix}${d} → ${names[f]} (${Math.round(100 * (e.purity[d] as number))}% of its effect)`);
 }
 
 function writeTraversal(file: string, G: tf.LayersModel, directions: tf.Tensor2D | undefined, dz: number, config: HessianPenaltyConfig, seed: number): void {
@@ -583,7 +583,8 @@ export function hessianPenaltyFindings(done: Done, factorNames: string[]): { ver
   const details: string[] = [];
   const seeds = new Set(done.arms.map((a) => a.seed)).size;
   if (seeds < 2) verdicts.push(`Only ${seeds} seed: no interval, so no verdict; the numbers below are one run each.`);
-  const word = (dir: 'up' | 'down' | 'unclear', up: string, down: string) => (dir === 'up' ? up : dir === 'down' ? down : 'no clear change in');
+  // With one seed there is no interval: the difference is stated with no verdict word.
+  const word = (dir: 'up' | 'down' | 'unclear', up: string, down: string) => (seeds < 2 ? 'one seed, no verdict on' : dir === 'up' ? up : dir === 'down' ? down : 'no clear change in');
   for (const arm of ['hpScratch', 'hpFineTune', 'infoGan'] as const) {
     if (!done.arms.some((a) => a.arm === arm)) continue;
     const mig = pairedDifference(done.arms, arm, 'mig');
@@ -592,7 +593,7 @@ export function hessianPenaltyFindings(done: Done, factorNames: string[]): { ver
     const fd = pairedDifference(done.arms, arm, 'fd');
     const fdDir = intervalDirection(fd);
     verdicts.push(
-      `${ARM_LABELS[arm]} vs baseline: ${word(intervalDirection(mig), 'raises', 'lowers')} MIG (Δ ${fmtInterval(mig)}), ${word(intervalDirection(diag), 'raises', 'lowers')} the Hessian's diagonal fraction (Δ ${fmtInterval(diag)}), ${word(intervalDirection(dciD), 'raises', 'lowers')} DCI disentanglement (Δ ${fmtInterval(dciD)}); FD ${fdDir === 'up' ? 'worse' : fdDir === 'down' ? 'better' : 'not clearly different'} (Δ ${fmtInterval(fd, 2)}).`,
+      `${ARM_LABELS[arm]} vs baseline: ${word(intervalDirection(mig), 'raises', 'lowers')} MIG (Δ ${fmtInterval(mig)}), ${word(intervalDirection(diag), 'raises', 'lowers')} the Hessian's diagonal fraction (Δ ${fmtInterval(diag)}), ${word(intervalDirection(dciD), 'raises', 'lowers')} DCI disentanglement (Δ ${fmtInterval(dciD)}); FD ${seeds < 2 ? 'Δ' : fdDir === 'up' ? 'worse' : fdDir === 'down' ? 'better' : 'not clearly different'} (Δ ${fmtInterval(fd, 2)}).`,
     );
   }
   const scratch = pairedDifference(done.arms, 'hpScratch', 'fd');
@@ -692,17 +693,19 @@ function report(runRecord: RunRecord, store: RunStore): string {
         const ci = interval(sorted.map((s) => s[i]!));
         return { label: `#${i + 1}`, value: ci.mean, ...(Number.isFinite(ci.halfWidth) ? { error: [ci.mean - ci.halfWidth, ci.mean + ci.halfWidth] as [number, number] } : {}) };
       });
-      return barChartSvg({ title: `${ARM_LABELS[arm]}: activeness, coordinates sorted`, yLabel: 'activeness', bars, width: 320, height: 220 });
+      return barChartSvg({ title: ARM_LABELS[arm], yLabel: 'activeness', bars, width: 300, height: 220 });
     })
     .join('');
+  // Grids are drawn at scale 2 with a 2-pixel pad: one label box per image row, level with it.
+  const cell = 32 * 2;
   const grid = (file: string, labels: string[], alt: string) =>
     fs.existsSync(file)
-      ? `<div style="display:flex;gap:8px;align-items:flex-start"><img alt="${escapeHtml(alt)}" src="${pngDataUri(fs.readFileSync(file))}"><ol start="0" style="margin:0;line-height:${(32 * 2 + 2) / 16}em;font-size:0.8em">${labels.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ol></div>`
+      ? `<div style="display:flex;gap:8px;align-items:flex-start"><img alt="${escapeHtml(alt)}" src="${pngDataUri(fs.readFileSync(file))}"><ol style="margin:2px 0 0 0;padding:0;list-style:none;font-size:0.85em">${labels.map((l) => `<li style="height:${cell}px;margin-bottom:2px;display:flex;align-items:center">${escapeHtml(l)}</li>`).join('')}</ol></div>`
       : '<p>(grid missing)</p>';
   const firstSeed = cfg.seeds[0];
   const traversals = HESSIAN_ARMS.map((arm) => done.arms.find((a) => a.arm === arm && a.seed === firstSeed))
     .filter((a): a is ArmResult => a !== undefined)
-    .map((a) => `<figure><figcaption>${escapeHtml(`${ARM_LABELS[a.arm]}, seed ${a.seed}: rows z0…z${a.axes.top.length - 1}, t from −${cfg.traversalRange} to ${cfg.traversalRange}; each row labelled with the factor it moves most (by the predictor)`)}</figcaption>${grid(a.traversal, effectLabels(a.axes, names), `traversal ${a.arm}`)}</figure>`)
+    .map((a) => `<figure><figcaption>${escapeHtml(`${ARM_LABELS[a.arm]}, seed ${a.seed}: rows z0…z${a.axes.top.length - 1}, t from −${cfg.traversalRange} to ${cfg.traversalRange}; each row labelled with the factor it moves most (by the predictor)`)}</figcaption>${grid(a.traversal, effectLabels(a.axes, names, 'z'), `traversal ${a.arm}`)}</figure>`)
     .join('');
   const dirRows = DIRECTION_METHODS.filter((m) => done.directions.some((d) => d.method === m)).map((m) => {
     const rows = done.directions.filter((d) => d.method === m);
@@ -711,13 +714,13 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const dirTable = dirRows.length === 0 ? '' : htmlTable({ caption: `Directions in the baseline generators (purity: share of a direction's effect on its top factor; coverage: distinct top factors out of ${names.length})`, columns: ['directions', 'seeds', 'mean purity', 'coverage'], rows: dirRows });
   const dirGrids = DIRECTION_METHODS.map((m) => done.directions.find((d) => d.method === m && d.seed === firstSeed))
     .filter((d): d is DirectionResult => d !== undefined)
-    .map((d) => `<figure><figcaption>${escapeHtml(`${METHOD_LABELS[d.method]} in the baseline, seed ${d.seed}`)}</figcaption>${grid(d.traversal, effectLabels(d.effects, names), `directions ${d.method}`)}</figure>`)
+    .map((d) => `<figure><figcaption>${escapeHtml(`${METHOD_LABELS[d.method]} in the baseline, seed ${d.seed}`)}</figcaption>${grid(d.traversal, effectLabels(d.effects, names, d.method === 'axes' ? 'z' : 'q'), `directions ${d.method}`)}</figure>`)
     .join('');
   const verdicts = `<ul>${findings.verdicts.map((v) => `<li>${escapeHtml(v)}</li>`).join('')}</ul>`;
   const details = `<details><summary>Per-seed numbers and what each direction moves</summary><ul>${findings.details.map((v) => `<li>${escapeHtml(v)}</li>`).join('')}</ul></details>`;
   const notes =
     '<p>MIG and DCI are computed between the latent codes and the factor predictor\'s readings of the generated images (MIG as disentanglement_lib with 20 bins, the shape factor discrete; DCI with ridge importances, so not comparable to published gradient-boosted-tree DCI). PPL uses the predictor\'s features, not LPIPS, so it is not comparable to published PPL. Diagonal-ness counts every output pixel, background included, as the reference.</p>';
-  return `${setup}${caveat}<p><strong>Findings</strong> (verdicts from paired 95% intervals over seeds):</p>${verdicts}${details}${predictorTable}${migChart}${armTable}${notes}<h3>Activeness per latent coordinate</h3><div style="display:flex;flex-wrap:wrap">${activenessCharts}</div><h3>Latent traversals</h3>${traversals}<h3>Directions found in a trained generator</h3>${dirTable}${dirGrids}`;
+  return `${setup}${caveat}<p><strong>Findings</strong> (verdicts from paired 95% intervals over seeds):</p>${verdicts}${details}${predictorTable}${migChart}${armTable}${notes}<h3>Activeness per latent coordinate</h3><p>Each arm's coordinates sorted from most to least active (variance of G over z_i ∈ {−2, 0, 2}), mean over seeds: a disentangled G uses a few coordinates strongly.</p><div style="display:flex;flex-wrap:wrap">${activenessCharts}</div><h3>Latent traversals</h3>${traversals}<h3>Directions found in a trained generator</h3>${dirTable}${dirGrids}`;
 }
 
 export const hessianPenaltyExperiment: Experiment<HessianPenaltyConfig> = {

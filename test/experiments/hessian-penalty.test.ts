@@ -174,7 +174,7 @@ describe('hessian-penalty run', () => {
     assert.equal((html.match(/<img alt="traversal /g) ?? []).length, 4);
     assert.equal((html.match(/<img alt="directions /g) ?? []).length, 3);
     assert.match(html, /Factor predictor on held-out labelled shapes/);
-    assert.match(html, /<li>(shape|scale|rotation|x|y|brightness) \(\d+% of its effect\)<\/li>/);
+    assert.match(html, /<li [^>]*>z0 → (shape|scale|rotation|x|y|brightness) \(\d+% of its effect\)<\/li>/);
     assert.match(html, /verdicts from paired 95% intervals/);
   });
 });
