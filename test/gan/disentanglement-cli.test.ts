@@ -6,21 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { npyArray, writeNpy } from '../../src/data/index.js';
 import { dci } from '../../src/gan/disentanglement.js';
 import { assertClose, runCliAsync } from '../helpers.js';
+import { MIG_CASES } from './mig-fixture.js';
 
-interface MigCase {
-  name: string;
-  bins: number;
-  discrete: number[];
-  codes: number[][];
-  factors: number[][];
-  mi: number[][];
-  entropy: number[];
-  perFactor: number[];
-  mig: number;
-}
 
 // Made by test/gan/fixtures/make_mig_fixture.py with NumPy 1.24.2 and scikit-learn 1.2.1.
-const [MIXED] = JSON.parse(fs.readFileSync(new URL('./fixtures/mig.json', import.meta.url), 'utf8')) as MigCase[];
+const [MIXED] = MIG_CASES;
 
 interface CliOutput {
   mig: number;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { createRng, initEngine, tf } from '../../src/engine/index.js';
 import {
@@ -15,24 +14,10 @@ import {
   type LatentGenerator,
 } from '../../src/gan/disentanglement.js';
 import { assertClose, throwsInput } from '../helpers.js';
+import { MIG_CASES } from './mig-fixture.js';
 
-interface MigCase {
-  name: string;
-  bins: number;
-  discrete: number[];
-  codes: number[][];
-  factors: number[][];
-  /** Per column: np.digitize(x, np.histogram(x, bins)[1][:-1]) (continuous) or the labels (discrete). */
-  codeLabels: number[][];
-  factorLabels: number[][];
-  mi: number[][];
-  entropy: number[];
-  perFactor: number[];
-  mig: number;
-}
 
 // Made by test/gan/fixtures/make_mig_fixture.py with NumPy 1.24.2 and scikit-learn 1.2.1 (see its docstring).
-const MIG_CASES = JSON.parse(fs.readFileSync(new URL('./fixtures/mig.json', import.meta.url), 'utf8')) as MigCase[];
 
 /** N × D standard normals, row-major. */
 function normals(n: number, d: number, seed: number): { values: Float64Array; rows: number; cols: number } {
