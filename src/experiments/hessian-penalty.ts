@@ -20,7 +20,7 @@ import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { discoverDirections, gramSchmidt, latentTraversal } from '../gan/directions.js';
 import { activeness, dci, hessianDiagonalness, mutualInformationGap, perceptualPathLength } from '../gan/disentanglement.js';
 import { ganLoss } from '../gan/losses.js';
-import { frechetDistance } from '../gan/metrics.js';
+import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan, type GanTrainerOptions } from '../gan/train.js';
 import { FactorPredictor, trainFactorPredictor, type FactorScore } from '../nn/factor-predictor.js';
 import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator } from '../nn/gan-nets.js';
@@ -165,20 +165,6 @@ function generateImages(g: tf.LayersModel, zs: tf.Tensor2D, batch = 500): tf.Ten
   return out;
 }
 
-function featureMatrix(predictor: FactorPredictor, images: tf.Tensor4D, batch = 500): { values: Float32Array; rows: number; cols: number } {
-  const n = images.shape[0];
-  const chunks: Float32Array[] = [];
-  let cols = 0;
-  for (let s = 0; s < n; s += batch) {
-    const f = tf.tidy(() => predictor.features(tf.slice(images, [s, 0, 0, 0], [Math.min(batch, n - s), -1, -1, -1])));
-    cols = f.shape[1];
-    chunks.push(Float32Array.from(f.dataSync()));
-    f.dispose();
-  }
-  const values = new Float32Array(n * cols);
-  chunks.reduce((o, c) => (values.set(c, o), o + c.length), 0);
-  return { values, rows: n, cols };
-}
 
 /**
  * How much each factor changes along each direction: for `samples` base codes z
@@ -269,11 +255,11 @@ async function run(config: HessianPenaltyConfig, ctx: ExperimentContext): Promis
   const predictorScores = predictor.score(testSlice);
   ctx.progress.log(`factor predictor, held out: ${predictorScores.map((s) => `${s.name} ${s.metric} ${s.score.toFixed(3)}`).join(', ')}`);
   const realFd = tf.tensor4d(heldOut.images.subarray(0, config.fdSamples * h * w * channels), [config.fdSamples, h, w, channels]);
-  const realFeatures = featureMatrix(predictor, realFd);
+  const realFeatures = modelFeatures(predictor.featureModel, realFd);
   realFd.dispose();
   // The FD floor: held-out real shapes against as many training shapes.
   const floorImages = tf.tensor4d(trainData.images.subarray(0, Math.min(config.fdSamples, config.trainImages) * h * w * channels), [Math.min(config.fdSamples, config.trainImages), h, w, channels]);
-  const fdFloor = frechetDistance(realFeatures, featureMatrix(predictor, floorImages));
+  const fdFloor = frechetDistance(realFeatures, modelFeatures(predictor.featureModel, floorImages));
   floorImages.dispose();
 
   const done: Done = ctx.resumeFrom?.meta.done ? fromJson(ctx.resumeFrom.meta.done) : { arms: [], directions: [] };
@@ -386,7 +372,7 @@ async function run(config: HessianPenaltyConfig, ctx: ExperimentContext): Promis
     }
     const read = predictor.predict(images);
     const fdImages = tf.slice(images, [0, 0, 0, 0], [Math.min(config.fdSamples, config.evalSamples), -1, -1, -1]) as tf.Tensor4D;
-    const fd = frechetDistance(realFeatures, featureMatrix(predictor, fdImages));
+    const fd = frechetDistance(realFeatures, modelFeatures(predictor.featureModel, fdImages));
     const codes = { values: zs.dataSync(), rows: config.evalSamples, cols: dz };
     tf.dispose([images, fdImages]);
     const factors = { values: read, rows: config.evalSamples, cols: predictor.numFactors };

@@ -13,7 +13,7 @@ import { loadMnistDigits, shuffledBatches, stratifiedSplit, subset, toTensors } 
 import { createRng, tf } from '../engine/index.js';
 import { writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
-import { frechetDistance, kernelInceptionDistance } from '../gan/metrics.js';
+import { frechetDistance, kernelInceptionDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
@@ -78,24 +78,6 @@ function featureModel(classifier: tf.LayersModel): tf.LayersModel {
   return tf.model({ inputs: classifier.inputs, outputs: hidden.output as tf.SymbolicTensor });
 }
 
-function features(model: tf.LayersModel, images: tf.Tensor4D, batch = 500): { values: Float32Array; rows: number; cols: number } {
-  const n = images.shape[0];
-  const parts: Float32Array[] = [];
-  let cols = 0;
-  for (let s = 0; s < n; s += batch) {
-    const f = tf.tidy(() => model.predict(tf.slice(images, [s, 0, 0, 0], [Math.min(batch, n - s), -1, -1, -1])) as tf.Tensor2D);
-    cols = f.shape[1];
-    parts.push(Float32Array.from(f.dataSync()));
-    f.dispose();
-  }
-  const values = new Float32Array(n * cols);
-  let o = 0;
-  for (const p of parts) {
-    values.set(p, o);
-    o += p.length;
-  }
-  return { values, rows: n, cols };
-}
 
 async function trainClassifier(train: ReturnType<typeof toTensors>, config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<tf.LayersModel> {
   const net = mnistConvNet({ filters: [16, 32], hidden: 64 }, ctx.rng.seedInt());
@@ -138,10 +120,10 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
   }
   const featureNet = featureModel(classifier);
   const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(classifier.predict(test.x) as tf.Tensor, 1), test.y), 'float32')).dataSync()[0] as number);
-  const realFeatures = features(featureNet, test.x);
+  const realFeatures = modelFeatures(featureNet, test.x);
   // The floor: held-out real digits against as many training digits.
   const floor = toTensors(floorSet);
-  const realFloorFeatures = features(featureNet, floor.x);
+  const realFloorFeatures = modelFeatures(featureNet, floor.x);
   tf.dispose([floor.x, floor.y]);
   const fdFloor = frechetDistance(realFeatures, realFloorFeatures);
   ctx.progress.log(`feature classifier: held-out accuracy ${(100 * accuracy).toFixed(2)}%, FD(train, test) = ${fdFloor.toFixed(3)}`);
@@ -205,7 +187,7 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
         const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
         // Checked on the images: tfjs max-pooling drops NaN (wasm even returns −∞), so NaN samples can give finite features.
         const finite = (fakeImages.dataSync() as Float32Array).every(Number.isFinite);
-        const fakeFeatures = features(featureNet, fakeImages);
+        const fakeFeatures = modelFeatures(featureNet, fakeImages);
         tf.dispose([zEval, fakeImages]);
         const fd = finite ? frechetDistance(realFeatures, fakeFeatures) : NaN;
         const kid = finite ? kernelInceptionDistance(realFeatures, fakeFeatures, { subsetSize: Math.min(500, config.evalSamples), subsets: 10, seed: config.seed }).mean : NaN;

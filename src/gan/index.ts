@@ -7,7 +7,7 @@
 export { GAN_LOSSES, ganLoss, type GanLoss, type GanLossName } from './losses.js';
 export { WGAN_GP_LAMBDA, R1_GAMMA, WGAN_CLIP, gradientPenalty, r1Penalty, clipWeights, criticInputGradient, assertSecondOrderGradients, type Critic } from './penalties.js';
 export { hessianPenalty, hessianPenaltyPerLayer, rademacher, type HessianPenaltyOptions, type HessianTarget } from './hessian-penalty.js';
-export { frechetDistance, frechetDistanceFromMoments, kernelInceptionDistance, precisionRecall, type Features, type KidOptions } from './metrics.js';
+export { frechetDistance, frechetDistanceFromMoments, kernelInceptionDistance, precisionRecall, modelFeatures, type Features, type KidOptions } from './metrics.js';
 export { symmetricEigen, symmetricSqrt, meanAndCovariance, matMulSquare, type SquareMatrix, type SymmetricEigen } from './linalg.js';
 export {
   GanTrainer,

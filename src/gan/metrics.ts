@@ -185,3 +185,23 @@ export function precisionRecall(real: Features, fake: Features, options: { k?: n
     tf.dispose([r, f]);
   }
 }
+
+/** A model's outputs [N, D] for images, in batches of `batch`, as a plain row-major matrix (for FD, KID and the like). */
+export function modelFeatures(model: tf.LayersModel, images: tf.Tensor4D, batch = 500): { values: Float32Array; rows: number; cols: number } {
+  const n = images.shape[0];
+  const parts: Float32Array[] = [];
+  let cols = 0;
+  for (let s = 0; s < n; s += batch) {
+    const f = tf.tidy(() => model.predict(tf.slice(images, [s, 0, 0, 0], [Math.min(batch, n - s), -1, -1, -1])) as tf.Tensor2D);
+    cols = f.shape[1];
+    parts.push(Float32Array.from(f.dataSync()));
+    f.dispose();
+  }
+  const values = new Float32Array(n * cols);
+  let o = 0;
+  for (const p of parts) {
+    values.set(p, o);
+    o += p.length;
+  }
+  return { values, rows: n, cols };
+}
