@@ -51,7 +51,7 @@ const OUTPUT_SAVING_KERNELS: Record<string, string[]> = {
 };
 
 /** First-order gradients eccvkit replaces because tfjs's are wrong. */
-export const CORRECTED_GRADIENTS = ['AvgPool', 'Maximum', 'Minimum', 'SquaredDifference'] as const;
+export const CORRECTED_GRADIENTS = ['AvgPool', 'Maximum', 'Minimum', 'SquaredDifference', 'ResizeNearestNeighbor'] as const;
 
 /**
  * Kernels whose gradient eccvkit re-registers to be correct under double
@@ -241,6 +241,33 @@ function zeroGradients(inputNames: string[]): tf.GradConfig['gradFunc'] {
   return (_dy, saved) => Object.fromEntries(inputNames.map((name, i) => [name, () => tf.zeros((saved[i] as tf.Tensor).shape)]));
 }
 
+/**
+ * d resizeNearestNeighbor. tfjs 4.22's `ResizeNearestNeighborGrad` kernel (cpu,
+ * and the backends that borrow it) offsets dy by the *input's* batch stride, so
+ * with batch > 1 each image gets gradient from the wrong rows of dy (upsampling
+ * layers couple the images of a batch). For an integer scale without
+ * alignCorners every output pixel copies one input pixel of its k×k block, so
+ * the gradient is the block sum of dy (differentiable again); other scales run
+ * the kernel one image at a time, where the offset is right.
+ */
+function resizeNearestNeighborGradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap): GradientMap {
+  const [images] = saved as [tf.Tensor4D];
+  const g = dy as tf.Tensor4D;
+  const [batch, h, w, c] = images.shape;
+  const [, oh, ow] = g.shape;
+  const alignCorners = attrs?.alignCorners === true;
+  return {
+    images: () =>
+      tf.tidy(() => {
+        if (!alignCorners && oh % h === 0 && ow % w === 0) return tf.sum(tf.reshape(g, [batch, h, oh / h, w, ow / w, c]), [2, 4]);
+        const parts = Array.from({ length: batch }, (_, b) =>
+          tf.engine().runKernel('ResizeNearestNeighborGrad', { images: tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]), dy: tf.slice(g, [b, 0, 0, 0], [1, -1, -1, -1]) }, attrs ?? {}) as tf.Tensor,
+        );
+        return tf.concat(parts, 0);
+      }),
+  };
+}
+
 /** Registers the missing gradients (idempotent; existing tfjs gradients win). */
 export function registerSecondOrderGradients(): void {
   if (registered) return;
@@ -259,6 +286,7 @@ export function registerSecondOrderGradients(): void {
   tf.registerGradient({ kernelName: 'Maximum', inputsToSave: ['a', 'b'], gradFunc: extremumGradient((a, b) => tf.greaterEqual(a, b)) });
   tf.registerGradient({ kernelName: 'SquaredDifference', inputsToSave: ['a', 'b'], gradFunc: squaredDifferenceGradient });
   tf.registerGradient({ kernelName: 'Minimum', inputsToSave: ['a', 'b'], gradFunc: extremumGradient((a, b) => tf.lessEqual(a, b)) });
+  tf.registerGradient({ kernelName: 'ResizeNearestNeighbor', inputsToSave: ['images'], gradFunc: resizeNearestNeighborGradient });
   for (const [kernelName, inputNames] of Object.entries(OUTPUT_SAVING_KERNELS)) {
     const original = tf.getGradient(kernelName);
     if (original !== undefined && original.outputsToSave?.[0] === true) tf.registerGradient(recomputingOutput(original, inputNames));

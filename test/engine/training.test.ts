@@ -192,6 +192,33 @@ describe('first-order gradients eccvkit corrects', () => {
       tf.dispose([x, c]);
     });
   });
+
+  it('nearest-neighbour upsampling sends each image only its own gradient (tfjs mixes the images of a batch)', async () => {
+    for (const backend of await availableBackends()) {
+      await onBackend(backend, () => {
+        const x = tf.tensor4d(randomValues(3 * 2 * 2 * 2, 41), [3, 2, 2, 2]);
+        const weights = tf.tensor4d(randomValues(3 * 5 * 5 * 2, 42), [3, 5, 5, 2]);
+        for (const [size, align] of [[[4, 4], false], [[3, 5], false], [[4, 4], true]] as const) {
+          const w = tf.slice(weights, [0, 0, 0, 0], [-1, size[0], size[1], -1]);
+          const g = tf.tidy(() => Array.from(tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(xx as tf.Tensor4D, [...size], align), w)))(x).dataSync()));
+          // By hand: each input pixel collects the weights of the output pixels that copy it, within its own image.
+          const wv = w.dataSync();
+          const expected = new Array<number>(x.size).fill(0);
+          const [oh, ow] = size;
+          for (let b = 0; b < 3; b++)
+            for (let r = 0; r < oh; r++)
+              for (let c = 0; c < ow; c++) {
+                const sr = align ? Math.min(1, Math.round((r * 1) / (oh - 1))) : Math.min(1, Math.floor((r * 2) / oh));
+                const sc = align ? Math.min(1, Math.round((c * 1) / (ow - 1))) : Math.min(1, Math.floor((c * 2) / ow));
+                for (let d = 0; d < 2; d++) expected[((b * 2 + sr) * 2 + sc) * 2 + d]! += wv[((b * oh + r) * ow + c) * 2 + d]!;
+              }
+          assertClose(g, expected, 1e-5, `${backend} resize to ${size.join('×')}${align ? ' aligned' : ''}`);
+          w.dispose();
+        }
+        tf.dispose([x, weights]);
+      });
+    }
+  });
 });
 
 describe('tfjs-layers model.fit on wasm', () => {
