@@ -16,6 +16,7 @@ import {
   loadMnistDigits,
   npyArray,
   npyToFloat32,
+  padImages,
   readNpy,
   SHAPES_VARIANTS,
   writeNpy,
@@ -31,6 +32,7 @@ import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../ga
 import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';
 import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
+import { saveStyleGenerator, STYLE_IMAGE_SIZES, styleGenerator, type StyleGenerator } from '../nn/style-gan.js';
 import { imageGridPng } from '../report/index.js';
 import { registerDirectionCommands } from './gan-directions.js';
 import { registerDisentanglementCommand } from './gan-disentanglement.js';
@@ -38,11 +40,23 @@ import { createProgress } from './progress.js';
 import { backendOption, integerOption, positiveOption } from './options.js';
 
 const REGULARISER_NAMES = ['none', 'sn', 'gp', 'r1', 'clip'] as const;
+const GAN_ARCHS = ['dcgan', 'style'] as const;
+type GanArch = (typeof GAN_ARCHS)[number];
+/** Each architecture's loss and regulariser when none is given: the DCGAN runs' hinge + spectral norm, StyleGAN's non-saturating loss + R1. */
+const ARCH_DEFAULTS: Record<GanArch, { loss: GanLossName; regulariser: RegulariserName; penaltyWeight: number | null }> = {
+  dcgan: { loss: 'hinge', regulariser: 'sn', penaltyWeight: null },
+  // StyleGAN's γ = 10 is weight γ/2 = 5 in the trainer's R1 convention.
+  style: { loss: 'nonSaturating', regulariser: 'r1', penaltyWeight: 5 },
+};
 type RegulariserName = (typeof REGULARISER_NAMES)[number];
 
 /** What `gan train` records in `--out/config.json`; a resume must agree on everything but the schedule. */
 interface GanTrainConfig {
   data: string;
+  /** 'dcgan' or 'style' (a StyleGAN-like generator whose synthesis takes W+ codes). */
+  arch: GanArch;
+  /** The style generator's w size, mapping depth and fixed noise (null for a DCGAN). */
+  style: { wDim: number; mappingLayers: number; noise: boolean } | null;
   imageSize: GanImageSize;
   channels: 1 | 3;
   loss: GanLossName;
@@ -71,7 +85,7 @@ interface GanTrainConfig {
 }
 
 /** What a config written before these options existed held for them: the penalty and InfoGAN off. */
-const CONFIG_DEFAULTS: Partial<GanTrainConfig> = { hessianWeight: 0, hessianLayers: 'output', hessianFrom: 0, hessianRamp: 0, hessianSubset: null, infoWeight: 0 };
+const CONFIG_DEFAULTS: Partial<GanTrainConfig> = { arch: 'dcgan', style: null, hessianWeight: 0, hessianLayers: 'output', hessianFrom: 0, hessianRamp: 0, hessianSubset: null, infoWeight: 0 };
 
 /** Options that may change on a resume when the penalty starts at or after the checkpoint (fine-tuning a trained G). */
 const HESSIAN_KEYS = new Set(['hessianWeight', 'hessianLayers', 'hessianFrom', 'hessianRamp', 'hessianSubset']);
@@ -133,10 +147,11 @@ function criticRegulariser(config: GanTrainConfig): CriticRegulariser {
   }
 }
 
-function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; dispose(): void } {
+function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; emaStyle: StyleGenerator | undefined; dispose(): void } {
   const netOptions = { imageSize: config.imageSize, channels: config.channels, latentDim: config.latentDim, width: config.width };
-  const generator = dcganGenerator({ ...netOptions, seed: config.seed });
-  const ema = dcganGenerator({ ...netOptions, seed: config.seed });
+  const styleNets = config.style ? [0, 1].map(() => styleGenerator({ ...netOptions, ...config.style, seed: config.seed })) : undefined;
+  const generator = styleNets ? styleNets[0]!.generator : dcganGenerator({ ...netOptions, seed: config.seed });
+  const ema = styleNets ? styleNets[1]!.generator : dcganGenerator({ ...netOptions, seed: config.seed });
   const dOptions = {
     imageSize: config.imageSize,
     channels: config.channels,
@@ -147,8 +162,11 @@ function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: Gan
   const withQ = config.infoWeight > 0 ? dcganDiscriminatorWithQ({ ...dOptions, codes: config.infoCodes }) : undefined;
   const discriminator = withQ?.discriminator ?? dcganDiscriminator(dOptions);
   const dispose = () => {
-    generator.dispose();
-    ema.dispose();
+    if (styleNets) for (const s of styleNets) s.dispose();
+    else {
+      generator.dispose();
+      ema.dispose();
+    }
     if (withQ) withQ.dispose();
     else discriminator.dispose();
   };
@@ -179,7 +197,7 @@ function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: Gan
         : {}),
       ...(withQ ? { infoGan: { q: withQ.q, weight: config.infoWeight } } : {}),
     });
-    return { trainer, dispose };
+    return { trainer, emaStyle: styleNets?.[1], dispose };
   } catch (err) {
     dispose();
     throw err;
@@ -225,7 +243,7 @@ export function registerGanCommands(cli: Command): void {
 
   group
     .command('train')
-    .description('train a DCGAN; --out gets config.json, sample grids, checkpoint/ (a rerun with the same --out resumes) and generator/ (the EMA generator)')
+    .description('train a DCGAN or a style-based generator (--arch style); --out gets config.json, sample grids, checkpoint/ (a rerun with the same --out resumes) and generator/ (the EMA generator)')
     .requiredOption('--out <dir>', 'output folder')
     .option(
       '--data <spec>',
@@ -236,10 +254,14 @@ export function registerGanCommands(cli: Command): void {
     .option('--data-count <n>', 'images generated for shapes data', '20000')
     .option('--image-size <n>', `side of the square images, one of ${GAN_IMAGE_SIZES.join(', ')} (default: the data's; folders are resized, default 64; shapes 32)`)
     .addOption(new Option('--channels <n>', 'channels of an image folder (default 3) or of shapes data (default 1; 3 draws hues)').choices(['1', '3']))
-    .addOption(new Option('--loss <name>', 'GAN loss on the critic output').choices([...GAN_LOSSES]).default('hinge'))
+    .addOption(new Option('--arch <name>', "generator: 'dcgan', or 'style' (mapping MLP z → w, learned 4×4 constant, AdaIN per layer, one w per layer in W+; 28×28 data padded to 32; the generator inversion works with)").choices([...GAN_ARCHS]).default('dcgan'))
+    .option('--w-dim <n>', 'style generator: size of w', '128')
+    .option('--mapping-layers <n>', 'style generator: dense layers of the mapping network', '4')
+    .option('--noise', 'style generator: fixed per-pixel noise with learned strengths before each AdaIN', false)
+    .addOption(new Option('--loss <name>', 'GAN loss on the critic output (default: hinge for dcgan, nonSaturating for style)').choices([...GAN_LOSSES]))
     .option('--alpha <x>', 'domain scale: the loss sees α·D(x)', '1')
     .addOption(
-      new Option('--regulariser <name>', 'sn: spectral norm on every critic layer; gp: WGAN-GP; r1: R1 on reals; clip: weight clipping').choices([...REGULARISER_NAMES]).default('sn'),
+      new Option('--regulariser <name>', 'sn: spectral norm on every critic layer; gp: WGAN-GP; r1: R1 on reals; clip: weight clipping (default: sn for dcgan, r1 with weight 5 = StyleGAN γ 10 for style)').choices([...REGULARISER_NAMES]),
     )
     .option('--sn-bound <k>', 'per-layer Lipschitz bound of spectral norm (W·k/σ)', '1')
     .option('--penalty-weight <w>', 'weight of gp (default 10) or r1 (default 1)')
@@ -248,7 +270,7 @@ export function registerGanCommands(cli: Command): void {
     .option('--steps <n>', 'generator steps to reach', '2000')
     .option('--batch-size <n>', 'batch size', '64')
     .option('--width <n>', 'filters of the last generator block / first critic conv', '16')
-    .option('--latent-dim <n>', 'latent size (default 32; for shapes data, its number of factors, as the Hessian Penalty paper)')
+    .option('--latent-dim <n>', 'latent size (default 32; for shapes data, its number of factors, as the Hessian Penalty paper; for style, --w-dim)')
     .option('--lr <x>', 'Adam learning rate (β₁ 0.5, β₂ 0.999) for both nets', '2e-4')
     .option('--ema-decay <x>', 'EMA decay of the generator weights', '0.999')
     .option('--seed <n>', 'seed of the weights, batches and noise', '0')
@@ -271,9 +293,13 @@ export function registerGanCommands(cli: Command): void {
         dataCount: string;
         imageSize?: string;
         channels?: string;
-        loss: GanLossName;
+        arch: GanArch;
+        wDim: string;
+        mappingLayers: string;
+        noise: boolean;
+        loss?: GanLossName;
         alpha: string;
-        regulariser: RegulariserName;
+        regulariser?: RegulariserName;
         snBound: string;
         penaltyWeight?: string;
         clip: string;
@@ -304,10 +330,14 @@ export function registerGanCommands(cli: Command): void {
         if (requestedSize !== undefined) check((GAN_IMAGE_SIZES as readonly number[]).includes(requestedSize), '--image-size', opts.imageSize, `one of ${GAN_IMAGE_SIZES.join(', ')}`);
         const emaDecay = Number(opts.emaDecay);
         check(emaDecay >= 0 && emaDecay < 1, '--ema-decay', opts.emaDecay, 'a number in [0, 1)');
+        const archDefaults = ARCH_DEFAULTS[opts.arch];
+        const regulariser = opts.regulariser ?? archDefaults.regulariser;
+        const style = opts.arch === 'style' ? { wDim: integerOption(opts.wDim, '--w-dim', 1), mappingLayers: integerOption(opts.mappingLayers, '--mapping-layers', 1), noise: opts.noise } : null;
+        if (style) check(requestedSize === undefined || (STYLE_IMAGE_SIZES as readonly number[]).includes(requestedSize) && (GAN_IMAGE_SIZES as readonly number[]).includes(requestedSize), '--image-size', opts.imageSize, '32 or 64 for --arch style (a power of two the critic supports)');
         const partial = {
           alpha: positiveOption(opts.alpha, '--alpha'),
           snBound: positiveOption(opts.snBound, '--sn-bound'),
-          penaltyWeight: opts.penaltyWeight === undefined ? null : positiveOption(opts.penaltyWeight, '--penalty-weight'),
+          penaltyWeight: opts.penaltyWeight === undefined ? (opts.regulariser === undefined ? archDefaults.penaltyWeight : null) : positiveOption(opts.penaltyWeight, '--penalty-weight'),
           clip: positiveOption(opts.clip, '--clip'),
           criticSteps: integerOption(opts.criticSteps, '--critic-steps', 1),
           batchSize: integerOption(opts.batchSize, '--batch-size', 2),
@@ -322,14 +352,16 @@ export function registerGanCommands(cli: Command): void {
         const progress = createProgress();
 
         const shapes = SHAPES_SPECS.has(opts.data);
-        const ds = loadGanImages(opts.data, {
+        const loaded = loadGanImages(opts.data, {
           ...(requestedSize === undefined ? {} : { imageSize: requestedSize }),
           ...(opts.channels === undefined ? {} : { channels: Number(opts.channels) as 1 | 3 }),
           dataDir: opts.dataDir,
           count: integerOption(opts.dataCount, '--data-count', 2),
           seed: partial.seed,
         });
-        const latentDim = opts.latentDim === undefined ? (shapes ? (ds as ShapesDataset).numFactors : 32) : integerOption(opts.latentDim, '--latent-dim', 1);
+        // A style generator grows from 4×4 by doubling: 28×28 digits are centred on a 32×32 canvas.
+        const ds = style && loaded.shape[0] === 28 && loaded.shape[1] === 28 ? padImages(loaded, requestedSize ?? 32) : loaded;
+        const latentDim = opts.latentDim === undefined ? (style ? style.wDim : shapes ? (ds as ShapesDataset).numFactors : 32) : integerOption(opts.latentDim, '--latent-dim', 1);
         const infoWeight = Number(opts.infoganWeight);
         check(Number.isFinite(infoWeight) && infoWeight >= 0, '--infogan-weight', opts.infoganWeight, 'a number ≥ 0');
         const infoCodes = opts.infoganCodes === undefined ? latentDim : integerOption(opts.infoganCodes, '--infogan-codes', 1);
@@ -349,9 +381,10 @@ export function registerGanCommands(cli: Command): void {
           infoCodes,
         };
         const [h, w, c] = ds.shape;
-        if (h !== w || !(GAN_IMAGE_SIZES as readonly number[]).includes(h) || (requestedSize !== undefined && h !== requestedSize))
-          throw new EccvkitInputError('--data', `${opts.data} with ${h}×${w} images`, `square images of side ${requestedSize ?? GAN_IMAGE_SIZES.join(', ')} (folders are resized by --image-size)`);
-        const config: GanTrainConfig = { data: opts.data, imageSize: h as GanImageSize, channels: c as 1 | 3, loss: opts.loss, regulariser: opts.regulariser, ...partial, ...extra };
+        const sides = style ? [32, 64] : GAN_IMAGE_SIZES;
+        if (h !== w || !(sides as readonly number[]).includes(h) || (requestedSize !== undefined && h !== requestedSize))
+          throw new EccvkitInputError('--data', `${opts.data} with ${h}×${w} images`, `square images of side ${requestedSize ?? sides.join(', ')}${style ? ' for --arch style (28×28 is padded)' : ''} (folders are resized by --image-size)`);
+        const config: GanTrainConfig = { data: opts.data, arch: opts.arch, style, imageSize: h as GanImageSize, channels: c as 1 | 3, loss: opts.loss ?? archDefaults.loss, regulariser, ...partial, ...extra };
         let resumeStep = 0;
         if (fs.existsSync(path.join(checkpointDir, 'step.json'))) {
           const stored = { ...CONFIG_DEFAULTS, infoCodes: config.infoCodes, ...(JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) } as Record<string, unknown>;
@@ -377,7 +410,7 @@ export function registerGanCommands(cli: Command): void {
         }
 
         const real = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(ds.images, [ds.labels.length, h, w, c]), 2), 1) as tf.Tensor4D);
-        const { trainer, dispose } = (() => {
+        const { trainer, emaStyle, dispose } = (() => {
           try {
             return buildTrainer(config, real);
           } catch (err) {
@@ -406,7 +439,7 @@ export function registerGanCommands(cli: Command): void {
           const last = await trainGan(trainer, {
             steps,
             progress,
-            label: `gan ${config.loss}, α = ${config.alpha}, ${config.regulariser}${config.hessianWeight > 0 ? `, Hessian penalty λ = ${config.hessianWeight}` : ''}${config.infoWeight > 0 ? `, InfoGAN λ = ${config.infoWeight}` : ''}`,
+            label: `gan ${config.arch === 'style' ? 'style, ' : ''}${config.loss}, α = ${config.alpha}, ${config.regulariser}${config.hessianWeight > 0 ? `, Hessian penalty λ = ${config.hessianWeight}` : ''}${config.infoWeight > 0 ? `, InfoGAN λ = ${config.infoWeight}` : ''}`,
             logEvery: Math.max(1, Math.min(50, Math.floor(steps / 20))),
             sampleEvery: sampleEvery === 0 ? steps : sampleEvery,
             onSample: grid,
@@ -420,7 +453,7 @@ export function registerGanCommands(cli: Command): void {
             );
           if (trainer.step > resumeStep) await save();
           if (!fs.existsSync(path.join(opts.out, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`))) grid(trainer.step);
-          await writeDirAtomic(path.join(opts.out, 'generator'), (tmp) => saveModel(trainer.ema ?? trainer.generator, tmp));
+          await writeDirAtomic(path.join(opts.out, 'generator'), (tmp) => (emaStyle ? saveStyleGenerator(emaStyle, tmp) : saveModel(trainer.ema ?? trainer.generator, tmp)));
           const result = {
             out: opts.out,
             step: trainer.step,

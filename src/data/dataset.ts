@@ -112,3 +112,24 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = `${d
   }
   return { name, images, labels, shape: [...ds.shape], numClasses: ds.numClasses, classNames: [...ds.classNames] };
 }
+
+/**
+ * The dataset with every image centred on a `size`×`size` canvas filled with
+ * `value` (default 0, the background of digits): how 28×28 MNIST meets a
+ * generator whose side is a power of two (StyleGAN grows from 4×4 to 32×32).
+ */
+export function padImages(ds: ImageDataset, size: number, value = 0): ImageDataset {
+  const [h, w, c] = ds.shape;
+  check(Number.isInteger(size) && size >= Math.max(h, w), 'size', size, `an integer ≥ the images' side (${h}×${w})`);
+  if (size === h && size === w) return ds;
+  const top = Math.floor((size - h) / 2);
+  const left = Math.floor((size - w) / 2);
+  const n = ds.labels.length;
+  const images = new Float32Array(n * size * size * c).fill(value);
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < h; y++) {
+      const from = ((i * h + y) * w) * c;
+      images.set(ds.images.subarray(from, from + w * c), ((i * size + y + top) * size + left) * c);
+    }
+  return { ...ds, images, shape: [size, size, c] };
+}

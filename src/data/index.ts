@@ -4,7 +4,7 @@
  */
 export { parseNpy, encodeNpy, readNpy, writeNpy, npyArray, npyToFloat32, npyToInt32Labels, type NpyArray, type NpyDtype, type NpyDataTypes } from './npy.js';
 export { parseIdx, readIdx, isGzip, type IdxArray, type IdxDtype } from './idx.js';
-export { type ImageDataset, datasetSize, checkLabels, checkIndices, checkImageDataset, groupByClass, subset } from './dataset.js';
+export { type ImageDataset, datasetSize, checkLabels, checkIndices, checkImageDataset, groupByClass, subset, padImages } from './dataset.js';
 export { toTensors } from './tensors.js';
 export { loadMnistDigits, mnistDigitsDir, MNIST_DIGIT_COUNTS } from './mnist.js';
 export {

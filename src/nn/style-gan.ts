@@ -1,0 +1,432 @@
+/**
+ * A style-based generator (Karras et al., StyleGAN, CVPR 2019) at the scale of
+ * 32×32 digits, whose synthesis network takes one w per layer (the W+ space
+ * the In-Domain GAN Inversion paper trains and inverts in):
+ *
+ *   z → pixel norm → mapping MLP (default 4 × dense + leaky ReLU 0.2) → w
+ *   W+ code [layers, wDim] → learned 4×4 constant → per layer: conv 3×3,
+ *   leaky ReLU, optional fixed noise, AdaIN(wᵢ) → ×2 nearest upsampling per
+ *   resolution → 1×1 conv to the image channels → tanh.
+ *
+ * Two style layers per resolution, so a 32×32 generator has 2·(log₂32 − 1) = 8
+ * layers (the reference's 14 at 256×256). `generator` (z → image, the same w
+ * repeated on every layer) trains with {@link GanTrainer}; `synthesis` (W+ →
+ * image) and `mapping` (z → w) share its weights.
+ *
+ * Left out at this scale, and documented as such: equalised learning rate, the
+ * mapping network's 0.01 learning-rate multiplier, progressive growing and
+ * style-mixing regularisation; outputs are squashed by tanh so the existing
+ * trainer and metrics see the DCGAN nets' [−1, 1] range.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRng, tf } from '../engine/index.js';
+import { check, EccvkitInputError } from '../errors.js';
+import { writeFileAtomic } from '../fs.js';
+import { loadModel, saveModel } from './io.js';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+const single = (inputs: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(inputs) ? inputs[0]! : inputs);
+
+/** x / √(mean(x²) + ε) over the last axis: StyleGAN's normalisation of z before mapping. */
+export class PixelNorm extends tf.layers.Layer {
+  static className = 'PixelNorm';
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-8)));
+    });
+  }
+}
+tf.serialization.registerClass(PixelNorm);
+
+/** Row `index` of a W+ code [batch, layers, wDim] → [batch, wDim]: the style of one synthesis layer. */
+export class LatentRow extends tf.layers.Layer {
+  static className = 'LatentRow';
+  readonly index: number;
+  constructor(args: LayerArgs & { index: number }) {
+    const { index, ...base } = args;
+    super(base);
+    this.index = index;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = inputShape as tf.Shape;
+    return [s[0]!, s[2]!];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      return tf.reshape(tf.slice(x, [0, this.index, 0], [-1, 1, -1]), [x.shape[0]!, x.shape[2]!]);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), index: this.index };
+  }
+}
+tf.serialization.registerClass(LatentRow);
+
+/**
+ * A learned [size, size, channels] tensor tiled over the batch of its input,
+ * initialised N(0, 1) as StyleGAN2 does (StyleGAN's ones make the first
+ * instance norms divide near-zero variances, which leaves a fresh generator
+ * badly conditioned for inversion).
+ */
+export class ConstantInput extends tf.layers.Layer {
+  static className = 'ConstantInput';
+  readonly size: number;
+  readonly channels: number;
+  private constant: tf.LayerVariable | undefined;
+  readonly seed: number;
+  constructor(args: LayerArgs & { size: number; channels: number; seed?: number }) {
+    const { size, channels, seed, ...base } = args;
+    super(base);
+    this.size = size;
+    this.channels = channels;
+    this.seed = seed ?? 0;
+  }
+  override build(): void {
+    this.constant = this.addWeight('constant', [1, this.size, this.size, this.channels], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed }));
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return [(inputShape as tf.Shape)[0]!, this.size, this.size, this.channels];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.tile(this.constant!.read(), [single(inputs).shape[0]!, 1, 1, 1]));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), size: this.size, channels: this.channels, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(ConstantInput);
+
+/**
+ * Adaptive instance normalisation: inputs [x, w]; each channel of x is
+ * normalised over its pixels, then y = x̂·(1 + sᶜ) + bᶜ with [s, b] = A·w + a,
+ * a learned affine map of the layer's style w (A ~ N(0, 1/wDim), a = 0, so a
+ * fresh layer is plain instance norm).
+ */
+export class AdaptiveInstanceNorm extends tf.layers.Layer {
+  static className = 'AdaptiveInstanceNorm';
+  readonly seed: number;
+  private kernel: tf.LayerVariable | undefined;
+  private bias: tf.LayerVariable | undefined;
+  constructor(args: LayerArgs & { seed?: number }) {
+    const { seed, ...base } = args;
+    super(base);
+    this.seed = seed ?? 0;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [xShape, wShape] = inputShape as tf.Shape[];
+    const channels = xShape![3] as number;
+    const wDim = wShape![1] as number;
+    this.kernel = this.addWeight('style_kernel', [wDim, 2 * channels], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1 / Math.sqrt(wDim), seed: this.seed }));
+    this.bias = this.addWeight('style_bias', [2 * channels], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (inputShape as tf.Shape[])[0]!;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [x, w] = inputs as tf.Tensor[];
+      const channels = x!.shape[3]!;
+      const { mean, variance } = tf.moments(x!, [1, 2], true);
+      const normalised = tf.mul(tf.sub(x!, mean), tf.rsqrt(tf.add(variance, 1e-8)));
+      const style = tf.add(tf.matMul(w as tf.Tensor2D, this.kernel!.read() as tf.Tensor2D), this.bias!.read());
+      const scale = tf.reshape(tf.slice(style, [0, 0], [-1, channels]), [-1, 1, 1, channels]);
+      const shift = tf.reshape(tf.slice(style, [0, channels], [-1, channels]), [-1, 1, 1, channels]);
+      return tf.add(tf.mul(normalised, tf.add(scale, 1)), shift);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+}
+tf.serialization.registerClass(AdaptiveInstanceNorm);
+
+/**
+ * StyleGAN's per-pixel noise with a learned per-channel strength (zeros at
+ * first), except that the noise map is drawn once from `seed` and stored with
+ * the model: inversion and editing need G to be a function of the code alone
+ * (the reference inverts with `randomize_noise=False`).
+ */
+export class FixedNoise extends tf.layers.Layer {
+  static className = 'FixedNoise';
+  readonly seed: number;
+  private noise: tf.LayerVariable | undefined;
+  private strength: tf.LayerVariable | undefined;
+  constructor(args: LayerArgs & { seed?: number }) {
+    const { seed, ...base } = args;
+    super(base);
+    this.seed = seed ?? 0;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const s = inputShape as tf.Shape;
+    this.noise = this.addWeight('noise', [1, s[1] as number, s[2] as number, 1], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed }), undefined, false);
+    this.strength = this.addWeight('strength', [s[3] as number], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.add(single(inputs), tf.mul(this.noise!.read(), this.strength!.read())));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+}
+tf.serialization.registerClass(FixedNoise);
+
+/** Image sides the style generator supports (powers of two from 8). */
+export const STYLE_IMAGE_SIZES = [8, 16, 32, 64] as const;
+
+/** Options of {@link styleGenerator}. */
+export interface StyleGeneratorOptions {
+  /** Side of the square output (8, 16, 32 or 64; default 32; 28×28 data is padded to 32). */
+  imageSize?: number;
+  /** Output channels (default 1). */
+  channels?: number;
+  /** Size of z (default: wDim). */
+  latentDim?: number;
+  /** Size of w (default 128). */
+  wDim?: number;
+  /** Dense layers of the mapping network (default 4). */
+  mappingLayers?: number;
+  /** Feature maps at the output resolution; each halving of the resolution doubles them up to `maxChannels` (default 16). */
+  width?: number;
+  /** Cap on the feature maps of any layer (default 128). */
+  maxChannels?: number;
+  /** Add fixed per-pixel noise with a learned strength before each AdaIN (default false). */
+  noise?: boolean;
+  /** Seed of every initialiser and noise map (default 0). */
+  seed?: number;
+}
+
+/** What a saved style generator records next to its model (`style.json`). */
+export interface StyleGeneratorConfig extends Required<StyleGeneratorOptions> {
+  kind: 'style-generator';
+  numLayers: number;
+}
+
+/** The number of W+ rows of a style generator of this side: two per resolution from 4×4. */
+export function styleLayerCount(imageSize: number): number {
+  return 2 * (Math.log2(imageSize) - 1);
+}
+
+function resolveOptions(options: StyleGeneratorOptions): Required<StyleGeneratorOptions> {
+  const o = {
+    imageSize: options.imageSize ?? 32,
+    channels: options.channels ?? 1,
+    wDim: options.wDim ?? 128,
+    mappingLayers: options.mappingLayers ?? 4,
+    width: options.width ?? 16,
+    maxChannels: options.maxChannels ?? 128,
+    noise: options.noise ?? false,
+    seed: options.seed ?? 0,
+    latentDim: options.latentDim ?? options.wDim ?? 128,
+  };
+  check((STYLE_IMAGE_SIZES as readonly number[]).includes(o.imageSize), 'imageSize', options.imageSize, `one of ${STYLE_IMAGE_SIZES.join(', ')}`);
+  for (const key of ['channels', 'wDim', 'mappingLayers', 'width', 'maxChannels', 'latentDim'] as const) check(Number.isInteger(o[key]) && o[key] >= 1, key, options[key], 'an integer ≥ 1');
+  check(typeof o.noise === 'boolean', 'noise', options.noise, 'true or false');
+  check(Number.isInteger(o.seed), 'seed', options.seed, 'an integer');
+  return o;
+}
+
+/**
+ * A style-based generator: the three models share their layers, so training
+ * `generator` moves `mapping` and `synthesis`. Free it with {@link dispose}.
+ */
+export class StyleGenerator {
+  /** z [batch, latentDim] → image [batch, size, size, channels] in [−1, 1], w repeated on every layer: what a GAN trainer trains. */
+  readonly generator: tf.LayersModel;
+  /** z → w [batch, wDim]. */
+  readonly mapping: tf.LayersModel;
+  /** W+ code [batch, numLayers, wDim] → image. */
+  readonly synthesis: tf.LayersModel;
+  readonly config: StyleGeneratorConfig;
+  private mean: tf.Tensor1D | undefined;
+
+  constructor(options: StyleGeneratorOptions = {}) {
+    const o = resolveOptions(options);
+    const numLayers = styleLayerCount(o.imageSize);
+    this.config = { kind: 'style-generator', ...o, numLayers };
+    const rng = createRng(o.seed);
+    const init = () => tf.initializers.heNormal({ seed: rng.seedInt() });
+
+    const mappingLayers: tf.layers.Layer[] = [new PixelNorm({ name: 'pixel_norm' })];
+    for (let i = 0; i < o.mappingLayers; i++) {
+      mappingLayers.push(tf.layers.dense({ units: o.wDim, kernelInitializer: init(), name: `mapping_dense_${i}` }), tf.layers.leakyReLU({ alpha: 0.2, name: `mapping_lrelu_${i}` }));
+    }
+    const repeat = tf.layers.repeatVector({ n: numLayers, name: 'broadcast_w' });
+
+    // Synthesis layers, created once and applied to both the W+ input and the repeated w.
+    const channelsAt = (side: number) => Math.min(o.maxChannels, o.width * (o.imageSize / side));
+    type Stage = { upsample?: tf.layers.Layer; conv?: tf.layers.Layer; act?: tf.layers.Layer; noise?: tf.layers.Layer; row: tf.layers.Layer; adain: tf.layers.Layer };
+    const constant = new ConstantInput({ size: 4, channels: channelsAt(4), seed: rng.seedInt(), name: 'constant' });
+    const stages: Stage[] = [];
+    for (let layer = 0; layer < numLayers; layer++) {
+      const side = 4 * 2 ** Math.floor(layer / 2);
+      const stage: Stage = {
+        row: new LatentRow({ index: layer, name: `w_row_${layer}` }),
+        adain: new AdaptiveInstanceNorm({ seed: rng.seedInt(), name: `adain_${layer}` }),
+      };
+      // The first layer styles the constant itself (StyleGAN's 4×4 block: const → AdaIN → conv → AdaIN).
+      if (layer > 0) {
+        if (layer % 2 === 0) stage.upsample = tf.layers.upSampling2d({ size: [2, 2], name: `upsample_${side}` });
+        stage.conv = tf.layers.conv2d({ filters: channelsAt(side), kernelSize: 3, padding: 'same', kernelInitializer: init(), name: `conv_${layer}` });
+        stage.act = tf.layers.leakyReLU({ alpha: 0.2, name: `lrelu_${layer}` });
+      }
+      if (o.noise) stage.noise = new FixedNoise({ seed: rng.seedInt(), name: `noise_${layer}` });
+      stages.push(stage);
+    }
+    const toImage = tf.layers.conv2d({ filters: o.channels, kernelSize: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: rng.seedInt() }), name: 'to_image' });
+
+    const synthesize = (wPlus: tf.SymbolicTensor): tf.SymbolicTensor => {
+      let x = constant.apply(wPlus) as tf.SymbolicTensor;
+      for (const s of stages) {
+        if (s.upsample) x = s.upsample.apply(x) as tf.SymbolicTensor;
+        if (s.conv) x = s.act!.apply(s.conv.apply(x)) as tf.SymbolicTensor;
+        if (s.noise) x = s.noise.apply(x) as tf.SymbolicTensor;
+        x = s.adain.apply([x, s.row.apply(wPlus) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+      }
+      return toImage.apply(x) as tf.SymbolicTensor;
+    };
+    const map = (z: tf.SymbolicTensor): tf.SymbolicTensor => mappingLayers.reduce((x, l) => l.apply(x) as tf.SymbolicTensor, z);
+
+    const z = tf.input({ shape: [o.latentDim], name: 'z' });
+    const w = map(z);
+    this.generator = tf.model({ inputs: z, outputs: synthesize(repeat.apply(w) as tf.SymbolicTensor), name: 'style_generator' });
+    this.mapping = tf.model({ inputs: z, outputs: w, name: 'style_mapping' });
+    const wPlus = tf.input({ shape: [numLayers, o.wDim], name: 'w_plus' });
+    this.synthesis = tf.model({ inputs: wPlus, outputs: synthesize(wPlus), name: 'style_synthesis' });
+  }
+
+  get numLayers(): number {
+    return this.config.numLayers;
+  }
+  get wDim(): number {
+    return this.config.wDim;
+  }
+  get latentDim(): number {
+    return this.config.latentDim;
+  }
+  get imageSize(): number {
+    return this.config.imageSize;
+  }
+  get channels(): number {
+    return this.config.channels;
+  }
+
+  /** w = mapping(z), [n, wDim]. */
+  mapZ(z: tf.Tensor2D): tf.Tensor2D {
+    this.checkZ(z, 'z');
+    return this.mapping.predict(z) as tf.Tensor2D;
+  }
+
+  /** The same w on every layer: [n, wDim] → the W+ code [n, numLayers, wDim]. */
+  broadcast(w: tf.Tensor2D): tf.Tensor3D {
+    check(w instanceof tf.Tensor && w.rank === 2 && w.shape[1] === this.wDim, 'w', w, `a tensor [n, ${this.wDim}]`);
+    return tf.tidy(() => tf.tile(tf.expandDims(w, 1), [1, this.numLayers, 1]) as tf.Tensor3D);
+  }
+
+  /**
+   * Images G(z) in [−1, 1]. With `truncation` ψ < 1 every w is pulled towards
+   * the mean w: w̄ + ψ·(w − w̄) (StyleGAN's truncation trick, here on all layers).
+   */
+  generate(z: tf.Tensor2D, options: { truncation?: number } = {}): tf.Tensor4D {
+    this.checkZ(z, 'z');
+    const psi = options.truncation ?? 1;
+    check(Number.isFinite(psi) && psi >= 0, 'truncation', options.truncation, 'a number ≥ 0 (1: none)');
+    if (psi === 1) return this.generator.predict(z) as tf.Tensor4D;
+    const mean = this.meanW();
+    return tf.tidy(() => {
+      const w = this.mapping.predict(z) as tf.Tensor2D;
+      return this.synthesize(this.broadcast(tf.add(mean, tf.mul(tf.sub(w, mean), psi)) as tf.Tensor2D));
+    });
+  }
+
+  /** Images from W+ codes [n, numLayers, wDim] (inference: no layer is in training mode). */
+  synthesize(wPlus: tf.Tensor3D): tf.Tensor4D {
+    this.checkCodes(wPlus, 'wPlus');
+    return this.synthesis.apply(wPlus, { training: false }) as tf.Tensor4D;
+  }
+
+  /** Throws unless `codes` is a W+ tensor [n, numLayers, wDim] for this generator. */
+  checkCodes(codes: tf.Tensor, argument = 'codes'): void {
+    check(codes instanceof tf.Tensor && codes.rank === 3 && codes.shape[1] === this.numLayers && codes.shape[2] === this.wDim, argument, codes, `W+ codes of shape [n, ${this.numLayers}, ${this.wDim}] (this generator's layers × w size)`);
+  }
+
+  private checkZ(z: tf.Tensor, argument: string): void {
+    check(z instanceof tf.Tensor && z.rank === 2 && z.shape[1] === this.latentDim, argument, z, `latent codes of shape [n, ${this.latentDim}]`);
+  }
+
+  /**
+   * The mean w over `samples` draws of z ~ N(0, I) from `seed` (default 10 000 from 0),
+   * computed once and kept: the truncation centre and the "mean" start of inversion.
+   * Call {@link resetMeanW} after changing the weights.
+   */
+  meanW(samples = 10_000, seed = 0): tf.Tensor1D {
+    if (this.mean) return this.mean;
+    check(Number.isInteger(samples) && samples >= 1, 'samples', samples, 'an integer ≥ 1');
+    this.mean = tf.tidy(() => {
+      let sum: tf.Tensor = tf.zeros([this.wDim]);
+      const rng = createRng(seed);
+      for (let done = 0; done < samples; done += 1000) {
+        const n = Math.min(1000, samples - done);
+        sum = tf.add(sum, tf.sum(this.mapping.predict(tf.randomNormal([n, this.latentDim], 0, 1, 'float32', rng.seedInt())) as tf.Tensor, 0));
+      }
+      return tf.keep(tf.div(sum, samples) as tf.Tensor1D);
+    });
+    return this.mean;
+  }
+
+  /** Forgets the cached mean w (after training or loading new weights). */
+  resetMeanW(): void {
+    this.mean?.dispose();
+    this.mean = undefined;
+  }
+
+  /** Frees the weights (once: the three models share them). */
+  dispose(): void {
+    this.resetMeanW();
+    this.generator.dispose();
+  }
+}
+
+/** Builds a {@link StyleGenerator}; see the module comment for the architecture. */
+export function styleGenerator(options: StyleGeneratorOptions = {}): StyleGenerator {
+  return new StyleGenerator(options);
+}
+
+/** The file beside a saved style generator's model.json that holds its options. */
+export const STYLE_CONFIG_FILE = 'style.json';
+
+/** Saves `generator`'s z → image model to `dir` (loadable as a plain LayersModel) and its options as `style.json`. */
+export async function saveStyleGenerator(generator: StyleGenerator, dir: string): Promise<void> {
+  await saveModel(generator.generator, dir);
+  writeFileAtomic(path.join(dir, STYLE_CONFIG_FILE), JSON.stringify(generator.config, null, 1));
+}
+
+/** True when `dir` holds a generator saved by {@link saveStyleGenerator} (or `gan train --arch style`). */
+export function isStyleGeneratorDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, STYLE_CONFIG_FILE)) && fs.existsSync(path.join(dir, 'model.json'));
+}
+
+/** Loads a style generator saved by {@link saveStyleGenerator}: rebuilt from `style.json`, weights from the model. */
+export async function loadStyleGenerator(dir: string, argument = 'dir'): Promise<StyleGenerator> {
+  if (!isStyleGeneratorDir(dir)) throw new EccvkitInputError(argument, dir, `a folder holding a style generator (model.json and ${STYLE_CONFIG_FILE}, as \`gan train --arch style\` writes in generator/)`);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, STYLE_CONFIG_FILE), 'utf8')) as StyleGeneratorConfig;
+  if (config.kind !== 'style-generator') throw new EccvkitInputError(argument, `${dir} (${STYLE_CONFIG_FILE} of kind ${JSON.stringify(config.kind)})`, "a style generator's config");
+  const { kind: _kind, numLayers: _layers, ...options } = config;
+  const generator = new StyleGenerator(options);
+  const loaded = await loadModel(dir);
+  try {
+    if (loaded.weights.length !== generator.generator.weights.length) throw new EccvkitInputError(argument, `${dir} (${loaded.weights.length} weights)`, `a model of the architecture in ${STYLE_CONFIG_FILE} (${generator.generator.weights.length} weights)`);
+    generator.generator.setWeights(loaded.getWeights());
+  } catch (err) {
+    generator.dispose();
+    throw err;
+  } finally {
+    loaded.dispose();
+  }
+  return generator;
+}
