@@ -20,3 +20,4 @@ export * from './topology/index.js';
 export * from './metric/index.js';
 export * from './gan/index.js';
 export * from './fewshot/index.js';
+export * from './inversion/index.js';

@@ -5,7 +5,9 @@
  * maxPool 2 → flatten → dense layers. Kernels are Glorot-uniform, seeded in
  * layer order from `seed`.
  */
+import { shuffledBatches } from '../data/samplers.js';
 import { createRng, tf } from '../engine/index.js';
+import { check } from '../errors.js';
 
 /** Options of {@link smallConvNet}. */
 export interface SmallConvNetOptions {
@@ -49,4 +51,55 @@ export function classifierStep(model: tf.LayersModel, optimizer: tf.Optimizer, x
   } finally {
     idx.dispose();
   }
+}
+
+/** Options of {@link trainImageClassifier}. */
+export interface ImageClassifierOptions {
+  /** Classes (default: max label + 1). */
+  classes?: number;
+  /** Passes over the data (default 3). */
+  epochs?: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3). */
+  learningRate?: number;
+  /** Filters of the two convs (default [16, 32]) and units of the hidden dense layer (default 64). */
+  filters?: readonly [number, number];
+  hidden?: number;
+  seed?: number;
+  /** Called after each batch with the epoch, the batch and the batches per epoch. */
+  onBatch?(epoch: number, batch: number, batches: number, loss: number): void;
+}
+
+/**
+ * Trains the small conv net (two convs, hidden dense + ReLU, logits) on images
+ * `x` [n, H, W, C] in [0, 1] with integer labels `y`: the feature network the
+ * GAN experiments score FD with and the inversion losses take as their
+ * perceptual F (its last conv; VGG16 is not available offline).
+ */
+export function trainImageClassifier(x: tf.Tensor4D, y: Int32Array, options: ImageClassifierOptions = {}): tf.Sequential {
+  check(x instanceof tf.Tensor && x.rank === 4, 'x', x, 'images [n, H, W, C]');
+  check(y.length === x.shape[0], 'y', `${y.length} labels`, `one per image (${x.shape[0]})`);
+  const classes = options.classes ?? Math.max(...y) + 1;
+  check(Number.isInteger(classes) && classes >= 2, 'classes', classes, 'an integer ≥ 2');
+  const epochs = options.epochs ?? 3;
+  check(Number.isInteger(epochs) && epochs >= 1, 'epochs', options.epochs, 'an integer ≥ 1');
+  const batchSize = options.batchSize ?? 64;
+  const seed = options.seed ?? 0;
+  const net = smallConvNet({ inputShape: x.shape.slice(1) as [number, number, number], filters: options.filters ?? [16, 32], dense: [{ units: options.hidden ?? 64, activation: 'relu' }, { units: classes }] }, seed);
+  const opt = tf.train.adam(options.learningRate ?? 1e-3);
+  const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), classes).toFloat());
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const batches = shuffledBatches(y.length, batchSize, seed * 7919 + epoch);
+      batches.forEach((b, i) => {
+        const loss = classifierStep(net, opt, x, targets, b);
+        options.onBatch?.(epoch, i, batches.length, loss);
+      });
+    }
+  } finally {
+    targets.dispose();
+    opt.dispose();
+  }
+  return net;
 }
