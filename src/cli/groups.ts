@@ -1,5 +1,5 @@
 /**
- * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`, `eccvkit gan …`):
+ * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`, `eccvkit gan …`, `eccvkit inversion …`, `eccvkit invert | edit | interpolate`):
  * each module's CLI file exports a function that adds its group to the
  * program; main.ts calls every one listed here.
  */
@@ -8,7 +8,8 @@ import { registerTopologyCommands } from './topology.js';
 import { registerMetricCommands } from './metric.js';
 import { registerFewshotCommands } from './fewshot.js';
 import { registerGanCommands } from './gan.js';
+import { registerInversionCommands } from './inversion.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands];

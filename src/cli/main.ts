@@ -13,7 +13,6 @@ import { EccvkitError, EccvkitInputError } from '../errors.js';
 import { listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
 import { DEFAULT_STORE_PATH, RunStore } from '../store/index.js';
 import { COMMAND_GROUPS } from './groups.js';
-import { registerInversionCommands } from './inversion.js';
 import { createProgress } from './progress.js';
 
 const require = createRequire(import.meta.url);
@@ -226,7 +225,6 @@ function program(): Command {
     });
 
   for (const register of COMMAND_GROUPS) register(cli);
-  registerInversionCommands(cli);
   return cli;
 }
 

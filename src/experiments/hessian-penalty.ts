@@ -26,8 +26,8 @@ import { FactorPredictor, trainFactorPredictor, type FactorScore } from '../nn/f
 import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { barChartSvg, escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
-import { meanConfidenceInterval } from '../stats.js';
 import type { RunRecord, RunStore } from '../store/index.js';
+import { fmt, fmtInterval, interval, intervalDirection } from './intervals.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
 
 export const HESSIAN_ARMS = ['baseline', 'hpScratch', 'hpFineTune', 'infoGan'] as const;
@@ -515,17 +515,6 @@ const METRIC_LABELS: Record<ArmMetric, string> = {
   diagonalStrength: 'relative diagonal strength ↑',
 };
 
-/** Mean and 95% t-interval of finite values (half-width NaN with fewer than two). */
-function interval(values: number[]): { mean: number; halfWidth: number; n: number } {
-  const v = values.filter(Number.isFinite);
-  if (v.length === 0) return { mean: NaN, halfWidth: NaN, n: 0 };
-  if (v.length === 1) return { mean: v[0]!, halfWidth: NaN, n: 1 };
-  const ci = meanConfidenceInterval(v);
-  return { mean: ci.mean, halfWidth: ci.halfWidth, n: v.length };
-}
-
-const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
-const fmtInterval = (ci: { mean: number; halfWidth: number }, digits = 3) => (Number.isFinite(ci.halfWidth) ? `${fmt(ci.mean, digits)} ± ${fmt(ci.halfWidth, digits)}` : fmt(ci.mean, digits));
 
 /** Paired differences arm − baseline over the seeds both have, with their interval. */
 function pairedDifference(arms: ArmResult[], arm: HessianArm, metric: ArmMetric): { mean: number; halfWidth: number; n: number } {
@@ -537,13 +526,6 @@ function pairedDifference(arms: ArmResult[], arm: HessianArm, metric: ArmMetric)
   return interval(diffs);
 }
 
-/** 'up' when the whole interval is above 0, 'down' when below, 'unclear' otherwise (or with fewer than two seeds). */
-export function intervalDirection(ci: { mean: number; halfWidth: number }): 'up' | 'down' | 'unclear' {
-  if (!Number.isFinite(ci.halfWidth) || !Number.isFinite(ci.mean)) return 'unclear';
-  if (ci.mean - ci.halfWidth > 0) return 'up';
-  if (ci.mean + ci.halfWidth < 0) return 'down';
-  return 'unclear';
-}
 
 function summarise(done: Done): Record<string, number> {
   const out: Record<string, number> = {};

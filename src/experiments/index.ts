@@ -5,6 +5,7 @@ import './metric-reality-check.js';
 import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
 import './hessian-penalty.js';
+import './idinvert.js';
 
 export * from './registry.js';
 export * from './runner.js';
@@ -14,4 +15,6 @@ export { gcAblation, gcAblationNet, gcVerdict, GC_ABLATION_ARMS, type GcAblation
 export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
 export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';
 export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.js';
-export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, intervalDirection, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';
+export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';
+export { interval, intervalDirection, fmt, fmtInterval } from './intervals.js';
+export { idInvertExperiment, idInvertFindings, INVERSION_METHODS, type IdInvertConfig, type MethodResult, type InversionMethod } from './idinvert.js';

@@ -284,7 +284,7 @@ export class EncoderTrainer {
       return parts;
     }
     const idx = Int32Array.from(rng.sample(this.real!.shape[0], this.batchSize));
-    const real = tf.gather(this.real!, tf.tensor1d(idx, 'int32'));
+    const real = tf.tidy(() => tf.gather(this.real!, tf.tensor1d(idx, 'int32')));
     try {
       const kept: tf.Tensor[] = [];
       const eLoss = tf.tidy(() =>

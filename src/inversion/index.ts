@@ -48,6 +48,7 @@ export {
   STYLE_IMAGE_SIZES,
   STYLE_CONFIG_FILE,
   PixelNorm,
+  EqualizedDense,
   LatentRow,
   ConstantInput,
   AdaptiveInstanceNorm,

@@ -71,6 +71,48 @@ export function dcganGenerator(options: GeneratorOptions = {}): tf.LayersModel {
   return tf.sequential({ layers });
 }
 
+/**
+ * StyleGAN's minibatch standard deviation (Karras et al. 2018, ProGAN §3):
+ * the batch is split into groups of `groupSize` (the largest size up to it that
+ * divides the batch); per group, the standard deviation of every feature over
+ * the group's images is averaged into one number, appended to each of its
+ * images as a constant extra channel. The critic can then see a batch that
+ * lacks variety, which stops a generator from drawing the same image for every z.
+ */
+export class MinibatchStdDev extends tf.layers.Layer {
+  static className = 'MinibatchStdDev';
+  readonly groupSize: number;
+  constructor(args: NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]> & { groupSize?: number }) {
+    const { groupSize, ...base } = args;
+    super(base);
+    this.groupSize = groupSize ?? 4;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = inputShape as tf.Shape;
+    return [s[0]!, s[1]!, s[2]!, (s[3] as number) + 1];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+      const [b, h, w, c] = x.shape;
+      let g = Math.min(this.groupSize, b);
+      while (b % g !== 0) g--;
+      const m = b / g;
+      const y = tf.reshape(x, [g, m, h, w, c]);
+      const centred = tf.sub(y, tf.mean(y, 0, true));
+      const std = tf.sqrt(tf.add(tf.mean(tf.square(centred), 0), 1e-8));
+      const perGroup = tf.mean(std, [1, 2, 3]);
+      // Image i of the batch is member i / m of group i mod m (the reshape above); tfjs tiles up to rank 4 only.
+      const channel = tf.reshape(tf.tile(tf.reshape(perGroup, [1, m, 1]), [g, 1, h * w]), [b, h, w, 1]);
+      return tf.concat([x, channel], 3);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), groupSize: this.groupSize };
+  }
+}
+tf.serialization.registerClass(MinibatchStdDev);
+
 /** Options of {@link dcganDiscriminator}. */
 export interface DiscriminatorOptions {
   imageSize?: GanImageSize;
@@ -79,6 +121,8 @@ export interface DiscriminatorOptions {
   width?: number;
   /** Wrap every conv and dense layer in SpectralNorm with this per-layer bound k (absent: no spectral norm). */
   spectralNormBound?: number;
+  /** Append a {@link MinibatchStdDev} channel (groups of this size) before the critic head, as StyleGAN's critic (absent: none). */
+  minibatchStdGroup?: number;
   seed?: number;
 }
 
@@ -112,6 +156,9 @@ function discriminatorLayers(options: DiscriminatorOptions): { layers: tf.layers
       tf.layers.leakyReLU({ alpha: 0.2 }),
     );
   }
+  const group = options.minibatchStdGroup;
+  check(group === undefined || (Number.isInteger(group) && group >= 2), 'minibatchStdGroup', group, 'an integer ≥ 2 (images per group)');
+  if (group !== undefined) layers.push(new MinibatchStdDev({ groupSize: group }));
   layers.push(tf.layers.flatten());
   return { layers };
 }

@@ -13,8 +13,9 @@
  * repeated on every layer) trains with {@link GanTrainer}; `synthesis` (W+ →
  * image) and `mapping` (z → w) share its weights.
  *
- * Left out at this scale, and documented as such: equalised learning rate, the
- * mapping network's 0.01 learning-rate multiplier, progressive growing and
+ * The mapping network has StyleGAN's equalised learning rate with its 0.01
+ * multiplier (without it the mapping collapses). Left out at this scale:
+ * equalised learning rate in the synthesis convs, progressive growing and
  * style-mixing regularisation; outputs are squashed by tanh so the existing
  * trainer and metrics see the DCGAN nets' [−1, 1] range.
  */
@@ -39,6 +40,51 @@ export class PixelNorm extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(PixelNorm);
+
+/**
+ * A dense layer with StyleGAN's equalised learning rate and learning-rate
+ * multiplier: the stored kernel is N(0, 1/m²) and the layer uses
+ * kernel·(m/√fanIn) and bias·m, so Adam (whose steps are about lr in the stored
+ * weights) moves the used weights by about m·lr. StyleGAN's mapping network
+ * uses m = 0.01; at full rate the mapping collapses every z onto one w within a
+ * few hundred steps (every sample the same digit).
+ */
+export class EqualizedDense extends tf.layers.Layer {
+  static className = 'EqualizedDense';
+  readonly units: number;
+  readonly lrMultiplier: number;
+  readonly seed: number;
+  private kernel: tf.LayerVariable | undefined;
+  private bias: tf.LayerVariable | undefined;
+  constructor(args: LayerArgs & { units: number; lrMultiplier?: number; seed?: number }) {
+    const { units, lrMultiplier, seed, ...base } = args;
+    super(base);
+    this.units = units;
+    this.lrMultiplier = lrMultiplier ?? 1;
+    this.seed = seed ?? 0;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const fanIn = (inputShape as tf.Shape)[1] as number;
+    this.kernel = this.addWeight('kernel', [fanIn, this.units], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1 / this.lrMultiplier, seed: this.seed }));
+    this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return [(inputShape as tf.Shape)[0]!, this.units];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor2D;
+      const fanIn = x.shape[1];
+      const w = tf.mul(this.kernel!.read(), this.lrMultiplier / Math.sqrt(fanIn)) as tf.Tensor2D;
+      return tf.add(tf.matMul(x, w), tf.mul(this.bias!.read(), this.lrMultiplier));
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), units: this.units, lrMultiplier: this.lrMultiplier, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(EqualizedDense);
 
 /** Row `index` of a W+ code [batch, layers, wDim] → [batch, wDim]: the style of one synthesis layer. */
 export class LatentRow extends tf.layers.Layer {
@@ -191,6 +237,8 @@ export interface StyleGeneratorOptions {
   wDim?: number;
   /** Dense layers of the mapping network (default 4). */
   mappingLayers?: number;
+  /** Learning-rate multiplier of the mapping network (default 0.01, StyleGAN's; see {@link EqualizedDense}). */
+  mappingLrMultiplier?: number;
   /** Feature maps at the output resolution; each halving of the resolution doubles them up to `maxChannels` (default 16). */
   width?: number;
   /** Cap on the feature maps of any layer (default 128). */
@@ -218,6 +266,7 @@ function resolveOptions(options: StyleGeneratorOptions): Required<StyleGenerator
     channels: options.channels ?? 1,
     wDim: options.wDim ?? 128,
     mappingLayers: options.mappingLayers ?? 4,
+    mappingLrMultiplier: options.mappingLrMultiplier ?? 0.01,
     width: options.width ?? 16,
     maxChannels: options.maxChannels ?? 128,
     noise: options.noise ?? false,
@@ -227,6 +276,7 @@ function resolveOptions(options: StyleGeneratorOptions): Required<StyleGenerator
   check((STYLE_IMAGE_SIZES as readonly number[]).includes(o.imageSize), 'imageSize', options.imageSize, `one of ${STYLE_IMAGE_SIZES.join(', ')}`);
   for (const key of ['channels', 'wDim', 'mappingLayers', 'width', 'maxChannels', 'latentDim'] as const) check(Number.isInteger(o[key]) && o[key] >= 1, key, options[key], 'an integer ≥ 1');
   check(typeof o.noise === 'boolean', 'noise', options.noise, 'true or false');
+  check(Number.isFinite(o.mappingLrMultiplier) && o.mappingLrMultiplier > 0, 'mappingLrMultiplier', options.mappingLrMultiplier, 'a positive number');
   check(Number.isInteger(o.seed), 'seed', options.seed, 'an integer');
   return o;
 }
@@ -254,7 +304,7 @@ export class StyleGenerator {
 
     const mappingLayers: tf.layers.Layer[] = [new PixelNorm({ name: 'pixel_norm' })];
     for (let i = 0; i < o.mappingLayers; i++) {
-      mappingLayers.push(tf.layers.dense({ units: o.wDim, kernelInitializer: init(), name: `mapping_dense_${i}` }), tf.layers.leakyReLU({ alpha: 0.2, name: `mapping_lrelu_${i}` }));
+      mappingLayers.push(new EqualizedDense({ units: o.wDim, lrMultiplier: o.mappingLrMultiplier, seed: rng.seedInt(), name: `mapping_dense_${i}` }), tf.layers.leakyReLU({ alpha: 0.2, name: `mapping_lrelu_${i}` }));
     }
     const repeat = tf.layers.repeatVector({ n: numLayers, name: 'broadcast_w' });
 
@@ -385,10 +435,19 @@ export class StyleGenerator {
     this.mean = undefined;
   }
 
-  /** Frees the weights (once: the three models share them). */
+  /**
+   * Frees the weights. The synthesis layers are applied twice (to the repeated w
+   * and to the W+ input), so tfjs counts two references to each; every shared
+   * layer is released until its count reaches zero and its weights go.
+   */
   dispose(): void {
     this.resetMeanW();
-    this.generator.dispose();
+    const layers = new Set([...this.generator.layers, ...this.mapping.layers, ...this.synthesis.layers]);
+    for (const layer of layers) {
+      // Input layers are never applied, so tfjs has no count for them (null) and nothing to free.
+      if ((layer as unknown as { _refCount: number | null })._refCount === null) continue;
+      while (layer.dispose().refCountAfterDispose > 0);
+    }
   }
 }
 
