@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { createRng, tf } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { loadModel, loadOptimizerState, saveModel, saveOptimizerState } from '../nn/io.js';
+import { loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
 import { hessianPenalty, type HessianPenaltyOptions } from './hessian-penalty.js';
 import type { GanLoss } from './losses.js';
 import { assertSecondOrderGradients, clipWeights, gradientPenalty, r1Penalty, WGAN_CLIP, WGAN_GP_LAMBDA } from './penalties.js';
@@ -377,15 +377,7 @@ export class GanTrainer {
       [this.ema, 'ema'],
       [this.infoGan?.q, 'q'],
     ];
-    for (const [model, name] of pairs) {
-      if (!model) continue;
-      const loaded = await loadModel(path.join(dir, name));
-      try {
-        model.setWeights(loaded.getWeights());
-      } finally {
-        loaded.dispose();
-      }
-    }
+    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, path.join(dir, name));
     await loadOptimizerState(this.generatorOptimizer, path.join(dir, 'generator-optimizer'));
     await loadOptimizerState(this.discriminatorOptimizer, path.join(dir, 'discriminator-optimizer'));
     this.step = step;

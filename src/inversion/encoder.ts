@@ -21,7 +21,7 @@ import { createRng, tf } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { dcganDiscriminator } from '../nn/gan-nets.js';
-import { loadModel, loadOptimizerState, saveModel, saveOptimizerState } from '../nn/io.js';
+import { loadModel, loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
 import type { StyleGenerator } from '../nn/style-gan.js';
 import { r1Penalty } from '../gan/penalties.js';
 import type { GanProgress } from '../gan/train.js';
@@ -353,15 +353,7 @@ export class EncoderTrainer {
       [this.encoder.model, 'encoder'],
       [this.discriminator, 'discriminator'],
     ];
-    for (const [model, name] of pairs) {
-      if (!model) continue;
-      const loaded = await loadModel(path.join(dir, name));
-      try {
-        model.setWeights(loaded.getWeights());
-      } finally {
-        loaded.dispose();
-      }
-    }
+    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, path.join(dir, name));
     await loadOptimizerState(this.eOpt, path.join(dir, 'encoder-optimizer'));
     if (this.dOpt) await loadOptimizerState(this.dOpt, path.join(dir, 'discriminator-optimizer'));
     this.step = step;

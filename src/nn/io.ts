@@ -81,6 +81,16 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(fileLoadHandler(dir));
 }
 
+/** Sets `model`'s weights to those of the model saved in `dir` (same architecture), freeing the loaded copy. */
+export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
+  const loaded = await loadModel(dir);
+  try {
+    model.setWeights(loaded.getWeights());
+  } finally {
+    loaded.dispose();
+  }
+}
+
 /**
  * Running products Adam-style optimizers keep (β₁ᵗ, β₂ᵗ). tfjs's `setWeights`
  * rebuilds them as pow(β, t + 1), which differs in the last bits from the
