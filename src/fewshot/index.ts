@@ -19,7 +19,11 @@ export {
 export { evaluateEpisodes, checkClassSizes, type EpisodeMethod, type EpisodeEvalOptions, type EpisodeAccuracy } from './episodes.js';
 export {
   augmentImages,
+  skipAugmentDraws,
   trainClassifier,
+  ClassifierTrainer,
+  classBalancedAccuracy,
+  type ClassifierEpoch,
   trainProtoNet,
   embedDataset,
   stepLearningRate,

@@ -14,23 +14,38 @@ import { EpisodeSampler, shuffledBatches, type ImageDataset } from '../data/inde
 import { createRng, tf, type Rng } from '../engine/index.js';
 import { check } from '../errors.js';
 import { featureExtractor } from '../nn/backbones.js';
+import { DropBlock } from '../nn/dropblock.js';
 import type { FeatureMatrix } from './features.js';
 
-/** Training-time augmentation (RFS "transform A/D" without colour jitter): pad, random crop back, optional horizontal flip. */
+/** Training-time augmentation (RFS "transform A/D"): pad, random crop back, optional colour jitter and horizontal flip. */
 export interface AugmentOptions {
   /** Zero padding on each side before the random crop; default 2 (RFS: 8 at 84 px, 4 at 32 px). */
   padding?: number;
   /** Random horizontal flips; default false (glyph classes are not mirror-symmetric; RFS flips natural images). */
   flip?: boolean;
+  /**
+   * Colour jitter strength s (RFS: 0.4): brightness, contrast and saturation
+   * factors each drawn from U[1 − s, 1 + s] per image and applied in that order
+   * (torchvision's `ColorJitter` applies them in a random order); saturation
+   * only on 3-channel images. Default 0 (off), which draws nothing.
+   */
+  jitter?: number;
 }
 
-/** Randomly shifts (pad + crop) and optionally flips each image of `x` [n, h, w, c]; one draw per image from `rng`. */
-export function augmentImages(x: tf.Tensor4D, rng: Rng, options: AugmentOptions = {}): tf.Tensor4D {
-  const { padding = 2, flip = false } = options;
+/** The random draws of one augmented batch: crop boxes, flips and jitter factors per image. */
+interface AugmentDraws {
+  boxes: number[];
+  flips: number[];
+  jitter: number[];
+}
+
+function drawAugment(n: number, h: number, w: number, rng: Rng, options: AugmentOptions): AugmentDraws {
+  const { padding = 2, flip = false, jitter = 0 } = options;
   check(Number.isInteger(padding) && padding >= 0, 'padding', padding, 'a non-negative integer');
-  const [n, h, w] = x.shape;
+  check(typeof jitter === 'number' && jitter >= 0 && jitter < 1, 'jitter', jitter, 'a number in [0, 1)');
   const boxes: number[] = [];
   const flips: number[] = [];
+  const factors: number[] = [];
   for (let i = 0; i < n; i++) {
     const oy = rng.int(2 * padding + 1);
     const ox = rng.int(2 * padding + 1);
@@ -39,12 +54,38 @@ export function augmentImages(x: tf.Tensor4D, rng: Rng, options: AugmentOptions 
     // Box corners on pixel centres, so the bilinear crop copies pixels exactly.
     boxes.push(oy / hp, ox / wp, (oy + h - 1) / hp, (ox + w - 1) / wp);
     flips.push(flip && rng.next() < 0.5 ? 1 : 0);
+    if (jitter > 0) factors.push(rng.uniform(1 - jitter, 1 + jitter), rng.uniform(1 - jitter, 1 + jitter), rng.uniform(1 - jitter, 1 + jitter));
   }
+  return { boxes, flips, jitter: factors };
+}
+
+/**
+ * Advances `rng` exactly as {@link augmentImages} on `n` images of `h`×`w`
+ * would, without touching tensors (a resumed run replays the epochs it skips).
+ */
+export function skipAugmentDraws(n: number, h: number, w: number, rng: Rng, options: AugmentOptions = {}): void {
+  drawAugment(n, h, w, rng, options);
+}
+
+/** Randomly shifts (pad + crop), optionally colour-jitters and flips each image of `x` [n, h, w, c]; draws from `rng` per image. */
+export function augmentImages(x: tf.Tensor4D, rng: Rng, options: AugmentOptions = {}): tf.Tensor4D {
+  const { padding = 2, flip = false, jitter = 0 } = options;
+  const [n, h, w, c] = x.shape;
+  const draws = drawAugment(n, h, w, rng, options);
   return tf.tidy(() => {
     const padded = padding > 0 ? tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]]) : x;
-    let out: tf.Tensor4D = padding > 0 ? tf.image.cropAndResize(padded, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [h, w], 'bilinear') : x.clone();
+    let out: tf.Tensor4D = padding > 0 ? tf.image.cropAndResize(padded, tf.tensor2d(draws.boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [h, w], 'bilinear') : x.clone();
+    if (jitter > 0) {
+      const f = tf.tensor2d(draws.jitter, [n, 3]);
+      const factor = (k: number) => tf.reshape(tf.slice(f, [0, k], [n, 1]), [n, 1, 1, 1]);
+      const gray = (t: tf.Tensor4D): tf.Tensor4D => (c === 3 ? (tf.sum(tf.mul(t, tf.tensor1d([0.299, 0.587, 0.114])), 3, true) as tf.Tensor4D) : t);
+      const blend = (t: tf.Tensor4D, other: tf.Tensor, k: number): tf.Tensor4D => tf.clipByValue(tf.add(tf.mul(factor(k), t), tf.mul(tf.sub(1, factor(k)), other)), 0, 1) as tf.Tensor4D;
+      out = tf.clipByValue(tf.mul(out, factor(0)), 0, 1) as tf.Tensor4D;
+      out = blend(out, tf.mean(gray(out), [1, 2, 3], true), 1);
+      if (c === 3) out = blend(out, gray(out), 2);
+    }
     if (flip) {
-      const mask = tf.tensor4d(flips, [n, 1, 1, 1]);
+      const mask = tf.tensor4d(draws.flips, [n, 1, 1, 1]);
       out = tf.add(tf.mul(mask, tf.reverse(out, 2)), tf.mul(tf.sub(1, mask), out));
     }
     return out;
@@ -72,6 +113,8 @@ export interface ClassifierTrainOptions {
   seed: number;
   /** RFS-distill: a frozen teacher and the loss weights. */
   teacher?: { model: tf.LayersModel; temperature?: number; ceWeight?: number; klWeight?: number };
+  /** Images scored after every epoch by {@link classBalancedAccuracy} (labels in the model's classes); default none. */
+  validation?: ImageDataset;
   onEpoch?: (epoch: number, loss: number, learningRate: number) => void;
 }
 
@@ -82,69 +125,182 @@ export function stepLearningRate(epoch: number, epochs: number, base: number, de
   return lr;
 }
 
+/** One finished epoch of a {@link ClassifierTrainer}. */
+export interface ClassifierEpoch {
+  /** 0-based. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  learningRate: number;
+  /** Class-balanced accuracy on `validation` (NaN without it). */
+  valAccuracy: number;
+}
+
+/**
+ * The mean over classes of each class's accuracy (balanced accuracy): the
+ * model's arg-max logits (inference mode) on `data`, so a class with many
+ * images counts no more than one with few. Classes absent from `data` are left out.
+ */
+export function classBalancedAccuracy(model: tf.LayersModel, data: ImageDataset, batchSize = 256): number {
+  const n = data.labels.length;
+  check(n > 0, 'data', data.name, 'at least one image');
+  const [h, w, c] = data.shape;
+  const per = h * w * c;
+  const correct = new Map<number, number>();
+  const total = new Map<number, number>();
+  for (let s = 0; s < n; s += batchSize) {
+    const count = Math.min(batchSize, n - s);
+    const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(data.images.subarray(s * per, (s + count) * per), [count, h, w, c])) as tf.Tensor2D, 1));
+    const p = pred.dataSync();
+    pred.dispose();
+    for (let k = 0; k < count; k++) {
+      const y = data.labels[s + k] as number;
+      total.set(y, (total.get(y) ?? 0) + 1);
+      if (p[k] === y) correct.set(y, (correct.get(y) ?? 0) + 1);
+    }
+  }
+  let sum = 0;
+  for (const [y, t] of total) sum += (correct.get(y) ?? 0) / t;
+  return sum / total.size;
+}
+
+/**
+ * RFS pretraining (or, with `teacher`, one RFS-distill generation) one epoch
+ * at a time, so a caller can checkpoint between epochs and resume: restore
+ * the model's weights and {@link optimizer}'s state (e.g. `saveOptimizerState`),
+ * then {@link skipEpochs} replays the random stream (batch order, augmentation,
+ * DropBlock masks) of the epochs already done, and the run continues to the
+ * same weights as an uninterrupted one. {@link trainClassifier} is this loop
+ * run to the end.
+ */
+export class ClassifierTrainer {
+  /** The SGD-with-momentum optimizer; its state is what a checkpoint saves beside the weights. */
+  readonly optimizer: tf.MomentumOptimizer;
+  readonly epochs: number;
+  /** Epochs done so far. */
+  epoch = 0;
+  private readonly rng: Rng;
+  private readonly x: tf.Tensor4D;
+  private readonly y: tf.Tensor1D;
+  private readonly vars: tf.Variable[];
+  private readonly classes: number;
+  private readonly settings: Required<Omit<ClassifierTrainOptions, 'teacher' | 'onEpoch' | 'validation' | 'seed'>>;
+
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly data: ImageDataset,
+    readonly options: ClassifierTrainOptions,
+  ) {
+    check(options !== null && typeof options === 'object', 'options', options, '{ seed, epochs?, … }');
+    const { epochs = 100, batchSize = 64, learningRate = 0.05, momentum = 0.9, weightDecay = 5e-4, decayAt = [0.6, 0.8], decayRate = 0.1, augment = {}, seed } = options;
+    check(Number.isInteger(epochs) && epochs >= 1, 'epochs', epochs, 'a positive integer');
+    check(Number.isInteger(batchSize) && batchSize >= 1, 'batchSize', batchSize, 'a positive integer');
+    check(learningRate > 0 && momentum >= 0 && momentum < 1 && weightDecay >= 0, 'learningRate, momentum, weightDecay', [learningRate, momentum, weightDecay], 'lr > 0, momentum in [0, 1), decay ≥ 0');
+    this.classes = (model.outputs[0]?.shape[1] ?? 0) as number;
+    check(this.classes >= Math.max(...data.labels) + 1, 'data', `labels up to ${Math.max(...data.labels)}`, `labels below the model's ${this.classes} outputs`);
+    this.settings = { epochs, batchSize, learningRate, momentum, weightDecay, decayAt, decayRate, augment };
+    this.epochs = epochs;
+    this.rng = createRng(seed);
+    const n = data.labels.length;
+    const [h, w, c] = data.shape;
+    this.x = tf.tensor4d(data.images, [n, h, w, c]);
+    this.y = tf.tensor1d(data.labels, 'int32');
+    this.optimizer = tf.train.momentum(learningRate, momentum);
+    this.vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  }
+
+  /** Batches of one epoch: the shuffle is one draw from the run's stream. */
+  private batches(): Int32Array[] {
+    return shuffledBatches(this.data.labels.length, this.settings.batchSize, this.rng.seedInt());
+  }
+
+  /**
+   * Advances the random stream past `count` epochs without training (see the
+   * class comment): the model and optimizer must already hold the state saved
+   * after those epochs.
+   */
+  skipEpochs(count: number): void {
+    check(Number.isInteger(count) && count >= 0 && this.epoch + count <= this.epochs, 'count', count, `an integer in [0, ${this.epochs - this.epoch}] (epochs left)`);
+    const [h, w] = this.data.shape;
+    const { augment } = this.settings;
+    let calls = 0;
+    for (let e = 0; e < count; e++) {
+      for (const batch of this.batches()) {
+        if (augment !== false) skipAugmentDraws(batch.length, h, w, this.rng, augment);
+        calls++;
+      }
+      this.epoch++;
+    }
+    for (const layer of this.model.layers) if (layer instanceof DropBlock) layer.fastForward(calls);
+  }
+
+  /** Trains the next epoch and scores `validation` when given. */
+  runEpoch(): ClassifierEpoch {
+    check(this.epoch < this.epochs, 'epoch', this.epoch, `fewer than the ${this.epochs} epochs of this run`);
+    const { epochs, learningRate, decayAt, decayRate, augment, weightDecay } = this.settings;
+    const teacher = this.options.teacher;
+    const T = teacher?.temperature ?? 4;
+    const ceWeight = teacher?.ceWeight ?? 0.5;
+    const klWeight = teacher?.klWeight ?? 0.5;
+    const epoch = this.epoch;
+    const lr = stepLearningRate(epoch, epochs, learningRate, decayAt, decayRate);
+    this.optimizer.setLearningRate(lr);
+    let sum = 0;
+    const batches = this.batches();
+    for (const batch of batches) {
+      const idx = tf.tensor1d(batch, 'int32');
+      const xb0 = tf.gather(this.x, idx) as tf.Tensor4D;
+      const xb = augment === false ? xb0 : augmentImages(xb0, this.rng, augment);
+      const yb = tf.tidy(() => tf.oneHot(tf.gather(this.y, idx), this.classes));
+      const target = teacher ? tf.tidy(() => tf.softmax(tf.div(teacher.model.predict(xb) as tf.Tensor2D, T))) : undefined;
+      const loss = this.optimizer.minimize(
+        () => {
+          const logits = this.model.apply(xb, { training: true }) as tf.Tensor2D;
+          let l = tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
+          if (target) {
+            // KL(p_t ‖ p_s) summed over classes, averaged over the batch, × T² (Hinton et al.; RFS DistillKL).
+            const logPs = tf.logSoftmax(tf.div(logits, T));
+            const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logPs)), 1));
+            l = tf.add(tf.mul(ceWeight, l), tf.mul(klWeight * T * T, kl));
+          }
+          if (weightDecay > 0) l = tf.add(l, tf.mul(weightDecay / 2, tf.addN(this.vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+          return l;
+        },
+        true,
+        this.vars,
+      ) as tf.Scalar;
+      sum += loss.dataSync()[0] as number;
+      tf.dispose([idx, xb0, xb, yb, loss, ...(target ? [target] : [])]);
+    }
+    this.epoch++;
+    const valAccuracy = this.options.validation ? classBalancedAccuracy(this.model, this.options.validation) : NaN;
+    const result = { epoch, loss: sum / batches.length, learningRate: lr, valAccuracy };
+    this.options.onEpoch?.(epoch, result.loss, lr);
+    return result;
+  }
+
+  /** Frees the data tensors and the optimizer (not the model or the teacher). */
+  dispose(): void {
+    tf.dispose([this.x, this.y]);
+    this.optimizer.dispose();
+    // tfjs's MomentumOptimizer.dispose() forgets its parent's learning-rate scalar `c`.
+    (this.optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+  }
+}
+
 /**
  * Trains `model` (input → logits over `data.numClasses`, labels 0…numClasses−1)
  * by SGD with momentum on `data` as one classification problem; with `teacher`,
  * by the RFS-distill loss γ·CE + α·KL·T². Returns the mean loss of each epoch.
+ * {@link ClassifierTrainer} runs the same loop an epoch at a time (checkpoints, resume).
  */
 export function trainClassifier(model: tf.LayersModel, data: ImageDataset, options: ClassifierTrainOptions): number[] {
-  check(options !== null && typeof options === 'object', 'options', options, '{ seed, epochs?, … }');
-  const { epochs = 100, batchSize = 64, learningRate = 0.05, momentum = 0.9, weightDecay = 5e-4, decayAt = [0.6, 0.8], decayRate = 0.1, augment = {}, seed, teacher } = options;
-  check(Number.isInteger(epochs) && epochs >= 1, 'epochs', epochs, 'a positive integer');
-  check(Number.isInteger(batchSize) && batchSize >= 1, 'batchSize', batchSize, 'a positive integer');
-  check(learningRate > 0 && momentum >= 0 && momentum < 1 && weightDecay >= 0, 'learningRate, momentum, weightDecay', [learningRate, momentum, weightDecay], 'lr > 0, momentum in [0, 1), decay ≥ 0');
-  const classes = (model.outputs[0]?.shape[1] ?? 0) as number;
-  check(classes >= Math.max(...data.labels) + 1, 'data', `labels up to ${Math.max(...data.labels)}`, `labels below the model's ${classes} outputs`);
-  const T = teacher?.temperature ?? 4;
-  const ceWeight = teacher?.ceWeight ?? 0.5;
-  const klWeight = teacher?.klWeight ?? 0.5;
-  const rng = createRng(seed);
-  const n = data.labels.length;
-  const [h, w, c] = data.shape;
-  const x = tf.tensor4d(data.images, [n, h, w, c]);
-  const y = tf.tensor1d(data.labels, 'int32');
-  const optimizer = tf.train.momentum(learningRate, momentum);
-  const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const trainer = new ClassifierTrainer(model, data, options);
   const losses: number[] = [];
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const lr = stepLearningRate(epoch, epochs, learningRate, decayAt, decayRate);
-      optimizer.setLearningRate(lr);
-      let sum = 0;
-      const batches = shuffledBatches(n, batchSize, rng.seedInt());
-      for (const batch of batches) {
-        const idx = tf.tensor1d(batch, 'int32');
-        const xb0 = tf.gather(x, idx) as tf.Tensor4D;
-        const xb = augment === false ? xb0 : augmentImages(xb0, rng, augment);
-        const yb = tf.tidy(() => tf.oneHot(tf.gather(y, idx), classes));
-        const target = teacher ? tf.tidy(() => tf.softmax(tf.div(teacher.model.predict(xb) as tf.Tensor2D, T))) : undefined;
-        const loss = optimizer.minimize(
-          () => {
-            const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
-            let l = tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
-            if (target) {
-              // KL(p_t ‖ p_s) summed over classes, averaged over the batch, × T² (Hinton et al.; RFS DistillKL).
-              const logPs = tf.logSoftmax(tf.div(logits, T));
-              const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logPs)), 1));
-              l = tf.add(tf.mul(ceWeight, l), tf.mul(klWeight * T * T, kl));
-            }
-            if (weightDecay > 0) l = tf.add(l, tf.mul(weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
-            return l;
-          },
-          true,
-          vars,
-        ) as tf.Scalar;
-        sum += loss.dataSync()[0] as number;
-        tf.dispose([idx, xb0, xb, yb, loss, ...(target ? [target] : [])]);
-      }
-      losses.push(sum / batches.length);
-      options.onEpoch?.(epoch, sum / batches.length, lr);
-    }
+    while (trainer.epoch < trainer.epochs) losses.push(trainer.runEpoch().loss);
   } finally {
-    tf.dispose([x, y]);
-    optimizer.dispose();
-    // tfjs's MomentumOptimizer.dispose() forgets its parent's learning-rate scalar `c`.
-    (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+    trainer.dispose();
   }
   return losses;
 }

@@ -56,6 +56,21 @@ export class DropBlock extends tf.layers.Layer {
     return Math.max(1 - (this.dropRate / this.rampSteps) * step, 1 - this.dropRate);
   }
 
+  /**
+   * Advances the ramp and the mask stream as `calls` training calls would,
+   * without computing anything: a resumed training run continues the same
+   * masks and keep rate as an uninterrupted one.
+   */
+  fastForward(calls: number): void {
+    check(Number.isInteger(calls) && calls >= 0, 'calls', calls, 'a non-negative integer');
+    if (this.dropRate === 0) return;
+    for (let i = 0; i < calls; i++) {
+      const keep = this.keepRate();
+      this.step++;
+      if (keep < 1) this.rng.seedInt();
+    }
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     if (kwargs?.training !== true || this.dropRate === 0) return tf.clone(x);
