@@ -48,6 +48,6 @@ export { Miner, MultiSimilarityMiner, TripletMarginMiner, PairMarginMiner, Batch
 export { accuracy, scoreRetrieved, type AccuracyMetrics, type AccuracyResult, type AccuracyOptions, type QueryScores } from './accuracy.js';
 export { kMeans, normalizedMutualInfo, type KMeansOptions } from './clustering.js';
 export { forEachDistanceRow, kSmallestIndices, kthSmallest, rankRow, type RankedRow } from './knn.js';
-export { makeLoss, LOSS_NAMES, PAIR_LOSS_NAMES, WEIGHT_LOSS_NAMES, type LossName, type PairLossName, type WeightLossName } from './registry.js';
+export { makeLoss, makeMiner, parseOptionSettings, LOSS_OPTIONS, MINER_OPTIONS, MINER_NAMES, type MinerName, type OptionValue, LOSS_NAMES, PAIR_LOSS_NAMES, WEIGHT_LOSS_NAMES, type LossName, type PairLossName, type WeightLossName } from './registry.js';
 export { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
-export { trainMetricModel, validationMapAtR, embed, type TrainMetricOptions, type TrainMetricResult, type TrainEpoch, type IndexBatchSource } from './trainer.js';
+export { trainMetricModel, MetricTrainer, validationMapAtR, embed, type MetricTrainerState, type TrainMetricOptions, type TrainMetricResult, type TrainEpoch, type IndexBatchSource } from './trainer.js';

@@ -89,85 +89,164 @@ export function validationMapAtR(model: tf.LayersModel, x: tf.Tensor, labels: La
   }
 }
 
+/** What a {@link MetricTrainer} knows besides weights: enough to resume it. */
+export interface MetricTrainerState {
+  /** Epochs done. */
+  epoch: number;
+  history: TrainEpoch[];
+  bestEpoch: number;
+  bestValMapAtR: number;
+  sinceBest: number;
+  /** True once patience ran out. */
+  stopped: boolean;
+}
+
+/**
+ * The loop of {@link trainMetricModel} one epoch at a time, so a caller can
+ * checkpoint between epochs and resume: restore the model's and the loss's
+ * weights, both optimizers' state and the best weights ({@link restore}), and
+ * the sampler's stream is replayed past the epochs already done.
+ */
+export class MetricTrainer {
+  readonly maxEpochs: number;
+  readonly evalEvery: number;
+  readonly patience: number;
+  private readonly trainLabels: Int32Array;
+  private readonly valLabels: Int32Array;
+  private readonly modelVars: tf.Variable[];
+  private readonly lossVars: tf.Variable[];
+  private readonly lossOptimizer: tf.Optimizer;
+  private bestWeights: tf.Tensor[] = [];
+  private s: MetricTrainerState = { epoch: 0, history: [], bestEpoch: 0, bestValMapAtR: -Infinity, sinceBest: 0, stopped: false };
+
+  constructor(readonly options: TrainMetricOptions) {
+    const { model, loss, trainX, valX } = options;
+    check(loss instanceof MetricLoss, 'loss', loss, 'a MetricLoss');
+    this.lossOptimizer = options.lossOptimizer ?? options.optimizer;
+    this.trainLabels = toLabelArray(options.trainLabels, trainX.shape[0] as number, 'trainLabels', 'trainX');
+    this.valLabels = toLabelArray(options.valLabels, valX.shape[0] as number, 'valLabels', 'valX');
+    this.maxEpochs = options.maxEpochs ?? 100;
+    this.evalEvery = options.evalEvery ?? 1;
+    this.patience = options.patience ?? 5;
+    for (const [name, v] of [
+      ['maxEpochs', this.maxEpochs],
+      ['evalEvery', this.evalEvery],
+      ['patience', this.patience],
+    ] as const) {
+      check(Number.isInteger(v) && v >= 1, name, v, 'a positive integer');
+    }
+    this.modelVars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.lossVars = loss.trainableWeights;
+    this.snapshot();
+  }
+
+  /** Epochs done, best evaluation so far, whether patience ran out. */
+  get state(): MetricTrainerState {
+    return { ...this.s, history: [...this.s.history] };
+  }
+
+  /** True when training is over: patience ran out or `maxEpochs` were done. */
+  get done(): boolean {
+    return this.s.stopped || this.s.epoch >= this.maxEpochs;
+  }
+
+  /** The best evaluation's weights: the model's trainable weights, then the loss's (the trainer owns them). */
+  get best(): readonly tf.Tensor[] {
+    return this.bestWeights;
+  }
+
+  private snapshot(): void {
+    tf.dispose(this.bestWeights);
+    this.bestWeights = [...this.modelVars, ...this.lossVars].map((v) => tf.clone(v));
+  }
+
+  /**
+   * Resumes from a checkpoint: `state` as {@link state} returned it and the
+   * best weights in {@link best}'s order (copied); the current weights and the
+   * optimizers' state are the caller's to restore. Replays the sampler past
+   * the epochs done.
+   */
+  restore(state: MetricTrainerState, best: readonly tf.Tensor[]): void {
+    check(this.s.epoch === 0, 'state', state, 'a restore before the first epoch');
+    const vars = [...this.modelVars, ...this.lossVars];
+    check(best.length === vars.length && best.every((t, k) => t.size === (vars[k] as tf.Variable).size), 'best', `${best.length} tensors`, `${vars.length} tensors shaped as the model's and the loss's trainable weights`);
+    for (let e = 0; e < state.epoch; e++) for (const _ of this.options.sampler.batches());
+    tf.dispose(this.bestWeights);
+    this.bestWeights = best.map((t, k) => tf.reshape(t, (vars[k] as tf.Variable).shape).clone());
+    this.s = { ...state, history: [...state.history] };
+  }
+
+  /** Trains one epoch, evaluates when due, and updates the best weights and the patience count. */
+  runEpoch(): TrainEpoch {
+    check(!this.done, 'epoch', this.s.epoch, `a trainer that has not finished (max ${this.maxEpochs} epochs, patience ${this.patience})`);
+    const { model, loss, optimizer, miner, trainX, sampler, valX } = this.options;
+    const epoch = this.s.epoch + 1;
+    let total = 0;
+    let steps = 0;
+    for (const batch of sampler.batches()) {
+      const labels = Int32Array.from(batch, (i) => this.trainLabels[i] as number);
+      const xb = tf.tidy(() => tf.gather(trainX, tf.tensor1d(batch, 'int32')));
+      const { value, grads } = tf.variableGrads(() => {
+        const emb = model.apply(xb, { training: true }) as tf.Tensor2D;
+        const tuple = miner?.mine(emb, labels);
+        return loss.compute(emb, labels, tuple);
+      }, [...this.modelVars, ...this.lossVars]);
+      const modelGrads: tf.NamedTensorMap = {};
+      const lossGrads: tf.NamedTensorMap = {};
+      for (const v of this.modelVars) if (grads[v.name]) modelGrads[v.name] = grads[v.name] as tf.Tensor;
+      for (const v of this.lossVars) if (grads[v.name]) lossGrads[v.name] = grads[v.name] as tf.Tensor;
+      optimizer.applyGradients(modelGrads);
+      if (Object.keys(lossGrads).length > 0) this.lossOptimizer.applyGradients(lossGrads);
+      total += value.dataSync()[0] as number;
+      steps++;
+      tf.dispose([xb, value, ...Object.values(grads)]);
+    }
+    const evaluated = epoch % this.evalEvery === 0 || epoch === this.maxEpochs;
+    const valMapAtR = evaluated ? validationMapAtR(model, valX, this.valLabels, this.options.evalBatchSize) : NaN;
+    const record = { epoch, loss: steps > 0 ? total / steps : NaN, valMapAtR };
+    this.s.epoch = epoch;
+    this.s.history.push(record);
+    this.options.onEpoch?.(record);
+    if (evaluated) {
+      if (valMapAtR > this.s.bestValMapAtR) {
+        this.s.bestValMapAtR = valMapAtR;
+        this.s.bestEpoch = epoch;
+        this.s.sinceBest = 0;
+        this.snapshot();
+      } else if (++this.s.sinceBest >= this.patience) {
+        this.s.stopped = true;
+      }
+    }
+    return record;
+  }
+
+  /** Sets the model's and the loss's weights to the best evaluation's and returns the summary. */
+  finish(): TrainMetricResult {
+    [...this.modelVars, ...this.lossVars].forEach((v, k) => v.assign(this.bestWeights[k] as tf.Tensor));
+    return { history: [...this.s.history], bestEpoch: this.s.bestEpoch, bestValMapAtR: this.s.bestValMapAtR, stoppedEarly: this.s.stopped && this.s.epoch < this.maxEpochs };
+  }
+
+  /** Frees the best-weight copies (not the model, loss or optimizers). */
+  dispose(): void {
+    tf.dispose(this.bestWeights);
+    this.bestWeights = [];
+  }
+}
+
 /**
  * Trains `model` with a metric loss: per iteration a sampler batch is embedded
  * (training mode), optionally mined, and both the model's and the loss's weights
  * step on the loss gradient (each with its optimizer). Every `evalEvery`
  * epochs the validation MAP@R is measured; the best weights are kept and
  * restored at the end, and training stops after `patience` evaluations without
- * improvement.
+ * improvement. {@link MetricTrainer} runs the same loop an epoch at a time.
  */
 export function trainMetricModel(options: TrainMetricOptions): TrainMetricResult {
-  const { model, loss, optimizer, miner, trainX, sampler, valX } = options;
-  check(loss instanceof MetricLoss, 'loss', loss, 'a MetricLoss');
-  const lossOptimizer = options.lossOptimizer ?? optimizer;
-  const trainLabels = toLabelArray(options.trainLabels, trainX.shape[0] as number, 'trainLabels', 'trainX');
-  const valLabels = toLabelArray(options.valLabels, valX.shape[0] as number, 'valLabels', 'valX');
-  const maxEpochs = options.maxEpochs ?? 100;
-  const evalEvery = options.evalEvery ?? 1;
-  const patience = options.patience ?? 5;
-  for (const [name, v] of [
-    ['maxEpochs', maxEpochs],
-    ['evalEvery', evalEvery],
-    ['patience', patience],
-  ] as const) {
-    check(Number.isInteger(v) && v >= 1, name, v, 'a positive integer');
-  }
-  const modelVars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const lossVars = loss.trainableWeights;
-  const history: TrainEpoch[] = [];
-  let best = -Infinity;
-  let bestEpoch = 0;
-  let bestWeights: tf.Tensor[] | undefined;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-
-  const snapshot = () => {
-    if (bestWeights) tf.dispose(bestWeights);
-    bestWeights = [...modelVars, ...lossVars].map((v) => tf.clone(v));
-  };
-  snapshot();
+  const trainer = new MetricTrainer(options);
   try {
-    for (let epoch = 1; epoch <= maxEpochs; epoch++) {
-      let total = 0;
-      let steps = 0;
-      for (const batch of sampler.batches()) {
-        const labels = Int32Array.from(batch, (i) => trainLabels[i] as number);
-        const xb = tf.tidy(() => tf.gather(trainX, tf.tensor1d(batch, 'int32')));
-        const { value, grads } = tf.variableGrads(() => {
-          const emb = model.apply(xb, { training: true }) as tf.Tensor2D;
-          const tuple = miner?.mine(emb, labels);
-          return loss.compute(emb, labels, tuple);
-        }, [...modelVars, ...lossVars]);
-        const modelGrads: tf.NamedTensorMap = {};
-        const lossGrads: tf.NamedTensorMap = {};
-        for (const v of modelVars) if (grads[v.name]) modelGrads[v.name] = grads[v.name] as tf.Tensor;
-        for (const v of lossVars) if (grads[v.name]) lossGrads[v.name] = grads[v.name] as tf.Tensor;
-        optimizer.applyGradients(modelGrads);
-        if (Object.keys(lossGrads).length > 0) lossOptimizer.applyGradients(lossGrads);
-        total += value.dataSync()[0] as number;
-        steps++;
-        tf.dispose([xb, value, ...Object.values(grads)]);
-      }
-      const evaluated = epoch % evalEvery === 0 || epoch === maxEpochs;
-      const valMapAtR = evaluated ? validationMapAtR(model, valX, valLabels, options.evalBatchSize) : NaN;
-      const record = { epoch, loss: steps > 0 ? total / steps : NaN, valMapAtR };
-      history.push(record);
-      options.onEpoch?.(record);
-      if (!evaluated) continue;
-      if (valMapAtR > best) {
-        best = valMapAtR;
-        bestEpoch = epoch;
-        sinceBest = 0;
-        snapshot();
-      } else if (++sinceBest >= patience) {
-        stoppedEarly = epoch < maxEpochs;
-        break;
-      }
-    }
-    [...modelVars, ...lossVars].forEach((v, k) => v.assign((bestWeights as tf.Tensor[])[k] as tf.Tensor));
+    while (!trainer.done) trainer.runEpoch();
+    return trainer.finish();
   } finally {
-    if (bestWeights) tf.dispose(bestWeights);
+    trainer.dispose();
   }
-  return { history, bestEpoch, bestValMapAtR: best, stoppedEarly };
 }
