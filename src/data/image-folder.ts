@@ -28,13 +28,26 @@ export interface ImageFolderOptions {
   extensions?: readonly string[];
   /** Dataset name; default the root folder's base name. */
   name?: string;
+  /**
+   * A file that cannot be read or decoded: `fail` (default) stops, after
+   * looking at every file, with an error listing the first few; `skip` leaves
+   * it out and lists it in the result's `skipped`.
+   */
+  onBadImage?: 'fail' | 'skip';
+  /** Files whose extension is not in `extensions`: `ignore` (default) passes over them; `bad` treats them as bad images (see `onBadImage`). */
+  otherFiles?: 'ignore' | 'bad';
 }
 
 /** An {@link ImageDataset} read from a folder, with the file each image came from. */
 export interface ImageFolderDataset extends ImageDataset {
   /** Path of image `i`, parallel to `labels`. */
   files: string[];
+  /** Files left out under `onBadImage: 'skip'`, each with the reason. */
+  skipped: Array<{ file: string; reason: string }>;
 }
+
+/** How many bad files an error lists by name. */
+const BAD_LISTED = 5;
 
 /**
  * Decodes PNG or JPEG bytes (told apart by their signature) to `channels`
@@ -150,16 +163,92 @@ export function resizeImage(img: RawImage, size: [h: number, w: number]): RawIma
   return { data: out, shape: [dh, dw, c] };
 }
 
-function listImages(dir: string, exts: Set<string>): string[] {
+function listImages(dir: string, exts: Set<string> | undefined, recursive = true): string[] {
   const out: string[] = [];
   const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...listImages(full, exts));
-    else if (e.isFile() && exts.has(path.extname(e.name).toLowerCase())) out.push(full);
+    if (e.isDirectory()) {
+      if (recursive) out.push(...listImages(full, exts));
+    } else if (e.isFile() && (exts === undefined || exts.has(path.extname(e.name).toLowerCase()))) out.push(full);
   }
   return out;
+}
+
+/** Decoded images of `files` in order, or the reason each one failed (a read or decode error, or an extension not in `exts`). */
+function decodeFiles(files: readonly string[], channels: 1 | 3, exts: Set<string>): Array<RawImage | { bad: string }> {
+  return files.map((file) => {
+    if (!exts.has(path.extname(file).toLowerCase())) return { bad: `not an image file (extension not one of ${[...exts].join(', ')})` };
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (err) {
+      return { bad: `unreadable (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+    }
+    try {
+      return decodeImage(buf, channels, file);
+    } catch (err) {
+      return { bad: err instanceof EccvkitInputError ? `${describeBad(err)}` : String(err) };
+    }
+  });
+}
+
+function describeBad(err: EccvkitInputError): string {
+  return typeof err.value === 'string' ? err.value : err.message;
+}
+
+/** Throws the error that lists the first few bad files. */
+function throwBad(bad: Array<{ file: string; reason: string }>, total: number): never {
+  const listed = bad.slice(0, BAD_LISTED).map((b) => `${b.file}: ${b.reason}`);
+  if (bad.length > BAD_LISTED) listed.push(`… and ${bad.length - BAD_LISTED} more`);
+  throw new EccvkitInputError('image files', [`${bad.length} of ${total} files are not readable PNG or JPEG images`, ...listed], "only PNG or JPEG images, or onBadImage: 'skip' (--on-bad-image skip) to leave them out");
+}
+
+/** Options of {@link loadImageFiles}. */
+export type ImageFilesOptions = Pick<ImageFolderOptions, 'size' | 'channels' | 'extensions' | 'onBadImage'>;
+
+/**
+ * Decodes `files` (PNG or JPEG) to one `[N, h, w, c]` block: converted to
+ * `channels` (default 3), resized to `size` when given, else all of the first
+ * image's size. Files that fail are handled as `onBadImage` says; every file
+ * is treated as an image whatever its extension.
+ * @returns the images, the files kept (in order) and those skipped.
+ */
+export function loadImageFiles(files: readonly string[], options: ImageFilesOptions = {}): { images: Float32Array; shape: [number, number, number]; files: string[]; skipped: Array<{ file: string; reason: string }> } {
+  const channels = options.channels ?? 3;
+  check(channels === 1 || channels === 3, 'channels', channels, '1 or 3');
+  check(Array.isArray(files) && files.length > 0, 'files', files, 'at least one image file');
+  const decoded = decodeFiles(files, channels, new Set(files.map((f) => path.extname(f).toLowerCase())));
+  const bad = decoded.flatMap((d, i) => ('bad' in d ? [{ file: files[i] as string, reason: d.bad }] : []));
+  if (bad.length > 0 && (options.onBadImage ?? 'fail') === 'fail') throwBad(bad, files.length);
+  const kept = files.filter((_, i) => !('bad' in (decoded[i] as object)));
+  check(kept.length > 0, 'files', `${files.length} files, none a readable image`, 'at least one readable PNG or JPEG image');
+  const { images, shape } = stack(kept, decoded.filter((d): d is RawImage => !('bad' in d)), options.size, channels);
+  return { images, shape, files: kept, skipped: bad };
+}
+
+/** Stacks decoded images, resizing to `size` or checking that all share the first one's size. */
+function stack(files: readonly string[], imgs: RawImage[], size: [number, number] | undefined, channels: 1 | 3): { images: Float32Array; shape: [number, number, number] } {
+  let shape: [number, number, number] | undefined = size ? [size[0], size[1], channels] : undefined;
+  let images = new Float32Array(0);
+  const per = (): number => (shape as [number, number, number]).reduce((a, b) => a * b, 1);
+  imgs.forEach((raw, i) => {
+    let img = raw;
+    const file = files[i] as string;
+    if (size) img = resizeImage(img, size);
+    else if (shape === undefined) shape = img.shape;
+    else if (img.shape[0] !== shape[0] || img.shape[1] !== shape[1]) {
+      throw new EccvkitInputError(
+        'image file',
+        `${file} (${img.shape[0]}×${img.shape[1]})`,
+        `${shape[0]}×${shape[1]} like ${files[0]}, or pass size: [h, w] (--image-size) to resize every image`,
+      );
+    }
+    if (i === 0) images = new Float32Array(imgs.length * per());
+    images.set(img.data, i * per());
+  });
+  return { images, shape: shape as [number, number, number] };
 }
 
 /**
@@ -195,40 +284,30 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
     .sort();
   check(classNames.length > 0, 'root', root, 'a folder with one sub-folder of images per class (found no sub-folders)');
   const extSet = new Set(exts.map((e) => e.toLowerCase()));
-  const files: string[] = [];
-  const fileLabels: number[] = [];
+  const otherFiles = options.otherFiles ?? 'ignore';
+  check(otherFiles === 'ignore' || otherFiles === 'bad', 'otherFiles', otherFiles, "'ignore' or 'bad'");
+  const onBadImage = options.onBadImage ?? 'fail';
+  check(onBadImage === 'fail' || onBadImage === 'skip', 'onBadImage', onBadImage, "'fail' or 'skip'");
+  const listed: string[] = [];
+  const listedLabels: number[] = [];
   classNames.forEach((cls, label) => {
-    const imgs = listImages(path.join(root, cls), extSet);
+    const imgs = listImages(path.join(root, cls), otherFiles === 'bad' ? undefined : extSet);
     check(imgs.length > 0, 'class folder', path.join(root, cls), `at least one image with extension ${[...extSet].join(', ')}`);
     for (const f of imgs) {
-      files.push(f);
-      fileLabels.push(label);
+      listed.push(f);
+      listedLabels.push(label);
     }
   });
-
-  let shape: [number, number, number] | undefined = size ? [size[0], size[1], channels] : undefined;
-  let images = new Float32Array(0);
-  const per = (): number => (shape as [number, number, number]).reduce((a, b) => a * b, 1);
-  files.forEach((file, i) => {
-    let buf: Buffer;
-    try {
-      buf = fs.readFileSync(file);
-    } catch (err) {
-      throw new EccvkitInputError('image file', file, `a readable file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-    let img = decodeImage(buf, channels, file);
-    if (size) img = resizeImage(img, size);
-    else if (shape === undefined) shape = img.shape;
-    else if (img.shape[0] !== shape[0] || img.shape[1] !== shape[1]) {
-      throw new EccvkitInputError(
-        'image file',
-        `${file} (${img.shape[0]}×${img.shape[1]})`,
-        `${shape[0]}×${shape[1]} like ${files[0]}, or pass size: [h, w] to resize every image`,
-      );
-    }
-    if (i === 0) images = new Float32Array(files.length * per());
-    images.set(img.data, i * per());
+  const decoded = decodeFiles(listed, channels, extSet);
+  const skipped = decoded.flatMap((d, i) => ('bad' in d ? [{ file: listed[i] as string, reason: d.bad }] : []));
+  if (skipped.length > 0 && onBadImage === 'fail') throwBad(skipped, listed.length);
+  const keep = decoded.map((d) => !('bad' in d));
+  const files = listed.filter((_, i) => keep[i]);
+  const fileLabels = listedLabels.filter((_, i) => keep[i]);
+  classNames.forEach((cls, label) => {
+    if (!fileLabels.includes(label)) throw new EccvkitInputError('class folder', path.join(root, cls), 'at least one readable image (every file in it was skipped as unreadable)');
   });
+  const { images, shape } = stack(files, decoded.filter((d): d is RawImage => !('bad' in d)), size, channels);
 
   return {
     name: options.name ?? path.basename(path.resolve(root)),
@@ -238,5 +317,6 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
     numClasses: classNames.length,
     classNames,
     files,
+    skipped,
   };
 }

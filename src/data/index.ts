@@ -17,11 +17,13 @@ export {
 } from './fashion-mnist.js';
 export {
   loadImageFolder,
+  loadImageFiles,
   decodeImage,
   resizeImage,
   IMAGE_EXTENSIONS,
   type ImageFolderOptions,
   type ImageFolderDataset,
+  type ImageFilesOptions,
   type RawImage,
 } from './image-folder.js';
 export { stratifiedSplit, classDisjointSplit, partitionClasses, kFoldClasses, type ClassDisjointOptions, type ClassFold } from './splits.js';
