@@ -3,9 +3,16 @@
  * classifiers and episode evaluation on features stored as `.npy`, from any
  * model. Thin wrappers over `classifyEpisode()` and `evaluateEpisodes()`.
  */
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { npyToFloat32, npyToInt32Labels, readNpy } from '../data/index.js';
+import { initEngine, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
+import { layerModel, loadModelFolder } from '../nn/model-folder.js';
+import { embedInputs, modelPreprocessing } from './embed.js';
+import { registerPretrainCommand } from './fewshot-train.js';
+import { badImageOption, checkClassCounts, loadModelInputs, type BadImagePolicy } from './image-data.js';
+import { backendOption } from './options.js';
 import { CLASSIFIER_NAMES, checkSupportLabels, classifyEpisode, evaluateEpisodes, type ClassifierName, type FeatureMatrix } from '../fewshot/index.js';
 
 function readFeatures(file: string, argument: string): FeatureMatrix {
@@ -28,23 +35,75 @@ function positiveInt(text: string, argument: string, min = 1): number {
 
 const round = (v: number) => Number(v.toPrecision(8));
 
+/** `fewshot classify --model`: embed the support folder and the queries with the model, fit the episode, print each query's class. */
+async function classifyImages(opts: { support: string; query: string; model: string; layer: string; classifier: ClassifierName; normalize: boolean; onBadImage: BadImagePolicy; backend?: BackendName; json: boolean }, C: number): Promise<void> {
+  await initEngine(opts.backend ? { backend: opts.backend } : {});
+  const { model, card } = await loadModelFolder(opts.model, '--model');
+  try {
+    const net = layerModel(model, opts.layer, card, '--layer');
+    const pre = modelPreprocessing(model, card, {});
+    const log = (m: string) => console.error(m);
+    const support = loadModelInputs(opts.support, pre, opts.onBadImage, '--support', log);
+    check(support.labels !== undefined && support.classNames !== undefined, '--support', opts.support, 'a folder with one sub-folder of images per class (the support set)');
+    checkClassCounts({ name: opts.support, images: support.images, labels: support.labels, shape: support.shape, numClasses: (support.classNames as string[]).length, classNames: support.classNames as string[] }, 1, 'the support set', '--support');
+    const query = loadModelInputs(opts.query, pre, opts.onBadImage, '--query', log);
+    const sf = embedInputs(net, support);
+    const qf = embedInputs(net, query);
+    const result = classifyEpisode(sf, support.labels, qf, { classifier: opts.classifier, normalize: opts.normalize, C });
+    const names = support.classNames as string[];
+    const files = query.files ?? Array.from({ length: query.count }, (_, i) => `#${i}`);
+    const rows = files.map((f, i) => ({
+      query: f,
+      class: names[result.predictions[i] as number] as string,
+      ...(result.probabilities ? { probabilities: Object.fromEntries(names.map((n, k) => [n, round((result.probabilities as Float64Array[])[i]?.[k] as number)])) } : {}),
+    }));
+    if (opts.json) {
+      console.log(JSON.stringify({ classes: names, queries: rows }));
+      return;
+    }
+    const width = Math.max(5, ...rows.map((r) => path.basename(r.query).length));
+    const cw = Math.max(5, ...names.map((n) => n.length));
+    const header = ['query'.padEnd(width), 'class'.padEnd(cw), ...(result.probabilities ? names.map((n) => n.padStart(5)) : [])];
+    console.log(header.join('  '));
+    for (const r of rows) {
+      const probs = r.probabilities ? names.map((n) => ((r.probabilities as Record<string, number>)[n] as number).toFixed(3).padStart(Math.max(5, n.length))) : [];
+      console.log([path.basename(r.query).padEnd(width), r.class.padEnd(cw), ...probs].join('  '));
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Adds the `fewshot` command group. */
 export function registerFewshotCommands(cli: Command): void {
-  const group = cli.command('fewshot').description('few-shot classification with a good embedding (RFS): episode classifiers and episode evaluation of stored features');
+  const group = cli.command('fewshot').description('few-shot classification with a good embedding (RFS): pretraining and distillation on your images, episode classifiers and episode evaluation');
+  registerPretrainCommand(group);
 
   group
     .command('classify')
-    .description("classify query features from labelled support features (one episode); default: RFS's logistic regression (C = 1) on L2-normalised features")
-    .requiredOption('--support <file>', 'support features, .npy [S, D]')
-    .requiredOption('--support-labels <file>', 'support labels, .npy [S] integers covering 0…N−1')
-    .requiredOption('--query <file>', 'query features, .npy [Q, D]')
+    .description(
+      "one episode: classify queries from a labelled support set; default: RFS's logistic regression (C = 1) on L2-normalised features. With --model, --support is a folder of class sub-folders and --query a folder of images or one image, embedded by the model; without it, stored features (.npy)",
+    )
+    .requiredOption('--support <path>', 'support features, .npy [S, D]; with --model, a folder with one sub-folder of images per class')
+    .option('--support-labels <file>', 'support labels, .npy [S] integers covering 0…N−1 (stored features only)')
+    .requiredOption('--query <path>', 'query features, .npy [Q, D]; with --model, a folder of images or one image')
+    .option('--model <dir>', 'a model folder (fewshot pretrain, metric train) that embeds support and query images')
+    .option('--layer <name>', 'with --model: the layer whose output is the feature', 'features')
     .addOption(new Option('--classifier <name>', 'lr: logistic regression; nn: nearest neighbour; cosine: cosine nearest neighbour; proto: nearest class mean').choices([...CLASSIFIER_NAMES]).default('lr'))
     .option('--no-normalize', 'skip L2 normalisation of the features')
     .option('--C <value>', 'inverse L2 penalty of the logistic regression', '1')
+    .addOption(badImageOption())
+    .addOption(backendOption())
     .option('--json', 'print JSON', false)
-    .action((opts: { support: string; supportLabels: string; query: string; classifier: ClassifierName; normalize: boolean; C: string; json: boolean }) => {
+    .action(async (opts: { support: string; supportLabels?: string; query: string; model?: string; layer: string; classifier: ClassifierName; normalize: boolean; C: string; onBadImage: BadImagePolicy; backend?: BackendName; json: boolean }) => {
       const C = Number(opts.C);
       check(Number.isFinite(C) && C > 0, '--C', opts.C, 'a positive number');
+      if (opts.model !== undefined) {
+        check(opts.supportLabels === undefined, '--support-labels', opts.supportLabels, 'nothing with --model (the support folder names the classes)');
+        await classifyImages(opts as typeof opts & { model: string }, C);
+        return;
+      }
+      check(opts.supportLabels !== undefined, '--support-labels', opts.supportLabels, 'a .npy of support labels (or --model with image folders)');
       const support = readFeatures(opts.support, '--support');
       const labels = readLabels(opts.supportLabels, '--support-labels', support.rows, '--support');
       const query = readFeatures(opts.query, '--query');

@@ -9,7 +9,8 @@ import { registerMetricCommands } from './metric.js';
 import { registerFewshotCommands } from './fewshot.js';
 import { registerGanCommands } from './gan.js';
 import { registerInversionCommands } from './inversion.js';
+import { registerEmbedCommand } from './embed.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand];

@@ -8,6 +8,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { EccvkitInputError, check } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
+import { writeFileAtomic } from '../fs.js';
 
 /** A decoded image: `h·w·c` values in [0, 1], row-major, channels last. */
 export interface RawImage {
@@ -319,4 +320,39 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
     files,
     skipped,
   };
+}
+
+/**
+ * Writes `ds` as an image folder {@link loadImageFolder} reads back:
+ * `root/<class name>/<class name>-<k>.png`, one sub-folder per class that has
+ * images, values in [0, 1] quantised to 8 bits (grey images as R = G = B, so
+ * they read back as one channel). Class names are used as folder names; any
+ * `/`, `\` or leading dot is replaced by `_`. Each file is written atomically.
+ * @returns the files written, in dataset order.
+ */
+export function writeImageFolder(ds: ImageDataset, root: string): string[] {
+  const [h, w, c] = ds.shape;
+  check(c === 1 || c === 3, 'ds.shape', ds.shape, '[h, w, 1 or 3]');
+  const per = h * w * c;
+  const safe = ds.classNames.map((n) => n.replace(/[/\\]/g, '_').replace(/^\./, '_'));
+  const counts = new Map<number, number>();
+  const files: string[] = [];
+  for (let i = 0; i < ds.labels.length; i++) {
+    const label = ds.labels[i] as number;
+    const k = counts.get(label) ?? 0;
+    counts.set(label, k + 1);
+    const png = new PNG({ width: w, height: h });
+    for (let p = 0; p < h * w; p++) {
+      for (let ch = 0; ch < 3; ch++) {
+        const v = ds.images[i * per + p * c + (c === 1 ? 0 : ch)] as number;
+        png.data[4 * p + ch] = Math.round(255 * Math.min(1, Math.max(0, v)));
+      }
+      png.data[4 * p + 3] = 255;
+    }
+    const name = safe[label] ?? String(label);
+    const file = path.join(root, name, `${name}-${String(k).padStart(4, '0')}.png`);
+    writeFileAtomic(file, PNG.sync.write(png));
+    files.push(file);
+  }
+  return files;
 }

@@ -18,6 +18,7 @@ export {
 export {
   loadImageFolder,
   loadImageFiles,
+  writeImageFolder,
   decodeImage,
   resizeImage,
   IMAGE_EXTENSIONS,
