@@ -15,7 +15,7 @@ import { check } from '../errors.js';
 import { writeDirAtomic } from '../fs.js';
 import { ClassifierTrainer, conv4, FEATURES_LAYER, LOGITS_LAYER, resnet12, type ClassifierEpoch } from '../fewshot/index.js';
 import { loadModel, loadOptimizerState, saveModel, saveOptimizerState } from '../nn/io.js';
-import { loadModelFolder, normalizeImages, unitPreprocessing, writeModelFolder, type ModelCard, type Preprocessing } from '../nn/model-folder.js';
+import { loadModelFolder, normalizeImages, unitPreprocessing, writeModelFolder, writeModelInto, type ModelCard, type Preprocessing } from '../nn/model-folder.js';
 import { badImageOption, checkClassCounts, claimOutFolder, imageShapeOptions, loadTrainingData, type BadImagePolicy } from './image-data.js';
 import { backendOption, integerOption, numberOption, positiveOption } from './options.js';
 import { createProgress } from './progress.js';
@@ -319,7 +319,7 @@ async function pretrain(config: PretrainConfig, data: ImageDataset, preprocessin
         }
         progress.stop();
         if (g < lastGeneration) await writeModelFolder(generationDir(out, g), model, card(g));
-        else await writeModelFolder(path.join(out, '.model-tmp'), model, card(g));
+        else await writeModelInto(out, model, card(g));
         // The next generation starts from epoch 0 with this one as teacher.
         if (g < lastGeneration) {
           state = { ...state, generation: g + 1, epoch: 0 };
@@ -338,10 +338,5 @@ async function pretrain(config: PretrainConfig, data: ImageDataset, preprocessin
   } finally {
     if (teacher && teacher !== teacher0) teacher.dispose();
   }
-  // The final model sits in --out itself beside config.json and checkpoint/: its files are moved in from the complete temporary folder.
-  const tmp = path.join(out, '.model-tmp');
-  // eccvkit.json last: a folder with it is complete.
-  for (const f of fs.readdirSync(tmp).sort((a, b) => Number(a === 'eccvkit.json') - Number(b === 'eccvkit.json') || Number(a === 'model.json') - Number(b === 'model.json'))) fs.renameSync(path.join(tmp, f), path.join(out, f));
-  fs.rmdirSync(tmp);
   return { out, epochs: config.epochs, generations: lastGeneration, resumedFrom, finished: true, history: state.history };
 }

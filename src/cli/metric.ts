@@ -9,6 +9,7 @@ import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
 import { accuracy, PAIR_LOSS_NAMES, makeLoss, type PairLossName } from '../metric/index.js';
 import { backendOption } from './options.js';
+import { registerMetricTrainCommand } from './metric-train.js';
 
 function readEmbeddings(file: string, argument: string): tf.Tensor2D {
   const arr = readNpy(file, argument);
@@ -30,7 +31,8 @@ function jsonNumber(v: number): number | null {
 
 /** Adds the `metric` command group. */
 export function registerMetricCommands(cli: Command): void {
-  const group = cli.command('metric').description('metric learning: retrieval accuracy (P@1, R-precision, MAP@R, MRR, NMI) and loss values of stored embeddings');
+  const group = cli.command('metric').description('metric learning: train an embedding on your images; retrieval accuracy (P@1, R-precision, MAP@R, MRR, NMI) and loss values of stored embeddings');
+  registerMetricTrainCommand(group);
 
   group
     .command('accuracy')

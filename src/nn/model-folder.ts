@@ -77,6 +77,20 @@ export async function writeModelFolder(dir: string, model: tf.LayersModel, card:
   });
 }
 
+/**
+ * Writes `model` and its card into `dir` itself, beside other files a run
+ * keeps there (config.json, checkpoint/): a complete temporary folder is
+ * written first, then its files are renamed in, `eccvkit.json` last, so a
+ * folder with a card holds the model it describes.
+ */
+export async function writeModelInto(dir: string, model: tf.LayersModel, card: Omit<ModelCard, 'format' | 'version' | 'eccvkit'>): Promise<void> {
+  const tmp = path.join(dir, '.model-tmp');
+  await writeModelFolder(tmp, model, card);
+  const rank = (f: string) => (f === MODEL_CARD_FILE ? 2 : f === 'model.json' ? 1 : 0);
+  for (const f of fs.readdirSync(tmp).sort((a, b) => rank(a) - rank(b))) fs.renameSync(path.join(tmp, f), path.join(dir, f));
+  fs.rmdirSync(tmp);
+}
+
 function checkPreprocessing(p: unknown, where: string): asserts p is Preprocessing {
   const q = p as Preprocessing;
   check(
