@@ -1,0 +1,40 @@
+/**
+ * Node-only study storages: SQLite (the run store's file, several processes
+ * on one machine) and PostgreSQL (several machines), and
+ * {@link openStudyStorage} choosing one from a URL.
+ * @packageDocumentation
+ */
+import { check } from '../../errors.js';
+import { DEFAULT_STORE_PATH } from '../../store/index.js';
+import { InMemoryStorage, type StudyStorage } from '../storage.js';
+import { openPostgresStudyStorage } from './postgres.js';
+import { openSqliteStudyStorage } from './sqlite.js';
+import type { SqlStorageOptions } from './sql.js';
+
+export { openPostgresStudyStorage, redactUrl } from './postgres.js';
+export { openSqliteStudyStorage } from './sqlite.js';
+export { nodeWorkerId } from './heartbeat.js';
+export { SqlStudyStorage, type SqlStorageOptions } from './sql.js';
+
+/** Options of {@link openStudyStorage}: heartbeat interval, grace period and retry limit of the SQL storages. */
+export type StudyStorageOptions = Omit<SqlStorageOptions, 'description'>;
+
+/**
+ * Opens a study storage from a URL:
+ * - `postgres://…` or `postgresql://…`: PostgreSQL;
+ * - `sqlite:FILE`, `sqlite://FILE` or a plain file path: SQLite (the run store's file);
+ * - `memory:`: this process only;
+ * - nothing: the run store `runs/eccvkit.db`.
+ *
+ * @throws {@link EccvkitInputError} for another scheme, an unreachable server or a file that is not a run store
+ */
+export async function openStudyStorage(url: string | undefined, o: StudyStorageOptions = {}): Promise<StudyStorage> {
+  if (url === undefined || url === '') return openSqliteStudyStorage(DEFAULT_STORE_PATH, o);
+  check(typeof url === 'string', '--storage', url, 'a storage URL');
+  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgresStudyStorage(url, o);
+  if (url === 'memory:' || url === 'memory') return new InMemoryStorage();
+  const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(url);
+  if (sqlite) return openSqliteStudyStorage(sqlite[2] as string, o);
+  check(!/^[a-z][a-z0-9+.-]*:\/\//i.test(url), '--storage', url, 'postgres://user@host:port/db, sqlite:FILE, a file path, or memory:');
+  return openSqliteStudyStorage(url, o);
+}
