@@ -1,5 +1,5 @@
 /**
- * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`, `eccvkit gan …`, `eccvkit inversion …`, `eccvkit invert | edit | interpolate`):
+ * Command groups of the paper modules (`eccvkit metric …`, `eccvkit ph`, `eccvkit fewshot …`, `eccvkit gan …`, `eccvkit inversion …`, `eccvkit invert | edit | interpolate`, `eccvkit hpo …`):
  * each module's CLI file exports a function that adds its group to the
  * program; main.ts calls every one listed here.
  */
@@ -9,8 +9,9 @@ import { registerMetricCommands } from './metric.js';
 import { registerFewshotCommands } from './fewshot.js';
 import { registerGanCommands } from './gan.js';
 import { registerInversionCommands } from './inversion.js';
+import { registerHpoCommands } from './hpo.js';
 import { registerEmbedCommand } from './embed.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand, registerHpoCommands];
