@@ -126,7 +126,7 @@ export function checkClassCounts(ds: ImageDataset, need: number, why: string, ar
   const groups = groupByClass(ds.labels);
   check(groups.size >= 2, argument, `${ds.name} with ${groups.size} class${groups.size === 1 ? '' : 'es'}`, 'at least two classes (one sub-folder of images per class)');
   for (const [c, idx] of groups) {
-    if (idx.length < need) throw new EccvkitInputError(argument, `class ${JSON.stringify(ds.classNames[c] ?? String(c))} with ${idx.length} image${idx.length === 1 ? '' : 's'}`, `at least ${need} images in every class (${why})`);
+    if (idx.length < need) throw new EccvkitInputError(argument, `class '${ds.classNames[c] ?? String(c)}' with ${idx.length} image${idx.length === 1 ? '' : 's'}`, `at least ${need} images in every class (${why})`);
   }
 }
 
