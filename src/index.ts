@@ -11,6 +11,7 @@ export * from './stats.js';
 export { writeFileAtomic, writeDirAtomic } from './fs.js';
 export * from './data/index.js';
 export * from './nn/io.js';
+export * from './nn/model-folder.js';
 export * from './nn/small-convnet.js';
 export * from './store/index.js';
 export * from './report/index.js';
