@@ -4,9 +4,12 @@
  * looks alive; a missed heartbeat would get a live trial reaped and run twice.
  * Node only.
  */
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Heartbeater } from './sql.js';
+import { NOW_EPOCH, type Heartbeater } from './sql.js';
+
+const require = createRequire(import.meta.url);
 
 /** What the heartbeat thread needs to open its own connection. */
 export interface HeartbeatTarget {
@@ -15,6 +18,45 @@ export interface HeartbeatTarget {
   target: string;
   intervalMs: number;
 }
+
+/**
+ * The thread's code: plain CommonJS run with `eval`, so it starts the same
+ * from the TypeScript sources and from the build (a `.ts` thread entry would
+ * need the tsx loader inside the thread). The driver is loaded by absolute path.
+ */
+const THREAD_CODE = `
+const { parentPort, workerData: t } = require('node:worker_threads');
+const active = new Map();
+let beat;
+const ready = (async () => {
+  if (t.dialect === 'sqlite') {
+    const Database = require(t.driver);
+    const db = new Database(t.target, { timeout: 10000 });
+    db.pragma('busy_timeout = 10000');
+    const stmt = db.prepare(t.sql);
+    beat = async (id, worker) => { stmt.run(id, worker); };
+  } else {
+    const pg = require(t.driver);
+    const client = new pg.Client({ connectionString: t.target });
+    client.on('error', (err) => parentPort.postMessage({ error: err.message }));
+    await client.connect();
+    const text = t.sql.replace('?', '$1').replace('?', '$2');
+    beat = async (id, worker) => { await client.query(text, [id, worker]); };
+  }
+})().catch((err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+async function beatAll() {
+  await ready;
+  if (!beat) return;
+  for (const [id, worker] of active) {
+    try { await beat(id, worker); } catch (err) { parentPort.postMessage({ error: String(err && err.message || err) }); }
+  }
+}
+parentPort.on('message', (m) => {
+  if (m.op === 'start') { active.set(m.id, m.worker); void beatAll(); }
+  else active.delete(m.id);
+});
+setInterval(() => void beatAll(), t.intervalMs);
+`;
 
 /** Starts the heartbeat thread lazily, on the first running trial; it never keeps the process alive. */
 export class ThreadHeartbeater implements Heartbeater {
@@ -25,9 +67,13 @@ export class ThreadHeartbeater implements Heartbeater {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // The thread's file sits beside this one, .ts when run from source (the tsx loader carries over in execArgv), .js when built.
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const w = new Worker(new URL(`./heartbeat-thread${ext}`, import.meta.url), { workerData: this.t });
+    const workerData = {
+      ...this.t,
+      driver: require.resolve(this.t.dialect === 'sqlite' ? 'better-sqlite3' : 'pg'),
+      sql: `UPDATE trials SET heartbeat = ${NOW_EPOCH[this.t.dialect]} WHERE id = ? AND worker = ? AND state = 'RUNNING'`,
+    };
+    // execArgv: [] so loaders of the parent (tsx) are not started again in the thread.
+    const w = new Worker(THREAD_CODE, { eval: true, workerData, execArgv: [] });
     w.unref();
     w.on('message', (m: { error?: string }) => {
       if (m.error) this.failure = m.error;
