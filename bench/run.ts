@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   engine: () => import('./engine.js'),
   topology: () => import('./topology.js'),
+  hpo: () => import('./hpo.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
