@@ -116,8 +116,10 @@ export function makeMiner(name: MinerName, settings: Record<string, OptionValue>
 }
 
 /**
- * A loss by name with the library's defaults. Weight losses need `sizes`
- * (classes, embedding size) and take `seed` for their initial weights.
+ * A loss by name with the library's defaults, overridden by `settings`
+ * (scalar options by name, see {@link LOSS_OPTIONS}; an unknown key is an
+ * error listing the valid ones). Weight losses need `sizes` (classes,
+ * embedding size) and take `seed` for their initial weights.
  */
 export function makeLoss(name: LossName, sizes?: { numClasses: number; embeddingSize: number; seed?: number }, settings: Record<string, OptionValue> = {}): MetricLoss {
   check((LOSS_NAMES as readonly string[]).includes(name), 'loss', name, `one of ${LOSS_NAMES.join(', ')}`);
