@@ -30,10 +30,12 @@ export function postgresBinDir(): string | null {
   return candidates.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl'))) ?? null;
 }
 
-/** Why the PostgreSQL tests skip here, or null when they can run. */
+/** Why the PostgreSQL tests skip here, or null when they can run. With ECCVKIT_REQUIRE_POSTGRES=1 (CI) a missing server is an error, not a skip. */
 export function postgresSkipReason(): string | null {
-  if (!postgresBinDir()) return 'PostgreSQL is not installed (no initdb/pg_ctl under /usr/lib/postgresql/*/bin; apt-get install postgresql, or set ECCVKIT_PG_BIN)';
-  return null;
+  if (postgresBinDir()) return null;
+  const why = 'PostgreSQL is not installed (no initdb/pg_ctl under /usr/lib/postgresql/*/bin; apt-get install postgresql, or set ECCVKIT_PG_BIN)';
+  if (process.env.ECCVKIT_REQUIRE_POSTGRES === '1') throw new Error(`ECCVKIT_REQUIRE_POSTGRES=1 but ${why}`);
+  return why;
 }
 
 async function freePort(): Promise<number> {
