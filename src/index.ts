@@ -22,3 +22,5 @@ export * from './metric/index.js';
 export * from './gan/index.js';
 export * from './fewshot/index.js';
 export * from './inversion/index.js';
+export * from './hpo/index.js';
+export * from './hpo/storage/index.js';
