@@ -107,6 +107,9 @@ function clone<T>(x: T): T {
 /**
  * A storage in this process's memory: the default of `createStudy`. Nothing
  * else sees it and it ends with the process, so it keeps no heartbeats.
+ * Records are copy-on-write: every change replaces a trial's object, so
+ * {@link InMemoryStorage.getTrials} hands out the current objects without
+ * copying them (callers treat them as read-only).
  */
 export class InMemoryStorage implements StudyStorage {
   readonly description = 'memory';
@@ -115,7 +118,12 @@ export class InMemoryStorage implements StudyStorage {
   readonly gracePeriodS = Infinity;
   readonly maxRetries = 0;
   private studies: StudyRecord[] = [];
-  private trialsById = new Map<number, FrozenTrial & { studyId: number }>();
+  /** Trials per study id, indexed by number. */
+  private byStudy = new Map<number, FrozenTrial[]>();
+  /** Trial id → [study id, number]. */
+  private where = new Map<number, [number, number]>();
+  /** Trials that were retried (their number), per study. */
+  private retried = new Map<number, Set<number>>();
   private nextTrialId = 1;
 
   async getOrCreateStudy(name: string, direction: StudyDirection): Promise<StudyRecord> {
@@ -127,6 +135,8 @@ export class InMemoryStorage implements StudyStorage {
     }
     const rec = { id: this.studies.length + 1, name, direction, createdAt: nowIso() };
     this.studies.push(rec);
+    this.byStudy.set(rec.id, []);
+    this.retried.set(rec.id, new Set());
     return { ...rec };
   }
 
@@ -139,19 +149,20 @@ export class InMemoryStorage implements StudyStorage {
     return this.studies.map((s) => ({ ...s }));
   }
 
-  private ofStudy(studyId: number): Array<FrozenTrial & { studyId: number }> {
-    return [...this.trialsById.values()].filter((t) => t.studyId === studyId).sort((a, b) => a.number - b.number);
+  private ofStudy(studyId: number): FrozenTrial[] {
+    const list = this.byStudy.get(studyId);
+    if (!list) throw new EccvkitInputError('studyId', studyId, 'the id of a study in this storage');
+    return list;
   }
 
-  private newTrial(studyId: number, state: TrialState, worker: string | null): FrozenTrial & { studyId: number } {
-    const number = this.ofStudy(studyId).length;
-    const t: FrozenTrial & { studyId: number } = {
-      studyId,
+  private newTrial(studyId: number, state: TrialState, worker: string | null, params: Record<string, ParamValue> = {}, userAttrs: Record<string, unknown> = {}): FrozenTrial {
+    const list = this.ofStudy(studyId);
+    const t: FrozenTrial = {
       id: this.nextTrialId++,
-      number,
+      number: list.length,
       state,
       value: null,
-      params: {},
+      params: clone(params),
       distributions: {},
       intermediateValues: [],
       worker,
@@ -161,69 +172,61 @@ export class InMemoryStorage implements StudyStorage {
       error: null,
       retryOf: null,
       retries: 0,
-      userAttrs: {},
+      userAttrs: clone(userAttrs),
       systemAttrs: {},
     };
-    this.trialsById.set(t.id, t);
+    list.push(t);
+    this.where.set(t.id, [studyId, t.number]);
     return t;
   }
 
+  private replace(t: FrozenTrial, change: Partial<FrozenTrial>): FrozenTrial {
+    const [studyId, number] = this.where.get(t.id) as [number, number];
+    const next = { ...t, ...change };
+    this.ofStudy(studyId)[number] = next;
+    return next;
+  }
+
   async claimTrial(studyId: number, worker: string, budget: number | null): Promise<FrozenTrial | null> {
-    const trials = this.ofStudy(studyId);
-    const waiting = trials.filter((t) => t.state === 'WAITING').sort((a, b) => a.id - b.id)[0];
-    if (waiting) {
-      waiting.state = 'RUNNING';
-      waiting.worker = worker;
-      waiting.startedAt = nowIso();
-      return strip(waiting);
-    }
-    const retried = new Set(trials.map((t) => t.retryOf).filter((n) => n !== null));
-    if (budget !== null && trials.filter((t) => !retried.has(t.number)).length >= budget) return null;
-    return strip(this.newTrial(studyId, 'RUNNING', worker));
+    const list = this.ofStudy(studyId);
+    const waiting = list.find((t) => t.state === 'WAITING');
+    if (waiting) return this.replace(waiting, { state: 'RUNNING', worker, startedAt: nowIso() });
+    if (budget !== null && list.length - (this.retried.get(studyId) as Set<number>).size >= budget) return null;
+    return this.newTrial(studyId, 'RUNNING', worker);
   }
 
   async enqueueTrial(studyId: number, params: Record<string, ParamValue>, userAttrs: Record<string, unknown> = {}): Promise<FrozenTrial> {
-    const t = this.newTrial(studyId, 'WAITING', null);
-    t.params = clone(params);
-    t.userAttrs = clone(userAttrs);
-    return strip(t);
+    return this.newTrial(studyId, 'WAITING', null, params, userAttrs);
   }
 
   private held(trialId: number, worker: string): FrozenTrial {
-    const t = this.trialsById.get(trialId);
-    if (!t) throw new EccvkitInputError('trialId', trialId, 'the id of a trial in this storage');
+    const w = this.where.get(trialId);
+    if (!w) throw new EccvkitInputError('trialId', trialId, 'the id of a trial in this storage');
+    const t = this.ofStudy(w[0])[w[1]] as FrozenTrial;
     if (t.state !== 'RUNNING' || t.worker !== worker) throw new TrialNotHeldError(t.number, worker);
     return t;
   }
 
   async setParams(trialId: number, worker: string, params: Record<string, ParamValue>, distributions: Record<string, Distribution>): Promise<void> {
-    const t = this.held(trialId, worker);
-    t.params = clone(params);
-    t.distributions = clone(distributions);
+    this.replace(this.held(trialId, worker), { params: clone(params), distributions: clone(distributions) });
   }
 
   async setAttrs(trialId: number, worker: string, userAttrs: Record<string, unknown>, systemAttrs: Record<string, unknown>): Promise<void> {
-    const t = this.held(trialId, worker);
-    t.userAttrs = clone(userAttrs);
-    t.systemAttrs = clone(systemAttrs);
+    this.replace(this.held(trialId, worker), { userAttrs: clone(userAttrs), systemAttrs: clone(systemAttrs) });
   }
 
   async reportValue(trialId: number, worker: string, step: number, value: number): Promise<void> {
     const t = this.held(trialId, worker);
-    t.intermediateValues = [...t.intermediateValues.filter((v) => v.step !== step), { step, value }].sort((a, b) => a.step - b.step);
+    this.replace(t, { intermediateValues: [...t.intermediateValues.filter((v) => v.step !== step), { step, value }].sort((a, b) => a.step - b.step) });
   }
 
   async finishTrial(trialId: number, worker: string, state: FinishedState, value: number | null, error: string | null): Promise<FrozenTrial> {
     const t = this.held(trialId, worker);
-    t.state = state;
-    t.value = state === 'COMPLETE' ? value : null;
-    t.error = error;
-    t.finishedAt = nowIso();
-    return strip(t);
+    return this.replace(t, { state, value: state === 'COMPLETE' ? value : null, error, finishedAt: nowIso() });
   }
 
   async getTrials(studyId: number): Promise<FrozenTrial[]> {
-    return this.ofStudy(studyId).map(strip);
+    return this.ofStudy(studyId).slice();
   }
 
   startHeartbeat(): () => void {
@@ -237,7 +240,3 @@ export class InMemoryStorage implements StudyStorage {
   async close(): Promise<void> {}
 }
 
-function strip(t: FrozenTrial & { studyId?: number }): FrozenTrial {
-  const { studyId: _studyId, ...rest } = t;
-  return clone(rest);
-}

@@ -164,7 +164,7 @@ export class Study {
   /** Every trial of the study, read from the storage now. */
   async trials(): Promise<FrozenTrial[]> {
     this.cache = await this.storage.getTrials(this.record.id);
-    return this.cache.map((t) => ({ ...t }));
+    return this.cache.map((t) => structuredClone(t));
   }
 
   /** Makes {@link Study.optimize} start no new trial. */

@@ -44,12 +44,17 @@ const ready = (async () => {
     beat = async (id, worker) => { await client.query(text, [id, worker]); };
   }
 })().catch((err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+let busy = false;
 async function beatAll() {
   await ready;
-  if (!beat) return;
-  for (const [id, worker] of active) {
-    try { await beat(id, worker); } catch (err) { parentPort.postMessage({ error: String(err && err.message || err) }); }
-  }
+  // One round at a time: a connection runs one query at once.
+  if (!beat || busy) return;
+  busy = true;
+  try {
+    for (const [id, worker] of active) {
+      try { await beat(id, worker); } catch (err) { parentPort.postMessage({ error: String(err && err.message || err) }); }
+    }
+  } finally { busy = false; }
 }
 parentPort.on('message', (m) => {
   if (m.op === 'start') { active.set(m.id, m.worker); void beatAll(); }
