@@ -40,3 +40,5 @@ export {
 } from './samplers.js';
 export { generateGlyphs, type GlyphOptions } from './glyphs.js';
 export { generateShapes, renderShapes, shapesFactorSpec, SHAPES_VARIANTS, SHAPE_KINDS, SHAPES_SUPERSAMPLE, type ShapesVariant, type ShapesDataset, type ShapesOptions, type ShapesRenderOptions, type ShapesFactorSpec } from './shapes.js';
+export { generateMasks, floodFillBetti, MASK_KINDS, type MaskKind, type MaskDataset, type MaskOptions } from './masks.js';
+export { loadMaskFolder, type MaskFolderOptions } from './mask-folder.js';
