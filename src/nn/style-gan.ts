@@ -53,14 +53,16 @@ export class EqualizedDense extends tf.layers.Layer {
   static className = 'EqualizedDense';
   readonly units: number;
   readonly lrMultiplier: number;
+  readonly gain: number;
   readonly seed: number;
   private kernel: tf.LayerVariable | undefined;
   private bias: tf.LayerVariable | undefined;
-  constructor(args: LayerArgs & { units: number; lrMultiplier?: number; seed?: number }) {
-    const { units, lrMultiplier, seed, ...base } = args;
+  constructor(args: LayerArgs & { units: number; lrMultiplier?: number; gain?: number; seed?: number }) {
+    const { units, lrMultiplier, gain, seed, ...base } = args;
     super(base);
     this.units = units;
     this.lrMultiplier = lrMultiplier ?? 1;
+    this.gain = gain ?? 1;
     this.seed = seed ?? 0;
   }
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -76,12 +78,12 @@ export class EqualizedDense extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = single(inputs) as tf.Tensor2D;
       const fanIn = x.shape[1];
-      const w = tf.mul(this.kernel!.read(), this.lrMultiplier / Math.sqrt(fanIn)) as tf.Tensor2D;
+      const w = tf.mul(this.kernel!.read(), (this.gain * this.lrMultiplier) / Math.sqrt(fanIn)) as tf.Tensor2D;
       return tf.add(tf.matMul(x, w), tf.mul(this.bias!.read(), this.lrMultiplier));
     });
   }
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: this.units, lrMultiplier: this.lrMultiplier, seed: this.seed };
+    return { ...super.getConfig(), units: this.units, lrMultiplier: this.lrMultiplier, gain: this.gain, seed: this.seed };
   }
 }
 tf.serialization.registerClass(EqualizedDense);
@@ -192,6 +194,72 @@ export class AdaptiveInstanceNorm extends tf.layers.Layer {
 tf.serialization.registerClass(AdaptiveInstanceNorm);
 
 /**
+ * StyleGAN2's modulated convolution (Karras et al. 2020, eq. 1–3): inputs
+ * [x, w]; the style s = A·w/√wDim + 1 scales the kernel's input channels, and
+ * with `demodulate` each output channel is divided by the norm of its scaled
+ * kernel, √(Σᵢₖ (sᵢ·wᵢⱼₖ)² + ε), so the output has about unit variance without
+ * looking at the activations. Computed as StyleGAN2's non-fused form (scale x,
+ * convolve with the shared kernel, scale the output), which is exact. Kernel
+ * and style weights use the equalised learning rate (stored N(0, 1), scaled by
+ * 1/√fanIn when used), so Adam's steps move every layer by the same relative amount.
+ */
+export class ModulatedConv2D extends tf.layers.Layer {
+  static className = 'ModulatedConv2D';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly demodulate: boolean;
+  readonly seed: number;
+  private kernel: tf.LayerVariable | undefined;
+  private styleKernel: tf.LayerVariable | undefined;
+  private styleBias: tf.LayerVariable | undefined;
+  private bias: tf.LayerVariable | undefined;
+  constructor(args: LayerArgs & { filters: number; kernelSize: number; demodulate?: boolean; seed?: number }) {
+    const { filters, kernelSize, demodulate, seed, ...base } = args;
+    super(base);
+    this.filters = filters;
+    this.kernelSize = kernelSize;
+    this.demodulate = demodulate ?? true;
+    this.seed = seed ?? 0;
+  }
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const [xShape, wShape] = inputShape as tf.Shape[];
+    const channels = xShape![3] as number;
+    const wDim = wShape![1] as number;
+    const k = this.kernelSize;
+    this.kernel = this.addWeight('kernel', [k, k, channels, this.filters], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed }));
+    this.styleKernel = this.addWeight('style_kernel', [wDim, channels], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed + 1 }));
+    this.styleBias = this.addWeight('style_bias', [channels], 'float32', tf.initializers.ones());
+    this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [xShape] = inputShape as tf.Shape[];
+    return [xShape![0]!, xShape![1]!, xShape![2]!, this.filters];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [x, w] = inputs as [tf.Tensor4D, tf.Tensor2D];
+      const channels = x.shape[3];
+      const wDim = w.shape[1];
+      const style = tf.add(tf.matMul(w, tf.mul(this.styleKernel!.read(), 1 / Math.sqrt(wDim)) as tf.Tensor2D), this.styleBias!.read()) as tf.Tensor2D;
+      const kernel = tf.mul(this.kernel!.read(), 1 / Math.sqrt(this.kernelSize * this.kernelSize * channels)) as tf.Tensor4D;
+      let y: tf.Tensor = tf.conv2d(tf.mul(x, tf.reshape(style, [-1, 1, 1, channels])) as tf.Tensor4D, kernel, 1, 'same');
+      if (this.demodulate) {
+        // Σₖ w²ᵢⱼₖ per (input, output) channel, then Σᵢ s²ᵢ·that per image and output channel.
+        const energy = tf.sum(tf.square(kernel), [0, 1]) as tf.Tensor2D;
+        const norm = tf.rsqrt(tf.add(tf.matMul(tf.square(style), energy), 1e-8));
+        y = tf.mul(y, tf.reshape(norm, [-1, 1, 1, this.filters]));
+      }
+      return tf.add(y, this.bias!.read());
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, demodulate: this.demodulate, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(ModulatedConv2D);
+
+/**
  * StyleGAN's per-pixel noise with a learned per-channel strength (zeros at
  * first), except that the noise map is drawn once from `seed` and stored with
  * the model: inversion and editing need G to be a function of the code alone
@@ -222,6 +290,10 @@ export class FixedNoise extends tf.layers.Layer {
 }
 tf.serialization.registerClass(FixedNoise);
 
+/** The two ways a synthesis layer takes its style: see {@link StyleGeneratorOptions.block}. */
+export const STYLE_BLOCKS = ['modulated', 'adain'] as const;
+export type StyleBlock = (typeof STYLE_BLOCKS)[number];
+
 /** Image sides the style generator supports (powers of two from 8). */
 export const STYLE_IMAGE_SIZES = [8, 16, 32, 64] as const;
 
@@ -245,6 +317,12 @@ export interface StyleGeneratorOptions {
   maxChannels?: number;
   /** Add fixed per-pixel noise with a learned strength before each AdaIN (default false). */
   noise?: boolean;
+  /**
+   * How each layer's w styles it: 'modulated' (default), StyleGAN2's modulated and
+   * demodulated 3×3 convolutions with equalised learning rate and a modulated 1×1
+   * to the image; 'adain', StyleGAN's conv → AdaIN.
+   */
+  block?: StyleBlock;
   /** Seed of every initialiser and noise map (default 0). */
   seed?: number;
 }
@@ -270,12 +348,14 @@ function resolveOptions(options: StyleGeneratorOptions): Required<StyleGenerator
     width: options.width ?? 16,
     maxChannels: options.maxChannels ?? 128,
     noise: options.noise ?? false,
+    block: options.block ?? 'modulated',
     seed: options.seed ?? 0,
     latentDim: options.latentDim ?? options.wDim ?? 128,
   };
   check((STYLE_IMAGE_SIZES as readonly number[]).includes(o.imageSize), 'imageSize', options.imageSize, `one of ${STYLE_IMAGE_SIZES.join(', ')}`);
   for (const key of ['channels', 'wDim', 'mappingLayers', 'width', 'maxChannels', 'latentDim'] as const) check(Number.isInteger(o[key]) && o[key] >= 1, key, options[key], 'an integer ≥ 1');
   check(typeof o.noise === 'boolean', 'noise', options.noise, 'true or false');
+  check((STYLE_BLOCKS as readonly string[]).includes(o.block), 'block', options.block, `one of ${STYLE_BLOCKS.join(', ')}`);
   check(Number.isFinite(o.mappingLrMultiplier) && o.mappingLrMultiplier > 0, 'mappingLrMultiplier', options.mappingLrMultiplier, 'a positive number');
   check(Number.isInteger(o.seed), 'seed', options.seed, 'an integer');
   return o;
@@ -304,42 +384,63 @@ export class StyleGenerator {
 
     const mappingLayers: tf.layers.Layer[] = [new PixelNorm({ name: 'pixel_norm' })];
     for (let i = 0; i < o.mappingLayers; i++) {
-      mappingLayers.push(new EqualizedDense({ units: o.wDim, lrMultiplier: o.mappingLrMultiplier, seed: rng.seedInt(), name: `mapping_dense_${i}` }), tf.layers.leakyReLU({ alpha: 0.2, name: `mapping_lrelu_${i}` }));
+      mappingLayers.push(new EqualizedDense({ units: o.wDim, lrMultiplier: o.mappingLrMultiplier, gain: Math.SQRT2, seed: rng.seedInt(), name: `mapping_dense_${i}` }), tf.layers.leakyReLU({ alpha: 0.2, name: `mapping_lrelu_${i}` }));
     }
     const repeat = tf.layers.repeatVector({ n: numLayers, name: 'broadcast_w' });
 
     // Synthesis layers, created once and applied to both the W+ input and the repeated w.
     const channelsAt = (side: number) => Math.min(o.maxChannels, o.width * (o.imageSize / side));
-    type Stage = { upsample?: tf.layers.Layer; conv?: tf.layers.Layer; act?: tf.layers.Layer; noise?: tf.layers.Layer; row: tf.layers.Layer; adain: tf.layers.Layer };
     const constant = new ConstantInput({ size: 4, channels: channelsAt(4), seed: rng.seedInt(), name: 'constant' });
-    const stages: Stage[] = [];
-    for (let layer = 0; layer < numLayers; layer++) {
-      const side = 4 * 2 ** Math.floor(layer / 2);
-      const stage: Stage = {
-        row: new LatentRow({ index: layer, name: `w_row_${layer}` }),
-        adain: new AdaptiveInstanceNorm({ seed: rng.seedInt(), name: `adain_${layer}` }),
+    const rows = Array.from({ length: numLayers }, (_, layer) => new LatentRow({ index: layer, name: `w_row_${layer}` }));
+    const noise = Array.from({ length: numLayers }, (_, layer) => (o.noise ? new FixedNoise({ seed: rng.seedInt(), name: `noise_${layer}` }) : undefined));
+    const upsample = (layer: number) => tf.layers.upSampling2d({ size: [2, 2], name: `upsample_${4 * 2 ** (layer / 2)}` });
+    let synthesize: (wPlus: tf.SymbolicTensor) => tf.SymbolicTensor;
+    if (o.block === 'adain') {
+      type Stage = { upsample?: tf.layers.Layer; conv?: tf.layers.Layer; act?: tf.layers.Layer; adain: tf.layers.Layer };
+      const stages: Stage[] = [];
+      for (let layer = 0; layer < numLayers; layer++) {
+        const side = 4 * 2 ** Math.floor(layer / 2);
+        const stage: Stage = { adain: new AdaptiveInstanceNorm({ seed: rng.seedInt(), name: `adain_${layer}` }) };
+        // The first layer styles the constant itself (StyleGAN's 4×4 block: const → AdaIN → conv → AdaIN).
+        if (layer > 0) {
+          if (layer % 2 === 0) stage.upsample = upsample(layer);
+          stage.conv = tf.layers.conv2d({ filters: channelsAt(side), kernelSize: 3, padding: 'same', kernelInitializer: init(), name: `conv_${layer}` });
+          stage.act = tf.layers.leakyReLU({ alpha: 0.2, name: `lrelu_${layer}` });
+        }
+        stages.push(stage);
+      }
+      const toImage = tf.layers.conv2d({ filters: o.channels, kernelSize: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: rng.seedInt() }), name: 'to_image' });
+      synthesize = (wPlus) => {
+        let x = constant.apply(wPlus) as tf.SymbolicTensor;
+        stages.forEach((s, layer) => {
+          if (s.upsample) x = s.upsample.apply(x) as tf.SymbolicTensor;
+          if (s.conv) x = s.act!.apply(s.conv.apply(x)) as tf.SymbolicTensor;
+          if (noise[layer]) x = noise[layer]!.apply(x) as tf.SymbolicTensor;
+          x = s.adain.apply([x, rows[layer]!.apply(wPlus) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+        });
+        return toImage.apply(x) as tf.SymbolicTensor;
       };
-      // The first layer styles the constant itself (StyleGAN's 4×4 block: const → AdaIN → conv → AdaIN).
-      if (layer > 0) {
-        if (layer % 2 === 0) stage.upsample = tf.layers.upSampling2d({ size: [2, 2], name: `upsample_${side}` });
-        stage.conv = tf.layers.conv2d({ filters: channelsAt(side), kernelSize: 3, padding: 'same', kernelInitializer: init(), name: `conv_${layer}` });
-        stage.act = tf.layers.leakyReLU({ alpha: 0.2, name: `lrelu_${layer}` });
-      }
-      if (o.noise) stage.noise = new FixedNoise({ seed: rng.seedInt(), name: `noise_${layer}` });
-      stages.push(stage);
+    } else {
+      // StyleGAN2's layout: a modulated conv on the constant, then (upsample, conv), conv per resolution; noise after each conv.
+      const convs = Array.from({ length: numLayers }, (_, layer) => new ModulatedConv2D({ filters: channelsAt(4 * 2 ** Math.floor(layer / 2)), kernelSize: 3, seed: rng.seedInt(), name: `modconv_${layer}` }));
+      const ups = Array.from({ length: numLayers }, (_, layer) => (layer > 0 && layer % 2 === 0 ? upsample(layer) : undefined));
+      const acts = Array.from({ length: numLayers }, (_, layer) => tf.layers.leakyReLU({ alpha: 0.2, name: `lrelu_${layer}` }));
+      const toImage = new ModulatedConv2D({ filters: o.channels, kernelSize: 1, demodulate: false, seed: rng.seedInt(), name: 'to_image' });
+      const squash = tf.layers.activation({ activation: 'tanh', name: 'to_image_tanh' });
+      synthesize = (wPlus) => {
+        let x = constant.apply(wPlus) as tf.SymbolicTensor;
+        let row: tf.SymbolicTensor = x;
+        for (let layer = 0; layer < numLayers; layer++) {
+          if (ups[layer]) x = ups[layer]!.apply(x) as tf.SymbolicTensor;
+          row = rows[layer]!.apply(wPlus) as tf.SymbolicTensor;
+          x = convs[layer]!.apply([x, row]) as tf.SymbolicTensor;
+          if (noise[layer]) x = noise[layer]!.apply(x) as tf.SymbolicTensor;
+          x = acts[layer]!.apply(x) as tf.SymbolicTensor;
+        }
+        // The last layer's style also modulates the 1×1 to the image (StyleGAN2's toRGB shares its w).
+        return squash.apply(toImage.apply([x, row])) as tf.SymbolicTensor;
+      };
     }
-    const toImage = tf.layers.conv2d({ filters: o.channels, kernelSize: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: rng.seedInt() }), name: 'to_image' });
-
-    const synthesize = (wPlus: tf.SymbolicTensor): tf.SymbolicTensor => {
-      let x = constant.apply(wPlus) as tf.SymbolicTensor;
-      for (const s of stages) {
-        if (s.upsample) x = s.upsample.apply(x) as tf.SymbolicTensor;
-        if (s.conv) x = s.act!.apply(s.conv.apply(x)) as tf.SymbolicTensor;
-        if (s.noise) x = s.noise.apply(x) as tf.SymbolicTensor;
-        x = s.adain.apply([x, s.row.apply(wPlus) as tf.SymbolicTensor]) as tf.SymbolicTensor;
-      }
-      return toImage.apply(x) as tf.SymbolicTensor;
-    };
     const map = (z: tf.SymbolicTensor): tf.SymbolicTensor => mappingLayers.reduce((x, l) => l.apply(x) as tf.SymbolicTensor, z);
 
     const z = tf.input({ shape: [o.latentDim], name: 'z' });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { loadModel } from '../../src/nn/io.js';
-import { isStyleGeneratorDir, loadStyleGenerator, saveStyleGenerator, styleGenerator, styleLayerCount } from '../../src/nn/style-gan.js';
+import { isStyleGeneratorDir, loadStyleGenerator, ModulatedConv2D, saveStyleGenerator, STYLE_BLOCKS, styleGenerator, styleLayerCount } from '../../src/nn/style-gan.js';
 import { assertClose, throwsInput, valuesOf } from '../helpers.js';
 
 const small = { imageSize: 16, wDim: 16, width: 8, maxChannels: 16, mappingLayers: 2 };
@@ -29,16 +29,61 @@ describe('style generator', () => {
     }
   });
 
-  it('synthesis(repeat(mapping(z))) equals generate(z)', () => {
-    const g = styleGenerator({ ...small, noise: true, seed: 3 });
-    try {
-      const z = tf.randomNormal([5, g.latentDim], 0, 1, 'float32', 1) as tf.Tensor2D;
-      const direct = valuesOf(() => g.generate(z));
-      const viaW = valuesOf(() => g.synthesize(g.broadcast(g.mapZ(z))));
-      assertClose(viaW, direct, 1e-6, 'G(z) through W+');
-      z.dispose();
-    } finally {
-      g.dispose();
+  for (const block of STYLE_BLOCKS)
+    it(`synthesis(repeat(mapping(z))) equals generate(z) (${block} layers)`, () => {
+      const g = styleGenerator({ ...small, block, noise: true, seed: 3 });
+      try {
+        const z = tf.randomNormal([5, g.latentDim], 0, 1, 'float32', 1) as tf.Tensor2D;
+        const direct = valuesOf(() => g.generate(z));
+        const viaW = valuesOf(() => g.synthesize(g.broadcast(g.mapZ(z))));
+        assertClose(viaW, direct, 1e-6, 'G(z) through W+');
+        z.dispose();
+      } finally {
+        g.dispose();
+      }
+    });
+
+  it("a modulated conv equals the convolution with each image's own scaled and demodulated kernel (StyleGAN2 eq. 1–3)", () => {
+    const [n, side, cin, cout, wDim] = [3, 5, 4, 6, 7];
+    for (const demodulate of [true, false]) {
+      const layer = new ModulatedConv2D({ filters: cout, kernelSize: 3, demodulate, seed: 11 });
+      const x = tf.randomNormal([n, side, side, cin], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([n, wDim], 0, 1, 'float32', 2) as tf.Tensor2D;
+      const got = valuesOf(() => layer.apply([x, w]) as tf.Tensor);
+      // Move the zero bias so it is checked too.
+      const [kernel, styleKernel, styleBias] = layer.getWeights().map((t) => t.arraySync()) as [number[][][][], number[][], number[]];
+      const bias = Array.from({ length: cout }, (_, j) => 0.1 * j);
+      layer.setWeights([...layer.getWeights().slice(0, 3), tf.tensor1d(bias)]);
+      const withBias = valuesOf(() => layer.apply([x, w]) as tf.Tensor);
+      const ws = w.arraySync();
+      const expected: number[] = [];
+      const xs = x.arraySync();
+      for (let b = 0; b < n; b++) {
+        const s = Array.from({ length: cin }, (_, i) => styleBias[i]! + ws[b]!.reduce((acc, v, k) => acc + (v * styleKernel[k]![i]!) / Math.sqrt(wDim), 0));
+        const scaled = kernel.map((row) => row.map((col) => col.map((ins, i) => ins.map((v) => (v / Math.sqrt(9 * cin)) * s[i]!))));
+        const d = Array.from({ length: cout }, (_, j) => {
+          let e = 0;
+          for (const row of scaled) for (const col of row) for (let i = 0; i < cin; i++) e += col[i]![j]! ** 2;
+          return demodulate ? 1 / Math.sqrt(e + 1e-8) : 1;
+        });
+        for (let y = 0; y < side; y++)
+          for (let xx = 0; xx < side; xx++)
+            for (let j = 0; j < cout; j++) {
+              let acc = 0;
+              for (let dy = -1; dy <= 1; dy++)
+                for (let dx = -1; dx <= 1; dx++) {
+                  const yy = y + dy;
+                  const xc = xx + dx;
+                  if (yy < 0 || yy >= side || xc < 0 || xc >= side) continue;
+                  for (let i = 0; i < cin; i++) acc += xs[b]![yy]![xc]![i]! * scaled[dy + 1]![dx + 1]![i]![j]!;
+                }
+              expected.push(acc * d[j]!);
+            }
+      }
+      assertClose(got, Float32Array.from(expected), 1e-4, `modulated conv (demodulate ${demodulate})`);
+      assertClose(withBias, Float32Array.from(expected.map((v, i) => v + bias[i % cout]!)), 1e-4, 'with a bias');
+      tf.dispose([x, w]);
+      layer.dispose();
     }
   });
 
@@ -79,9 +124,10 @@ describe('style generator', () => {
     }
   });
 
-  it('saves and loads to the same images, and the saved model loads as a plain z → image LayersModel', async () => {
+  for (const block of STYLE_BLOCKS)
+  it(`saves and loads to the same images, and the saved model loads as a plain z → image LayersModel (${block} layers)`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'style-'));
-    const g = styleGenerator({ ...small, noise: true, seed: 5 });
+    const g = styleGenerator({ ...small, block, noise: true, seed: 5 });
     const z = tf.randomNormal([4, g.latentDim], 0, 1, 'float32', 6) as tf.Tensor2D;
     try {
       // Move the weights off their initial values so the check is not trivially true.
@@ -112,6 +158,7 @@ describe('style generator', () => {
   it('rejects bad options and codes of the wrong shape, naming the argument', () => {
     throwsInput(() => styleGenerator({ imageSize: 28 }), 'imageSize', '8, 16, 32, 64');
     throwsInput(() => styleGenerator({ wDim: 0 }), 'wDim');
+    throwsInput(() => styleGenerator({ block: 'conv' as 'adain' }), 'block', 'modulated, adain');
     const g = styleGenerator(small);
     try {
       const bad = tf.zeros([2, g.numLayers + 1, g.wDim]) as tf.Tensor3D;
@@ -122,8 +169,9 @@ describe('style generator', () => {
     }
   });
 
-  it('trains: gradients reach every weight, and the tensor count stays flat', () => {
-    const g = styleGenerator({ ...small, noise: true });
+  for (const block of STYLE_BLOCKS)
+  it(`trains: gradients reach every weight, and the tensor count stays flat (${block} layers)`, () => {
+    const g = styleGenerator({ ...small, block, noise: true });
     try {
       const opt = tf.train.adam(1e-3);
       const z = tf.randomNormal([4, g.latentDim], 0, 1, 'float32', 7) as tf.Tensor2D;
