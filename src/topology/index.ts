@@ -10,3 +10,4 @@ export * from './distance-transform.js';
 export * from './bridge.js';
 export * from './losses.js';
 export * from './metrics.js';
+export * from './topogan.js';

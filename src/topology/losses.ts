@@ -19,6 +19,36 @@ export interface TopoGanLossOptions {
   dim?: HomologyDim;
   /** Default `T`. */
   construction?: Construction;
+  /**
+   * Which coordinate the W₁ of eq. 3 compares, for {@link topoGanMaskLoss} and
+   * {@link topoGanBirths}: `birth` (the paper; default for dim 1) or `death` of
+   * the finite pairs (the released code's `project_2_dim: 1` for Retina; default
+   * for dim 0, since every component of a distance transform's zero set is born
+   * at 0 and a birth-only W₁ would always be 0). `death` is for dim 0 only.
+   */
+  project?: 'birth' | 'death';
+}
+
+/** The projection of {@link TopoGanLossOptions.project} for `dim`, checked. */
+export function topoGanProjection(options: TopoGanLossOptions = {}): 'birth' | 'death' {
+  const dim = options.dim ?? 1;
+  check(dim === 0 || dim === 1, 'dim', dim, '0 (components) or 1 (cycles)');
+  const project = options.project ?? (dim === 0 ? 'death' : 'birth');
+  check(project === 'birth' || project === 'death', 'project', project, "'birth' or 'death'");
+  check(project === 'birth' || dim === 0, 'project', project, "'birth' for dim 1 (death matching is implemented for dim 0 only)");
+  return project;
+}
+
+/** Deaths of the finite pairs of a diagram with their death pixels (essential classes never die). */
+function deathsOf(pairs: PersistencePairs): { values: number[]; pixels: number[] } {
+  const values: number[] = [];
+  const pixels: number[] = [];
+  for (let i = 0; i < pairs.size; i++) {
+    if ((pairs.deathPixel[i] as number) < 0) continue;
+    values.push(pairs.death[i] as number);
+    pixels.push(pairs.deathPixel[i] as number);
+  }
+  return { values, pixels };
 }
 
 /** What a TopoGAN loss returns besides the scalar. */
@@ -111,12 +141,47 @@ export function topoGanLoss(filtrations: tf.Tensor, realBirths: ReadonlyArray<Ar
   return { loss, matched: match.matched, distances: match.distances };
 }
 
-/** Births of the TopoGAN diagram of a grey-level mask (binarise, frame, distance transform, sublevel PH): use it to precompute the real pool. */
+/**
+ * Births of the TopoGAN diagram of a grey-level mask (binarise, frame, distance
+ * transform, sublevel PH): use it to precompute the real pool. With `project:
+ * 'death'` (the default for dim 0), the deaths of its finite pairs instead.
+ */
 export function topoGanBirths(data: ArrayLike<number>, shape: readonly number[], options: MaskFiltrationOptions & TopoGanLossOptions = {}): number[] {
+  const project = topoGanProjection(options);
   const f = maskFiltration(data as Float64Array, shape, options);
   const dim = options.dim ?? 1;
   const pairs = cubicalPersistence(f.values, [f.height, f.width], { construction: options.construction ?? 'T', dims: [dim] }).diagrams[dim] as PersistencePairs;
-  return birthsOf(pairs).values;
+  return (project === 'birth' ? birthsOf(pairs) : deathsOf(pairs)).values;
+}
+
+/** 8-connected component labels of the zero pixels of `mask` (−1 elsewhere). */
+function zeroLabels(mask: Float64Array, height: number, width: number): Int32Array {
+  const labels = new Int32Array(mask.length).fill(-1);
+  const stack: number[] = [];
+  let next = 0;
+  for (let p = 0; p < mask.length; p++) {
+    if (mask[p] !== 0 || (labels[p] as number) >= 0) continue;
+    labels[p] = next;
+    stack.push(p);
+    while (stack.length > 0) {
+      const q = stack.pop() as number;
+      const r = Math.floor(q / width);
+      const c = q - r * width;
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr;
+          const cc = c + dc;
+          if (rr < 0 || cc < 0 || rr >= height || cc >= width) continue;
+          const k = rr * width + cc;
+          if (mask[k] === 0 && (labels[k] as number) < 0) {
+            labels[k] = next;
+            stack.push(k);
+          }
+        }
+    }
+    next++;
+  }
+  return labels;
 }
 
 /** Pixels of the digital segment from `a` to `b` (Bresenham), `a` included, `b` excluded. */
@@ -158,6 +223,9 @@ function segment(a: [number, number], b: [number, number]): Array<[number, numbe
  * [s, r), so a descent step lowers them toward the background, which closes the
  * gap and lowers the birth. gₓ < 0: to r itself (s for a true hole), so a descent
  * step raises it to foreground and the birth grows. Frame pixels get nothing.
+ * With `project: 'death'` (dim 0: background components that merge at a saddle
+ * of the distance transform) the same rule acts on each death pixel, and a
+ * lowering push also bridges it to the nearest pixel of the other component.
  * This is a surrogate, not a derivative.
  */
 export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<ArrayLike<number>>, options: MaskFiltrationOptions & TopoGanLossOptions = {}): TopoGanMatch & { loss: tf.Scalar } {
@@ -165,6 +233,7 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
   checkPool(realBirths);
   const [n, height, width] = generated.shape as [number, number, number];
   const dim = options.dim ?? 1;
+  const project = topoGanProjection(options);
   const frame = options.frame ?? 1;
   const all = generated.dataSync();
   const births: number[][] = [];
@@ -175,7 +244,7 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
     const img = all.subarray(i * height * width, (i + 1) * height * width) as Float32Array;
     const f = maskFiltration(img, [height, width], options);
     const pairs = cubicalPersistence(f.values, [f.height, f.width], { construction: options.construction ?? 'T', dims: [dim] }).diagrams[dim] as PersistencePairs;
-    const b = birthsOf(pairs);
+    const b = project === 'birth' ? birthsOf(pairs) : deathsOf(pairs);
     births.push(b.values);
     saddles.push(b.pixels);
     masks.push(padFrame(f.mask, height, width, frame, 0).data);
@@ -185,6 +254,7 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
   for (let i = 0; i < n; i++) {
     const target = realBirths[match.matched[i] as number] as ArrayLike<number>;
     const mask = masks[i] as Float64Array;
+    const labels = project === 'death' ? zeroLabels(mask, height + 2 * frame, paddedWidth) : undefined;
     for (const e of match.plans[i] as TransportEntry[]) {
       const g = e.mass * Math.sign(((births[i] as number[])[e.i] as number) - (target[e.j] as number));
       if (g === 0) continue;
@@ -205,6 +275,18 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
       // g > 0 (lower the birth): turn the pixels from the saddle to the background into background.
       // g < 0 (raise it): turn the nearest background pixel (the saddle itself for a true hole) into foreground.
       const pixels = g > 0 ? segment([sr, sc], [br, bc]) : [[br, bc] as [number, number]];
+      if (labels && g > 0) {
+        // A death of dim 0 is where two background components meet: bridge s to the nearest pixel of the other one too.
+        let other = -1;
+        let otherD = Infinity;
+        for (let q = 0; q < mask.length; q++) {
+          if (mask[q] !== 0 || labels[q] === labels[best]) continue;
+          const qr = Math.floor(q / paddedWidth);
+          const d = (qr - sr) ** 2 + (q - qr * paddedWidth - sc) ** 2;
+          if (d < otherD) [other, otherD] = [q, d];
+        }
+        if (other >= 0) pixels.push(...segment([sr, sc], [Math.floor(other / paddedWidth), other % paddedWidth]).slice(1));
+      }
       for (const [r, c] of pixels) {
         const rr = r - frame;
         const cc = c - frame;
