@@ -10,7 +10,10 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import {
   FASHION_MNIST_DEFAULT_DIR,
+  generateMasks,
   generateShapes,
+  loadMaskFolder,
+  MASK_KINDS,
   loadFashionMnist,
   loadImageFolder,
   loadMnistDigits,
@@ -21,6 +24,7 @@ import {
   SHAPES_VARIANTS,
   writeNpy,
   type ImageDataset,
+  type MaskKind,
   type ShapesDataset,
   type ShapesVariant,
 } from '../data/index.js';
@@ -32,7 +36,7 @@ import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../ga
 import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';
 import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
-import { saveStyleGenerator, STYLE_IMAGE_SIZES, styleGenerator, type StyleGenerator } from '../nn/style-gan.js';
+import { saveStyleGenerator, STYLE_BLOCKS, STYLE_IMAGE_SIZES, styleGenerator, type StyleBlock, type StyleGenerator } from '../nn/style-gan.js';
 import { imageGridPng } from '../report/index.js';
 import { registerDirectionCommands } from './gan-directions.js';
 import { registerDisentanglementCommand } from './gan-disentanglement.js';
@@ -55,8 +59,8 @@ interface GanTrainConfig {
   data: string;
   /** 'dcgan' or 'style' (a StyleGAN-like generator whose synthesis takes W+ codes). */
   arch: GanArch;
-  /** The style generator's w size, mapping depth and fixed noise (null for a DCGAN). */
-  style: { wDim: number; mappingLayers: number; noise: boolean } | null;
+  /** The style generator's w size, mapping depth, fixed noise and layer kind (null for a DCGAN). */
+  style: { wDim: number; mappingLayers: number; noise: boolean; block: StyleBlock } | null;
   imageSize: GanImageSize;
   channels: 1 | 3;
   loss: GanLossName;
@@ -93,6 +97,9 @@ const HESSIAN_KEYS = new Set(['hessianWeight', 'hessianLayers', 'hessianFrom', '
 /** Generated data with known factors that `--data` accepts by name. */
 const SHAPES_SPECS = new Set<string>(SHAPES_VARIANTS);
 
+/** Generated topological masks (TopoGAN's data) that `--data` accepts by name. */
+const MASK_SPECS = new Set<string>(MASK_KINDS);
+
 /** Options that may change between a run and its resume. */
 const SCHEDULE_KEYS = new Set(['steps', 'sampleEvery', 'checkpointEvery']);
 
@@ -102,20 +109,27 @@ const SCHEDULE_KEYS = new Set(['steps', 'sampleEvery', 'checkpointEvery']);
  * Training images in [0, 1] from `spec`: `mnist` (the embedded digits),
  * `fashion-mnist` (its training split from `dataDir`), `shapes`, `shapes2` or
  * `shapes1` (`count` seeded images with known factors, grey unless `channels` is 3; see
- * `generateShapes`), a folder of class
- * sub-folders (resized to `imageSize`), or a `.npy` of shape [N, H, W] or
+ * `generateShapes`), `membranes`, `vessels` or `roads` (`count` seeded binary
+ * masks, side `imageSize` or 64; see `generateMasks`), a folder of class
+ * sub-folders (resized to `imageSize`; with `maskThreshold`, any folder of mask
+ * images binarised there, see `loadMaskFolder`), or a `.npy` of shape [N, H, W] or
  * [N, H, W, C] holding floats in [0, 1] or uint8 in 0–255.
  */
-export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 1 | 3; dataDir?: string; count?: number; seed?: number }): ImageDataset {
+export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 1 | 3; dataDir?: string; count?: number; seed?: number; maskThreshold?: number }): ImageDataset {
   if (spec === 'mnist') return loadMnistDigits();
+  if (MASK_SPECS.has(spec)) {
+    check(o.channels === undefined || o.channels === 1, '--channels', o.channels, `1 (or nothing) for ${spec} masks`);
+    return generateMasks({ kind: spec as MaskKind, count: o.count ?? 20000, seed: o.seed ?? 0, size: o.imageSize ?? 64 });
+  }
   if (SHAPES_SPECS.has(spec)) return generateShapes({ variant: spec as ShapesVariant, count: o.count ?? 20000, seed: o.seed ?? 0, channels: o.channels ?? 1, size: o.imageSize ?? 32 });
   if (spec === 'fashion-mnist') return loadFashionMnist(o.dataDir === undefined ? {} : { dataDir: o.dataDir }).train;
   const isDir = fs.existsSync(spec) && fs.statSync(spec).isDirectory();
+  if (isDir && o.maskThreshold !== undefined) return loadMaskFolder(spec, { threshold: o.maskThreshold, size: o.imageSize ?? 64 });
   if (isDir) {
     const size = o.imageSize ?? 64;
     return loadImageFolder(spec, { size: [size, size], channels: o.channels ?? 3 });
   }
-  check(spec.endsWith('.npy'), '--data', spec, "'mnist', 'fashion-mnist', a folder of class sub-folders of images, or a .npy file");
+  check(spec.endsWith('.npy'), '--data', spec, "'mnist', 'fashion-mnist', 'shapes' | 'shapes2' | 'shapes1', 'membranes' | 'vessels' | 'roads', a folder of class sub-folders of images, or a .npy file");
   const arr = readNpy(spec, '--data');
   check(arr.shape.length === 3 || arr.shape.length === 4, '--data', `${spec} with shape [${arr.shape.join(', ')}]`, 'images of shape [N, H, W] or [N, H, W, C]');
   const [n, h, w, c = 1] = arr.shape as [number, number, number, number?];
@@ -132,6 +146,13 @@ export function loadGanImages(spec: string, o: { imageSize?: number; channels?: 
     if (!(lo >= 0 && hi <= 1)) throw new EccvkitInputError('--data', `${spec} with ${arr.dtype} values in [${lo}, ${hi}]`, 'float images in [0, 1] or uint8 images in 0–255');
   }
   return { name: path.basename(spec), images: values, labels: new Int32Array(n), shape: [h, w, c], numClasses: 1, classNames: ['0'] };
+}
+
+/** `--mask-threshold`: a grey level in [0, 1]. */
+function maskThresholdOption(text: string): number {
+  const t = Number(text);
+  check(text.trim() !== '' && Number.isFinite(t) && t >= 0 && t <= 1, '--mask-threshold', text, 'a grey level in [0, 1]');
+  return t;
 }
 
 function criticRegulariser(config: GanTrainConfig): CriticRegulariser {
@@ -247,17 +268,19 @@ export function registerGanCommands(cli: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option(
       '--data <spec>',
-      "'mnist' (embedded digits), 'fashion-mnist', 'shapes' | 'shapes2' | 'shapes1' (generated, with known factors), a folder of class sub-folders of images, or a .npy [N, H, W(, C)] in [0, 1] or uint8",
+      "'mnist' (embedded digits), 'fashion-mnist', 'shapes' | 'shapes2' | 'shapes1' (generated, with known factors), 'membranes' | 'vessels' | 'roads' (generated binary masks with known Betti numbers), a folder of class sub-folders of images (with --mask-threshold: any folder of mask images), or a .npy [N, H, W(, C)] in [0, 1] or uint8",
       'mnist',
     )
+    .option('--mask-threshold <t>', 'read the --data folder as mask images (sub-folders included), binarised: 1 above this grey level in [0, 1]')
     .option('--data-dir <dir>', 'Fashion-MNIST folder', FASHION_MNIST_DEFAULT_DIR)
-    .option('--data-count <n>', 'images generated for shapes data', '20000')
+    .option('--data-count <n>', 'images generated for shapes or mask data', '20000')
     .option('--image-size <n>', `side of the square images, one of ${GAN_IMAGE_SIZES.join(', ')} (default: the data's; folders are resized, default 64; shapes 32)`)
     .addOption(new Option('--channels <n>', 'channels of an image folder (default 3) or of shapes data (default 1; 3 draws hues)').choices(['1', '3']))
     .addOption(new Option('--arch <name>', "generator: 'dcgan', or 'style' (mapping MLP z → w, learned 4×4 constant, AdaIN per layer, one w per layer in W+; 28×28 data padded to 32; the generator inversion works with)").choices([...GAN_ARCHS]).default('dcgan'))
     .option('--w-dim <n>', 'style generator: size of w', '128')
     .option('--mapping-layers <n>', 'style generator: dense layers of the mapping network', '4')
-    .option('--noise', 'style generator: fixed per-pixel noise with learned strengths before each AdaIN', false)
+    .option('--noise', 'style generator: fixed per-pixel noise with learned strengths after each conv', false)
+    .addOption(new Option('--style-block <kind>', "style generator: 'modulated' (StyleGAN2's modulated convolutions) or 'adain' (StyleGAN's conv → AdaIN, which collapses here)").choices([...STYLE_BLOCKS]).default('modulated'))
     .addOption(new Option('--loss <name>', 'GAN loss on the critic output (default: hinge for dcgan, nonSaturating for style)').choices([...GAN_LOSSES]))
     .option('--alpha <x>', 'domain scale: the loss sees α·D(x)', '1')
     .addOption(
@@ -291,12 +314,14 @@ export function registerGanCommands(cli: Command): void {
         data: string;
         dataDir: string;
         dataCount: string;
+        maskThreshold?: string;
         imageSize?: string;
         channels?: string;
         arch: GanArch;
         wDim: string;
         mappingLayers: string;
         noise: boolean;
+        styleBlock: StyleBlock;
         loss?: GanLossName;
         alpha: string;
         regulariser?: RegulariserName;
@@ -332,7 +357,7 @@ export function registerGanCommands(cli: Command): void {
         check(emaDecay >= 0 && emaDecay < 1, '--ema-decay', opts.emaDecay, 'a number in [0, 1)');
         const archDefaults = ARCH_DEFAULTS[opts.arch];
         const regulariser = opts.regulariser ?? archDefaults.regulariser;
-        const style = opts.arch === 'style' ? { wDim: integerOption(opts.wDim, '--w-dim', 1), mappingLayers: integerOption(opts.mappingLayers, '--mapping-layers', 1), noise: opts.noise } : null;
+        const style = opts.arch === 'style' ? { wDim: integerOption(opts.wDim, '--w-dim', 1), mappingLayers: integerOption(opts.mappingLayers, '--mapping-layers', 1), noise: opts.noise, block: opts.styleBlock } : null;
         if (style) check(requestedSize === undefined || (STYLE_IMAGE_SIZES as readonly number[]).includes(requestedSize) && (GAN_IMAGE_SIZES as readonly number[]).includes(requestedSize), '--image-size', opts.imageSize, '32 or 64 for --arch style (a power of two the critic supports)');
         const partial = {
           alpha: positiveOption(opts.alpha, '--alpha'),
@@ -358,6 +383,7 @@ export function registerGanCommands(cli: Command): void {
           dataDir: opts.dataDir,
           count: integerOption(opts.dataCount, '--data-count', 2),
           seed: partial.seed,
+          ...(opts.maskThreshold === undefined ? {} : { maskThreshold: maskThresholdOption(opts.maskThreshold) }),
         });
         // A style generator grows from 4×4 by doubling: 28×28 digits are centred on a 32×32 canvas.
         const ds = style && loaded.shape[0] === 28 && loaded.shape[1] === 28 ? padImages(loaded, requestedSize ?? 32) : loaded;
