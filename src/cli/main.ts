@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { fashionMnistAvailable, FASHION_MNIST_DEFAULT_DIR, MNIST_DIGIT_COUNTS, mnistDigitsDir } from '../data/index.js';
 import { BACKENDS, initEngine, tf, WASM_KERNEL_PATCHES, type BackendName } from '../engine/index.js';
 import { EccvkitError, EccvkitInputError } from '../errors.js';
-import { listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
+import { claimRows, claimsTableText, listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
+import { checkWritablePath } from '../fs.js';
 import { DEFAULT_STORE_PATH, RunStore } from '../store/index.js';
 import { COMMAND_GROUPS } from './groups.js';
 import { createProgress } from './progress.js';
@@ -40,10 +41,68 @@ function printOutcome(o: RunOutcome): void {
   for (const [k, v] of Object.entries(o.metrics)) console.log(`  ${k}: ${typeof v === 'number' ? Number(v.toPrecision(6)) : v}`);
 }
 
+/** Options that may come before the sub-command too (`eccvkit --backend wasm doctor`), each handed to the sub-command that takes it. */
+const GLOBAL_OPTIONS = ['backend', 'store', 'json'] as const;
+
+/** Options that name something a command writes, by flag: checked before any work (see {@link checkOutputs}). */
+const OUTPUT_FLAGS = new Set(['--out', '--labels-out', '--grid']);
+/** Commands that write into `--store` (the others only read it). */
+const STORE_WRITERS = new Set(['run', 'reproduce']);
+
+/** The command's name with its parents', e.g. `eccvkit gan train`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Gives the sub-command that runs the global options written before it. A
+ * value written after the sub-command wins; a global option the sub-command
+ * does not take is an error naming it.
+ */
+function applyGlobalOptions(root: Command, action: Command): void {
+  if (action === root) return;
+  for (const key of GLOBAL_OPTIONS) {
+    const value: unknown = root.getOptionValue(key);
+    if (value === undefined) continue;
+    const own = action.options.find((o) => o.attributeName() === key);
+    if (!own) throw new EccvkitInputError(`--${key}`, value, `a command that takes --${key} (\`${commandPath(action)}\` does not)`);
+    if (action.getOptionValueSource(key) !== 'cli') action.setOptionValueWithSource(key, value, 'cli');
+  }
+}
+
+/**
+ * The one check of output paths, run before every command's action: each
+ * `--out`, `--labels-out` and `--grid` given, and `--store` of the commands
+ * that write the store, must be creatable and writable (a folder for a
+ * `<dir>` option, else a file), so a bad path fails at once with one line
+ * instead of after the work (or, under /proc, never).
+ */
+function checkOutputs(action: Command): void {
+  for (const option of action.options) {
+    const flag = option.long ?? '';
+    const isOutput = OUTPUT_FLAGS.has(flag) || (flag === '--store' && STORE_WRITERS.has(action.name()) && action.parent?.parent == null);
+    if (!isOutput) continue;
+    const value: unknown = action.getOptionValue(option.attributeName());
+    if (typeof value !== 'string') continue;
+    checkWritablePath(value, /<dir>/.test(option.flags) ? 'dir' : 'file', flag);
+  }
+}
+
 function program(): Command {
   const cli = new Command('eccvkit')
     .description('Seven ECCV 2020 results for TensorFlow.js: library pieces, commands and reproducible experiments.')
-    .version(pkg.version);
+    .version(pkg.version)
+    // Options before the sub-command belong to eccvkit, after it to the sub-command; the preAction hook joins them.
+    .enablePositionalOptions()
+    .addOption(new Option('--backend <name>', 'global: force a tensor backend (any command that takes --backend)').choices([...BACKENDS]))
+    .addOption(new Option('--store <file>', `global: run store (any command that takes --store; default ${DEFAULT_STORE_PATH})`))
+    .addOption(new Option('--json', 'global: print JSON (any command that takes --json)'))
+    .hook('preAction', (root, action) => {
+      applyGlobalOptions(root, action);
+      checkOutputs(action);
+    });
 
   cli
     .command('run')
@@ -96,7 +155,7 @@ function program(): Command {
               ...(opts.backend ? { backend: opts.backend } : {}),
             });
             results.push({ experiment: experiment.name, run: outcome.run.id, status: outcome.status, metrics: outcome.metrics });
-            if (!opts.json) printOutcome(outcome);
+            if (!opts.json) console.error(`${experiment.name}: run ${outcome.run.id} ${outcome.status === 'skipped' ? 'already finished (skipped)' : outcome.status}`);
           } catch (err) {
             // One failed experiment must not cost the others their run or the report; the run is stored as failed.
             if (err instanceof EccvkitInputError) throw err;
@@ -106,8 +165,13 @@ function program(): Command {
           }
         }
         const file = writeStoreReport(store, opts.out ?? defaultReportPath(store));
-        if (opts.json) console.log(JSON.stringify({ report: path.resolve(file), results }));
-        else console.error(`report: ${path.resolve(file)}`);
+        const dashboard = claimRows(store);
+        if (opts.json) console.log(JSON.stringify({ report: path.resolve(file), dashboard, results }));
+        else {
+          // The dashboard, not every raw metric: `eccvkit runs --json` has those.
+          console.log(`\n${claimsTableText(dashboard)}\n`);
+          console.error(`report: ${path.resolve(file)}`);
+        }
         if (results.some((r) => r.status === 'failed')) process.exitCode = 1;
       } finally {
         store.close();
@@ -121,6 +185,10 @@ function program(): Command {
     .option('--experiment <name>', 'only this experiment')
     .option('--json', 'print as JSON', false)
     .action((opts: { store: string; experiment?: string; json: boolean }) => {
+      if (!fs.existsSync(opts.store)) {
+        console.log(opts.json ? '[]' : `no runs in ${path.resolve(opts.store)} (no store there yet)`);
+        return;
+      }
       const store = openStore(opts.store);
       try {
         store.markStaleRuns();
@@ -149,8 +217,11 @@ function program(): Command {
     .option('--out <file>', 'report file (default: report.html beside the store)')
     .option('--json', 'print the report path as JSON', false)
     .action((opts: { store: string; out?: string; json: boolean }) => {
+      const first = 'run `eccvkit reproduce` or `eccvkit run <experiment>` first';
+      if (!fs.existsSync(opts.store)) throw new EccvkitInputError('--store', path.resolve(opts.store), `a run store with runs (there is no store there; ${first})`);
       const store = openStore(opts.store);
       try {
+        if (store.listRuns().length === 0) throw new EccvkitInputError('--store', store.file, `a run store with runs (this one has none; ${first})`);
         const file = path.resolve(writeStoreReport(store, opts.out ?? defaultReportPath(store)));
         console.log(opts.json ? JSON.stringify({ report: file }) : file);
       } finally {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EccvkitInputError, check } from '../errors.js';
 import { isPlainObject } from '../objects.js';
-import { writeDirAtomic } from '../fs.js';
+import { makeDirs, writeDirAtomic } from '../fs.js';
 import { canonicalJson, hashConfig } from './hash.js';
 
 /** Lifecycle of a run: `running` until finished or failed; `interrupted` when its process died. */
@@ -143,6 +143,33 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** Tables a run store file may hold besides its own before eccvkit first migrates it: the hpo study storage's, and SQLite's own. */
+const SHARED_TABLES: readonly string[] = ['studies', 'trials', 'trial_values', 'sqlite_sequence'];
+
+/** Files up to this size get an integrity check (`PRAGMA quick_check`, well under a second) each time they are opened. */
+const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Refuses, before anything is written, a database that is not an eccvkit run
+ * store (tables of its own and no eccvkit schema version), one whose schema
+ * version has lost its tables, and (up to {@link QUICK_CHECK_MAX_BYTES}) one
+ * whose pages are damaged.
+ */
+function checkStoreFile(db: Database.Database, abs: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+  // A fresh file, or one where only hpo studies live (they share the run store), is ours to migrate; anything else is someone else's database.
+  const foreign = tables.filter((t) => !SHARED_TABLES.includes(t));
+  if (version === 0 && foreign.length > 0) {
+    throw new EccvkitInputError('--store', abs, `an eccvkit run store (this SQLite database holds other tables: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''})`);
+  }
+  if (version > 0 && version <= MIGRATIONS.length && !tables.includes('runs')) throw new EccvkitInputError('--store', abs, `an eccvkit run store (this one says schema version ${version} but has no runs table: it is damaged)`);
+  if (tables.length > 0 && fs.statSync(abs).size <= QUICK_CHECK_MAX_BYTES) {
+    const problems = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).filter((r) => r !== 'ok');
+    if (problems.length > 0) throw new EccvkitInputError('--store', abs, `an SQLite run store file that is not damaged (integrity check: ${problems[0]}${problems.length > 1 ? `, and ${problems.length - 1} more problems` : ''})`);
+  }
+}
+
 /** Milliseconds a writer waits for another process's lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
 
@@ -235,7 +262,7 @@ export class RunStore {
     checkNonEmptyString(file, 'file');
     const abs = path.resolve(file);
     if (fs.existsSync(abs) && !fs.statSync(abs).isFile()) throw new EccvkitInputError('--store', abs, 'an SQLite run store file (this is a folder)');
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    makeDirs(path.dirname(abs));
     let db: Database.Database;
     try {
       db = new Database(abs, { timeout: BUSY_TIMEOUT_MS });
@@ -244,6 +271,8 @@ export class RunStore {
     }
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Look before touching anything (WAL mode rewrites the header): someone else's database or a damaged file is refused unchanged.
+      checkStoreFile(db, abs);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
@@ -258,7 +287,9 @@ export class RunStore {
       }).immediate();
     } catch (err) {
       db.close();
-      if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new EccvkitInputError('--store', abs, 'an SQLite run store file (this file is not an SQLite database)');
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB') throw new EccvkitInputError('--store', abs, 'an SQLite run store file (this file is not an SQLite database)');
+      if (code === 'SQLITE_CORRUPT') throw new EccvkitInputError('--store', abs, `an SQLite run store file that is not damaged (${err instanceof Error ? err.message : String(err)})`);
       throw err;
     }
     return new RunStore(abs, db);
