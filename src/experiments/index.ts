@@ -6,11 +6,13 @@ import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
 import './hessian-penalty.js';
 import './idinvert.js';
+import './claims/index.js';
 
 export * from './registry.js';
 export * from './runner.js';
 export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig } from './mnist-baseline.js';
 export { buildReport, writeStoreReport } from './report.js';
+export { claimRow, claimRows, claimsOf, claimsTableText, combineVerdict, registerClaims, VERDICTS, type ClaimAssessment, type ClaimRow, type ExperimentClaims, type Verdict } from './claims.js';
 export { gcAblation, gcAblationNet, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
 export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
 export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';

@@ -1,20 +1,47 @@
 /**
- * Assembles the HTML report from the run store: one section per registered
- * experiment (its newest finished run), plus an overview of every run.
+ * Assembles the HTML report from the run store: the claims dashboard first
+ * (one row per experiment: claim, our number, the paper's, the verdict), then
+ * one section per registered experiment (its newest finished run), plus an
+ * overview of every run.
  */
-import { escapeHtml, htmlTable, renderReportPage, writeReport, type ReportSection } from '../report/index.js';
+import { badgeHtml, escapeHtml, findingsHtml, htmlTable, renderReportPage, writeReport, type ReportSection } from '../report/index.js';
 import type { RunStore } from '../store/index.js';
+import { claimRows, type ClaimRow } from './claims.js';
 import { listExperiments } from './registry.js';
+
+/** The dashboard table: one row per experiment, each linking to its section. */
+export function dashboardHtml(rows: ClaimRow[]): string {
+  const head = ['paper', 'claim', 'ours (95% CI)', 'paper\'s figure', 'verdict', 'preset, backend'].map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
+  const body = rows
+    .map(
+      (r) =>
+        `<tr data-experiment="${escapeHtml(r.experiment)}"><td><a href="#${escapeHtml(r.section)}">${escapeHtml(r.experiment)}</a></td><td>${escapeHtml(r.claim)}</td><td>${escapeHtml(r.measured)}</td><td>${escapeHtml(r.paper)}</td>` +
+        `<td title="${escapeHtml(r.why)}">${badgeHtml(r.verdict)}</td><td>${r.run === null ? '—' : escapeHtml(`${r.preset}, ${r.backend}`)}</td></tr>`,
+    )
+    .join('\n');
+  const counts = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.verdict]: (acc[r.verdict] ?? 0) + 1 }), {});
+  const summary = Object.entries(counts)
+    .map(([v, n]) => `${n} ${v}`)
+    .join(', ');
+  return (
+    `<p>${rows.length} claims: ${escapeHtml(summary)}. Each verdict is computed from the run's own intervals; a quick run whose numbers cannot tell the effect from noise says <em>pipeline check only</em> (run <code>--preset full</code> for evidence). Hover a badge, or open the section, for why.</p>` +
+    `<table class="dashboard"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
+  );
+}
 
 /** Builds the report page for everything in `store`. */
 export function buildReport(store: RunStore, generatedAt = new Date().toISOString()): string {
   const runs = store.listRuns();
   const sections: ReportSection[] = [];
-  for (const experiment of listExperiments()) {
+  const rows = claimRows(store);
+  for (const [i, experiment] of listExperiments().entries()) {
     const run = store.findRun({ experiment: experiment.name, status: 'finished' });
+    const row = rows[i] as ClaimRow;
     const head =
       `<p class="claim"><strong>Claim.</strong> ${escapeHtml(experiment.claim)}</p>` +
-      `<p class="paper"><strong>Source.</strong> ${escapeHtml(experiment.paper)}</p>`;
+      `<p class="paper"><strong>Source.</strong> ${escapeHtml(experiment.paper)}</p>` +
+      `<p class="verdict-line">${badgeHtml(row.verdict)} ${escapeHtml(row.why)}. <a href="#claims">Back to the claims</a></p>` +
+      (run ? `<p><strong>Ours:</strong> ${escapeHtml(row.measured)}. <strong>Paper:</strong> ${escapeHtml(row.paper)}.</p>${findingsHtml(row.findings)}` : '');
     const body = run
       ? `<p class="run-meta">Run ${run.id}, preset <code>${escapeHtml(run.preset)}</code>, seed ${run.seed}, backend ${escapeHtml(run.backend)}, finished ${escapeHtml(run.finishedAt ?? '')}.</p>` +
         experiment.report(run, store)
@@ -35,6 +62,7 @@ export function buildReport(store: RunStore, generatedAt = new Date().toISOStrin
     title: 'eccvkit: ECCV 2020 results, reproduced in TensorFlow.js',
     subtitle: `Run store ${store.file}`,
     generatedAt,
+    lead: { id: 'claims', title: 'The claims at a glance', html: dashboardHtml(rows) },
     sections,
   });
 }

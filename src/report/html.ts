@@ -59,3 +59,25 @@ export function htmlTable(o: { columns: string[]; rows: Array<Array<string | num
   parts.push('</tbody></table>');
   return parts.join('\n');
 }
+
+/**
+ * A pill-shaped label, e.g. a verdict: `<span class="badge badge-<slug>">label</span>`,
+ * where the slug is the label in lower case with runs of other characters as `-`
+ * (`not reproduced` → `badge-not-reproduced`); the report page styles the verdicts.
+ */
+export function badgeHtml(label: string): string {
+  const slug = String(label).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return `<span class="badge badge-${slug}">${escapeHtml(label)}</span>`;
+}
+
+/**
+ * Findings that read: the short statements (with their numbers) as a bulleted
+ * list, the longer reasoning folded under a `<details>` with `summary` as its
+ * handle (left out when there is none). Text is escaped.
+ */
+export function findingsHtml(short: readonly string[], long: readonly string[] = [], summary = 'The reasoning behind these findings'): string {
+  const items = (xs: readonly string[]) => xs.map((x) => `<li>${escapeHtml(x)}</li>`).join('');
+  const head = short.length ? `<ul class="findings">${items(short)}</ul>` : '';
+  const more = long.length ? `<details><summary>${escapeHtml(summary)}</summary><ul class="findings">${items(long)}</ul></details>` : '';
+  return head + more;
+}

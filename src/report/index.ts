@@ -3,7 +3,7 @@
  * charts, PNG sample grids and the page itself.
  * @packageDocumentation
  */
-export { escapeHtml, formatNumber, htmlTable } from './html.js';
+export { badgeHtml, escapeHtml, findingsHtml, formatNumber, htmlTable } from './html.js';
 export { barChartSvg, lineChartSvg, logTicks, niceTicks, seriesColor, type Series } from './charts.js';
 export { GRID_PAD_GRAY, imageGridPng, pngDataUri } from './image.js';
 export { renderReportPage, writeReport, type ReportSection } from './page.js';

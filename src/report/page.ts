@@ -49,6 +49,21 @@ img.grid { image-rendering: pixelated; border: 1px solid var(--line); }
 .side-by-side > * { flex: 1 1 320px; min-width: 0; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .88em; }
 pre { background: var(--bg-soft); padding: .7rem 1rem; overflow-x: auto; border-radius: 4px; }
+.lead { margin-bottom: 2rem; }
+.lead h2 { border-top: 0; margin-top: 0; padding-top: 0; }
+table.dashboard { width: 100%; font-size: .88rem; }
+table.dashboard td { vertical-align: middle; }
+.badge { display: inline-block; padding: .1rem .55rem; border-radius: 999px; font-size: .8rem; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
+.badge-reproduced { background: #dcfce7; color: #14532d; border-color: #86efac; }
+.badge-partly { background: #fef3c7; color: #78350f; border-color: #fcd34d; }
+.badge-not-reproduced { background: #fee2e2; color: #7f1d1d; border-color: #fca5a5; }
+.badge-pipeline-check-only { background: #e0e7ff; color: #312e81; border-color: #a5b4fc; }
+.badge-not-run { background: #f3f4f6; color: #374151; border-color: #d1d5db; }
+.verdict-line { margin: .6rem 0; }
+ul.findings { margin: .5rem 0; padding-left: 1.3rem; }
+ul.findings li { margin: .2rem 0; }
+details { margin: .5rem 0 1rem; }
+details > summary { cursor: pointer; color: var(--muted); }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }
   nav.toc { break-after: page; }
@@ -60,8 +75,9 @@ pre { background: var(--bg-soft); padding: .7rem 1rem; overflow-x: auto; border-
 `;
 
 /**
- * A complete HTML5 document: title, optional subtitle, generation time, a
- * table of contents linking to each section, then the sections (each a
+ * A complete HTML5 document: title, optional subtitle, generation time, an
+ * optional `lead` section (the first thing on screen, before the contents:
+ * the claims dashboard), a table of contents linking to each section, then the sections (each a
  * `<section id>` with an `<h2>`). Styles are inline (light theme, readable
  * measure, print rules that start each section on a new page); there are no
  * scripts, stylesheets, fonts or images from outside the page.
@@ -71,7 +87,7 @@ pre { background: var(--bg-soft); padding: .7rem 1rem; overflow-x: auto; border-
  *
  * @throws {@link EccvkitInputError} for a section id that is not a valid anchor or appears twice
  */
-export function renderReportPage(o: { title: string; subtitle?: string; generatedAt: string; sections: ReportSection[] }): string {
+export function renderReportPage(o: { title: string; subtitle?: string; generatedAt: string; sections: ReportSection[]; lead?: ReportSection }): string {
   check(typeof o?.title === 'string', 'title', o?.title, 'a string');
   check(typeof o.generatedAt === 'string', 'generatedAt', o.generatedAt, 'a string (e.g. an ISO 8601 time)');
   check(Array.isArray(o.sections), 'sections', o.sections, 'an array of { id, title, html }');
@@ -83,6 +99,11 @@ export function renderReportPage(o: { title: string; subtitle?: string; generate
     check(typeof s.title === 'string', `sections[${i}].title`, s.title, 'a string');
     check(typeof s.html === 'string', `sections[${i}].html`, s.html, 'a string of HTML');
   });
+  if (o.lead !== undefined) {
+    check(typeof o.lead?.id === 'string' && SECTION_ID.test(o.lead.id) && !seen.has(o.lead.id), 'lead.id', o.lead?.id, 'a valid anchor id not used by a section');
+    check(typeof o.lead.title === 'string' && typeof o.lead.html === 'string', 'lead', o.lead, 'a { id, title, html } section');
+  }
+  const lead = o.lead === undefined ? '' : `<section id="${o.lead.id}" class="lead">\n<h2>${escapeHtml(o.lead.title)}</h2>\n${o.lead.html}\n</section>`;
   const toc = o.sections.length
     ? `<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>\n${o.sections
         .map((s) => `<li><a href="#${s.id}">${escapeHtml(s.title)}</a></li>`)
@@ -105,6 +126,7 @@ export function renderReportPage(o: { title: string; subtitle?: string; generate
     o.subtitle !== undefined ? `<p class="subtitle">${escapeHtml(o.subtitle)}</p>` : '',
     `<p class="generated">Generated <time>${escapeHtml(o.generatedAt)}</time></p>`,
     '</header>',
+    lead,
     toc,
     '<main>',
     sections,
