@@ -11,7 +11,8 @@ import { registerGanCommands } from './gan.js';
 import { registerInversionCommands } from './inversion.js';
 import { registerHpoCommands } from './hpo.js';
 import { registerEmbedCommand } from './embed.js';
+import { registerTopoCommands } from './topo.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand, registerHpoCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand, registerHpoCommands, registerTopoCommands];

@@ -11,3 +11,4 @@ export * from './bridge.js';
 export * from './losses.js';
 export * from './metrics.js';
 export * from './topogan.js';
+export * from './score.js';
