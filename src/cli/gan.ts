@@ -34,6 +34,7 @@ import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';
+import { TopoGanTerm } from '../topology/topogan.js';
 import { dcganDiscriminator, dcganDiscriminatorWithQ, dcganGenerator, GAN_IMAGE_SIZES, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { saveStyleGenerator, STYLE_BLOCKS, STYLE_IMAGE_SIZES, styleGenerator, type StyleBlock, type StyleGenerator } from '../nn/style-gan.js';
@@ -86,10 +87,14 @@ interface GanTrainConfig {
   /** λ of the InfoGAN term (0: off) and the codes Q estimates. */
   infoWeight: number;
   infoCodes: number;
+  /** λ_topo of TopoGAN's term on G's loss (0: off), its homology dimension and pd_subset_rate. */
+  topoWeight: number;
+  topoDim: 0 | 1;
+  topoSubset: number;
 }
 
 /** What a config written before these options existed held for them: the penalty and InfoGAN off. */
-const CONFIG_DEFAULTS: Partial<GanTrainConfig> = { arch: 'dcgan', style: null, hessianWeight: 0, hessianLayers: 'output', hessianFrom: 0, hessianRamp: 0, hessianSubset: null, infoWeight: 0 };
+const CONFIG_DEFAULTS: Partial<GanTrainConfig> = { arch: 'dcgan', style: null, hessianWeight: 0, hessianLayers: 'output', hessianFrom: 0, hessianRamp: 0, hessianSubset: null, infoWeight: 0, topoWeight: 0, topoDim: 1, topoSubset: 0.1 };
 
 /** Options that may change on a resume when the penalty starts at or after the checkpoint (fine-tuning a trained G). */
 const HESSIAN_KEYS = new Set(['hessianWeight', 'hessianLayers', 'hessianFrom', 'hessianRamp', 'hessianSubset']);
@@ -168,7 +173,7 @@ function criticRegulariser(config: GanTrainConfig): CriticRegulariser {
   }
 }
 
-function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: GanTrainer; emaStyle: StyleGenerator | undefined; dispose(): void } {
+function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D, ds?: ImageDataset): { trainer: GanTrainer; emaStyle: StyleGenerator | undefined; dispose(): void } {
   const netOptions = { imageSize: config.imageSize, channels: config.channels, latentDim: config.latentDim, width: config.width };
   const styleNets = config.style ? [0, 1].map(() => styleGenerator({ ...netOptions, ...config.style, seed: config.seed })) : undefined;
   const generator = styleNets ? styleNets[0]!.generator : dcganGenerator({ ...netOptions, seed: config.seed });
@@ -217,6 +222,9 @@ function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D): { trainer: Gan
           }
         : {}),
       ...(withQ ? { infoGan: { q: withQ.q, weight: config.infoWeight } } : {}),
+      ...(config.topoWeight > 0 && ds
+        ? { topology: new TopoGanTerm(ds.images, [ds.labels.length, ...ds.shape], { weight: config.topoWeight, dim: config.topoDim, subsetRate: config.topoSubset, seed: config.seed }) }
+        : {}),
     });
     return { trainer, emaStyle: styleNets?.[1], dispose };
   } catch (err) {
@@ -306,6 +314,9 @@ export function registerGanCommands(cli: Command): void {
     .option('--hessian-subset <n>', 'codes of each batch the penalty is estimated on (default: the whole batch)')
     .option('--infogan-weight <λ>', 'InfoGAN baseline: a Q head on D estimates the first codes of z; λ of its MSE in both losses (0: off; the reference: 1)', '0')
     .option('--infogan-codes <n>', 'latent codes Q estimates (default: all of them)')
+    .option('--topo-weight <λ>', "TopoGAN: λ_topo of the topological loss on G (0: off; masks with one channel, structure = 1; the paper's recipe: --loss wasserstein --regulariser gp --critic-steps 5)", '0')
+    .option('--topo-dim <d>', 'TopoGAN: homology dimension matched, 1 (cycles: membranes, roads; births) or 0 (components: vessels; deaths)', '1')
+    .option('--topo-subset <rate>', 'TopoGAN: fraction of the real diagrams drawn each step (pd_subset_rate)', '0.1')
     .addOption(backendOption())
     .option('--json', 'print the final losses and paths as JSON', false)
     .action(
@@ -345,6 +356,9 @@ export function registerGanCommands(cli: Command): void {
         hessianSubset?: string;
         infoganWeight: string;
         infoganCodes?: string;
+        topoWeight: string;
+        topoDim: string;
+        topoSubset: string;
         backend?: BackendName;
         json: boolean;
       }) => {
@@ -396,6 +410,12 @@ export function registerGanCommands(cli: Command): void {
         check(Number.isFinite(hessianWeight) && hessianWeight >= 0, '--hessian-weight', opts.hessianWeight, 'a number ≥ 0');
         const hessianSubset = opts.hessianSubset === undefined ? null : integerOption(opts.hessianSubset, '--hessian-subset', 1);
         check(hessianSubset === null || hessianSubset <= partial.batchSize, '--hessian-subset', opts.hessianSubset, `at most the batch size ${partial.batchSize}`);
+        const topoWeight = Number(opts.topoWeight);
+        check(opts.topoWeight.trim() !== '' && Number.isFinite(topoWeight) && topoWeight >= 0, '--topo-weight', opts.topoWeight, 'a number ≥ 0');
+        check(opts.topoDim === '0' || opts.topoDim === '1', '--topo-dim', opts.topoDim, '0 (components) or 1 (cycles)');
+        const topoSubset = Number(opts.topoSubset);
+        check(opts.topoSubset.trim() !== '' && topoSubset > 0 && topoSubset <= 1, '--topo-subset', opts.topoSubset, 'a fraction in (0, 1]');
+        if (topoWeight > 0) check(ds.shape[2] === 1, '--data', `${opts.data} with ${ds.shape[2]} channels`, 'one-channel masks for --topo-weight (TopoGAN)');
         const extra = {
           latentDim,
           hessianWeight,
@@ -405,6 +425,9 @@ export function registerGanCommands(cli: Command): void {
           hessianSubset,
           infoWeight,
           infoCodes,
+          topoWeight,
+          topoDim: Number(opts.topoDim) as 0 | 1,
+          topoSubset,
         };
         const [h, w, c] = ds.shape;
         const sides = style ? [32, 64] : GAN_IMAGE_SIZES;
@@ -438,7 +461,7 @@ export function registerGanCommands(cli: Command): void {
         const real = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(ds.images, [ds.labels.length, h, w, c]), 2), 1) as tf.Tensor4D);
         const { trainer, emaStyle, dispose } = (() => {
           try {
-            return buildTrainer(config, real);
+            return buildTrainer(config, real, ds);
           } catch (err) {
             real.dispose();
             throw err;
@@ -465,7 +488,7 @@ export function registerGanCommands(cli: Command): void {
           const last = await trainGan(trainer, {
             steps,
             progress,
-            label: `gan ${config.arch === 'style' ? 'style, ' : ''}${config.loss}, α = ${config.alpha}, ${config.regulariser}${config.hessianWeight > 0 ? `, Hessian penalty λ = ${config.hessianWeight}` : ''}${config.infoWeight > 0 ? `, InfoGAN λ = ${config.infoWeight}` : ''}`,
+            label: `gan ${config.arch === 'style' ? 'style, ' : ''}${config.loss}, α = ${config.alpha}, ${config.regulariser}${config.hessianWeight > 0 ? `, Hessian penalty λ = ${config.hessianWeight}` : ''}${config.infoWeight > 0 ? `, InfoGAN λ = ${config.infoWeight}` : ''}${config.topoWeight > 0 ? `, TopoGAN λ = ${config.topoWeight} (dim ${config.topoDim})` : ''}`,
             logEvery: Math.max(1, Math.min(50, Math.floor(steps / 20))),
             sampleEvery: sampleEvery === 0 ? steps : sampleEvery,
             onSample: grid,
@@ -484,7 +507,7 @@ export function registerGanCommands(cli: Command): void {
             out: opts.out,
             step: trainer.step,
             resumedFrom: resumeStep,
-            losses: { discriminator: last.discriminator, generator: last.generator, penalty: last.penalty },
+            losses: { discriminator: last.discriminator, generator: last.generator, penalty: last.penalty, ...(last.topo === undefined ? {} : { topo: last.topo }) },
             samples: path.join(opts.out, 'samples', `step-${String(trainer.step).padStart(6, '0')}.png`),
             generator: path.join(opts.out, 'generator'),
           };

@@ -34,7 +34,7 @@ import { PerceptualFeatures } from '../inversion/perceptual.js';
 import { dcganDiscriminator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { trainImageClassifier } from '../nn/small-convnet.js';
-import { loadStyleGenerator, saveStyleGenerator, styleGenerator, type StyleGenerator } from '../nn/style-gan.js';
+import { loadStyleGenerator, saveStyleGenerator, STYLE_BLOCKS, styleGenerator, type StyleGenerator } from '../nn/style-gan.js';
 import { escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { fmt, fmtInterval, interval, intervalDirection } from './intervals.js';
@@ -66,6 +66,8 @@ const schema = z
     ganBatch: z.number().int().min(2).default(64),
     wDim: z.number().int().min(1).default(128),
     mappingLayers: z.number().int().min(1).default(4),
+    /** Synthesis layers: StyleGAN2's modulated convolutions, or StyleGAN's AdaIN (which collapses at this scale). */
+    styleBlock: z.enum(STYLE_BLOCKS).default('modulated'),
     width: z.number().int().min(1).default(16),
     /** Encoder steps (each: one E step and, for the domain-guided one, one D step) and batch. */
     encoderSteps: z.number().int().min(1).default(2000),
@@ -241,7 +243,7 @@ async function run(config: IdInvertConfig, ctx: ExperimentContext): Promise<Reco
     const generatorDir = path.join(dir, 'generator');
     if (fs.existsSync(path.join(generatorDir, 'model.json'))) return loadStyleGenerator(generatorDir);
     const netSeed = createRng(config.seed * 7919 + 3).seedInt();
-    const netOptions = { imageSize: 32, channels: train.shape[2], wDim: config.wDim, mappingLayers: config.mappingLayers, width: config.width, seed: netSeed };
+    const netOptions = { imageSize: 32, channels: train.shape[2], wDim: config.wDim, mappingLayers: config.mappingLayers, block: config.styleBlock, width: config.width, seed: netSeed };
     const g = styleGenerator(netOptions);
     const ema = styleGenerator(netOptions);
     const d = dcganDiscriminator({ imageSize: 32, channels: train.shape[2], width: config.width, seed: netSeed + 1 });
@@ -632,7 +634,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
     columns: ['setting', 'value'],
     rows: [
       ['data', `${cfg.dataset}, padded to 32×32; ${Math.round(100 * cfg.testFraction)}% held out (never seen by G, the encoders or the classifier)`],
-      ['generator', `style-based, W+ of ${2 * 4} layers × w ${cfg.wDim}, mapping ${cfg.mappingLayers} layers, width ${cfg.width}; non-saturating loss, R1 γ = 10, ${cfg.ganSteps} steps of batch ${cfg.ganBatch} (${fmt(stored.ganSeconds / 60, 1)} min)`],
+      ['generator', `style-based, W+ of ${2 * 4} layers × w ${cfg.wDim}, mapping ${cfg.mappingLayers} layers, ${cfg.styleBlock === 'modulated' ? 'modulated convolutions' : 'AdaIN'}, width ${cfg.width}; non-saturating loss, R1 γ = 10, ${cfg.ganSteps} steps of batch ${cfg.ganBatch} (${fmt(stored.ganSeconds / 60, 1)} min)`],
       ['encoders', `${cfg.encoderSteps} steps of batch ${cfg.encoderBatch}, Adam ${cfg.encoderLearningRate} (0.9, 0.99) decaying 0.8 per quarter; domain-guided: λ_feat ${cfg.lambdaFeat}, λ_adv ${cfg.lambdaAdv}, R1 γ 10; traditional: code MSE on generated pairs`],
       ['optimisation', `${cfg.iterations} Adam steps, lr ${cfg.inversionLearningRate}, λ_feat ${cfg.lambdaFeat}; in-domain λ_dom ${cfg.lambdaDomain}`],
       ['evaluation', `${cfg.evalImages} held-out images per seed (${cfg.evalImages / 2} interpolated pairs, midpoints); edits ±${cfg.editAlpha} along unit boundaries fitted on ${cfg.boundarySamples} samples (training accuracy ${ATTRIBUTES.map((a) => `${a} ${fmt(stored.boundaries[a]?.accuracy ?? NaN, 3)}`).join(', ')})`],

@@ -1,22 +1,28 @@
 /**
- * A style-based generator (Karras et al., StyleGAN, CVPR 2019) at the scale of
- * 32×32 digits, whose synthesis network takes one w per layer (the W+ space
- * the In-Domain GAN Inversion paper trains and inverts in):
+ * A style-based generator (Karras et al., StyleGAN, CVPR 2019; StyleGAN2, CVPR
+ * 2020) at the scale of 32×32 digits, whose synthesis network takes one w per
+ * layer (the W+ space the In-Domain GAN Inversion paper trains and inverts in):
  *
  *   z → pixel norm → mapping MLP (default 4 × dense + leaky ReLU 0.2) → w
- *   W+ code [layers, wDim] → learned 4×4 constant → per layer: conv 3×3,
- *   leaky ReLU, optional fixed noise, AdaIN(wᵢ) → ×2 nearest upsampling per
- *   resolution → 1×1 conv to the image channels → tanh.
+ *   W+ code [layers, wDim] → learned 4×4 constant → per layer: modulated 3×3
+ *   conv styled by wᵢ (demodulated), optional fixed noise, leaky ReLU; ×2
+ *   nearest upsampling per resolution → modulated 1×1 conv to the image → tanh.
  *
  * Two style layers per resolution, so a 32×32 generator has 2·(log₂32 − 1) = 8
  * layers (the reference's 14 at 256×256). `generator` (z → image, the same w
  * repeated on every layer) trains with {@link GanTrainer}; `synthesis` (W+ →
  * image) and `mapping` (z → w) share its weights.
  *
+ * `block: 'adain'` builds StyleGAN's conv → AdaIN layers instead. Measured here
+ * (MNIST, non-saturating loss + R1, a DCGAN critic, Adam 2e-4): the AdaIN
+ * generator collapses every z onto one image within 300 steps while its critic
+ * stays at D ≡ 0; the modulated one, whose equalised learning rate slows the
+ * generator's layers, lets the critic learn and keeps the samples apart.
+ *
  * The mapping network has StyleGAN's equalised learning rate with its 0.01
- * multiplier (without it the mapping collapses). Left out at this scale:
- * equalised learning rate in the synthesis convs, progressive growing and
- * style-mixing regularisation; outputs are squashed by tanh so the existing
+ * multiplier and He gain √2 (without the multiplier the mapping collapses).
+ * Left out at this scale: progressive growing, skip/residual outputs, path-length
+ * and style-mixing regularisation; outputs are squashed by tanh so the existing
  * trainer and metrics see the DCGAN nets' [−1, 1] range.
  */
 import fs from 'node:fs';
