@@ -11,6 +11,7 @@ import { check, EccvkitInputError } from '../errors.js';
 import { loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
 import { hessianPenalty, type HessianPenaltyOptions } from './hessian-penalty.js';
 import type { GanLoss } from './losses.js';
+import { TopoGanTerm } from '../topology/topogan.js';
 import { assertSecondOrderGradients, clipWeights, gradientPenalty, r1Penalty, WGAN_CLIP, WGAN_GP_LAMBDA } from './penalties.js';
 
 /** How the critic is regularised besides any spectral norm in its layers. */
@@ -52,6 +53,13 @@ export interface GanTrainerOptions {
   hessianPenalty?: GeneratorHessianPenalty;
   /** The InfoGAN baseline: a Q head estimates the first codes of z from G(z); its MSE is added to both losses. */
   infoGan?: InfoGanOptions;
+  /**
+   * TopoGAN (Wang et al. 2020): adds λ_topo·L_topo of each generated batch to the
+   * generator's loss, against the real diagrams the term drew for that step
+   * (one-channel generators of the term's mask size). The paper trains it with
+   * WGAN-GP: the `wasserstein` loss, `gradientPenalty` (λ 10), 5 critic steps, Adam 2e-4 (0.5, 0.999).
+   */
+  topology?: TopoGanTerm;
 }
 
 /**
@@ -102,6 +110,10 @@ export interface GanStepLosses {
   hessian?: number;
   /** The InfoGAN MSE of the generator step (0 without InfoGAN). */
   info?: number;
+  /** L_topo of the generator step, unweighted (0 without TopoGAN). */
+  topo?: number;
+  /** Milliseconds of that step spent on persistence off the tensor path. */
+  topoMs?: number;
 }
 
 const vars = (model: tf.LayersModel): tf.Variable[] => model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -135,6 +147,7 @@ export class GanTrainer {
   readonly discriminatorOptimizer: tf.Optimizer;
   readonly hessian: Required<Omit<GeneratorHessianPenalty, 'layers'>> & { layers: 'output' | 'all' } | undefined;
   readonly infoGan: { q: tf.LayersModel; weight: number; codes: number } | undefined;
+  readonly topology: TopoGanTerm | undefined;
   /** Generator steps taken (restored by {@link load}). */
   step = 0;
   private readonly real: tf.Tensor4D;
@@ -190,8 +203,15 @@ export class GanTrainer {
       check(Number.isFinite(w) && w >= 0, 'infoGan.weight', w, 'a finite weight ≥ 0');
     }
 
+    if (options.topology !== undefined) {
+      const t = options.topology;
+      check(t instanceof TopoGanTerm, 'topology', t, 'a TopoGanTerm built from the real masks');
+      check(gOut.join() === [t.height, t.width, 1].join(), 'topology', `a term for ${t.height}×${t.width} masks`, `masks of the generator's output shape [${gOut.join(', ')}] with one channel`);
+    }
+
     this.generator = generator;
     this.discriminator = discriminator;
+    this.topology = options.topology;
     this.ema = options.ema;
     this.loss = options.loss;
     this.regulariser = regulariser;
@@ -276,6 +296,8 @@ export class GanTrainer {
     const zSeed = rng.seedInt();
     const hpSeed = rng.seedInt();
     const hpWeight = this.hessianWeight(this.step);
+    let topo = 0;
+    let topoMs = 0;
     const [g, hp, info] = tf.tidy(() => {
       let hpValue: tf.Scalar = tf.scalar(0);
       let infoValue: tf.Scalar = tf.scalar(0);
@@ -300,6 +322,11 @@ export class GanTrainer {
             hpValue = tf.keep(hessianPenalty(target, zh, { k: h.k, epsilon: h.epsilon, reduction: h.reduction, variance: h.variance, seed: hpSeed, ...gz }));
             total = tf.add(total, tf.mul(hpWeight, hpValue));
           }
+          if (this.topology) {
+            const t = this.topology.loss(fake, this.step);
+            [topo, topoMs] = [t.value, t.persistenceMs];
+            total = tf.add(total, t.loss);
+          }
           return total as tf.Scalar;
         },
         true,
@@ -309,11 +336,11 @@ export class GanTrainer {
     });
     const hessian = hp.dataSync()[0] as number;
     const infoG = info.dataSync()[0] as number;
-    const gLoss = (g.dataSync()[0] as number) - hpWeight * hessian - (this.infoGan ? this.infoGan.weight * infoG : 0);
+    const gLoss = (g.dataSync()[0] as number) - hpWeight * hessian - (this.infoGan ? this.infoGan.weight * infoG : 0) - (this.topology ? this.topology.weight * topo : 0);
     tf.dispose([g, hp, info]);
     this.updateEma();
     this.step++;
-    return { discriminator: dLoss, generator: gLoss, penalty, hessian, info: infoG };
+    return { discriminator: dLoss, generator: gLoss, penalty, hessian, info: infoG, ...(this.topology ? { topo, topoMs } : {}) };
   }
 
   /** λ_t of the Hessian penalty at generator step t (0 before `fromStep` or without the penalty). */
@@ -423,7 +450,7 @@ export interface TrainGanOptions {
 
 /** True when any of a step's losses is NaN or infinite. */
 export function lossesDiverged(losses: GanStepLosses): boolean {
-  return !(Number.isFinite(losses.discriminator) && Number.isFinite(losses.generator) && Number.isFinite(losses.penalty) && Number.isFinite(losses.hessian ?? 0) && Number.isFinite(losses.info ?? 0));
+  return !(Number.isFinite(losses.discriminator) && Number.isFinite(losses.generator) && Number.isFinite(losses.penalty) && Number.isFinite(losses.hessian ?? 0) && Number.isFinite(losses.info ?? 0) && Number.isFinite(losses.topo ?? 0));
 }
 
 /** Runs {@link GanTrainer.trainStep} until `steps` (or the first non-finite loss), with windowed loss logs, sample and checkpoint hooks, keeping the tensor count flat. */
@@ -434,11 +461,15 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
   const sampleEvery = options.sampleEvery ?? 0;
   const checkpointEvery = options.checkpointEvery ?? 0;
   options.progress?.start(options.label ?? 'gan', steps);
-  const window = { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0 };
+  const window = { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0, topo: 0, topoMs: 0, stepMs: 0 };
   const stopOnNonFinite = options.stopOnNonFinite ?? true;
   let last: GanStepLosses = { discriminator: NaN, generator: NaN, penalty: NaN };
   while (trainer.step < steps) {
+    const t0 = performance.now();
     last = trainer.trainStep();
+    window.stepMs += performance.now() - t0;
+    window.topo += last.topo ?? 0;
+    window.topoMs += last.topoMs ?? 0;
     window.discriminator += last.discriminator;
     window.generator += last.generator;
     window.penalty += last.penalty;
@@ -451,9 +482,14 @@ export async function trainGan(trainer: GanTrainer, options: TrainGanOptions): P
       const values: Record<string, number> = { d_loss: window.discriminator / window.count, g_loss: window.generator / window.count, penalty: window.penalty / window.count };
       if (trainer.hessian) values.hessian = window.hessian / window.count;
       if (trainer.infoGan) values.info = window.info / window.count;
+      if (trainer.topology) {
+        values.topo = window.topo / window.count;
+        // The share of the step time persistence takes off the tensor path (TopoGAN's batch diagrams, matching, pixel pushes).
+        values.topo_share = window.stepMs > 0 ? window.topoMs / window.stepMs : 0;
+      }
       options.onLog?.(step, values);
       options.progress?.update(step, values);
-      Object.assign(window, { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0 });
+      Object.assign(window, { discriminator: 0, generator: 0, penalty: 0, hessian: 0, info: 0, count: 0, topo: 0, topoMs: 0, stepMs: 0 });
     }
     if (stop) break;
     if (sampleEvery > 0 && (step % sampleEvery === 0 || step === steps)) await options.onSample?.(step);
