@@ -317,7 +317,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
     return { name: `${arm.family}${arm.gc ? ' + GC' : ''}`, points, dashed: !arm.gc };
   });
   const chart = lineChartSvg({ title: `Training loss (mean over ${cfg.seeds} seeds, window of ${cfg.logEvery} steps)`, xLabel: 'step', yLabel: 'cross-entropy', series, logY: true });
-  return `${table}${diffs}<p class="verdict"><strong>Verdict.</strong> ${escapeHtml(String(m.verdict ?? ''))}</p><div class="charts">${chart}</div>`;
+  return `${table}${diffs}<details><summary>Verdict. The sentences in full, with their intervals</summary><p class="verdict">${escapeHtml(String(m.verdict ?? ''))}</p></details><div class="charts">${chart}</div>`;
 }
 
 export const gcAblation: Experiment<GcAblationConfig> = {

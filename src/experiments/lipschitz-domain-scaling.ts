@@ -18,7 +18,7 @@ import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { classifierStep } from '../nn/small-convnet.js';
-import { escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
+import { escapeHtml, findingsHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { mnistConvNet } from './mnist-baseline.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
@@ -358,7 +358,10 @@ function report(runRecord: RunRecord, store: RunStore): string {
     ],
   });
   // Recomputed from the cells, so a report always states the findings of the code that renders it.
-  const findings = cells.length > 0 ? domainScalingFindings(cells, cfg.largeBound).join(' ') : String(m.findings ?? '');
+  const lines = cells.length > 0 ? domainScalingFindings(cells, cfg.largeBound) : [String(m.findings ?? '')];
+  // The headline statements as bullets; the per-regulariser trends, ratios and noise yardstick folded away.
+  const headline = (l: string) => /^(Losses are most alike|So the losses|The best cell|No cell diverged|Diverged|Only one loss)/.test(l);
+  const findings = findingsHtml(lines.filter(headline), lines.filter((l) => !headline(l)), 'Per regulariser, against the Wasserstein loss, and the noise yardstick');
   // Sample grids side by side: one row per (regulariser, α) at the largest and smallest α, one column per loss.
   const gridAlphas = [...new Set([Math.max(...cfg.alphas), Math.min(...cfg.alphas)])];
   const gridRows = cfg.regularisers.flatMap((reg) =>
@@ -377,7 +380,7 @@ function report(runRecord: RunRecord, store: RunStore): string {
     runRecord.preset === 'quick'
       ? `<p><strong>The quick preset checks the pipeline, not the claim:</strong> ${cfg.steps} steps a cell leave every generator far from the data, so the spreads below are noise. Run <code>--preset full</code> for evidence.</p>`
       : '';
-  return `${facts}${caveat}<p>Fréchet distance and KID on the classifier's 64-d hidden features of ${cfg.evalSamples} EMA-generator samples against as many held-out digits (lower is better; the FD floor above is real against real).</p>${table}<p><strong>Findings:</strong> ${escapeHtml(findings)}</p>${grids}`;
+  return `${facts}${caveat}<p>Fréchet distance and KID on the classifier's 64-d hidden features of ${cfg.evalSamples} EMA-generator samples against as many held-out digits (lower is better; the FD floor above is real against real).</p>${table}<p><strong>Findings:</strong></p>${findings}${grids}`;
 }
 
 export const lipschitzDomainScaling: Experiment<LipschitzDomainScalingConfig> = {

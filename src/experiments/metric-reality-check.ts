@@ -13,7 +13,7 @@ import { classDisjointSplit, generateGlyphs, MPerClassSampler, subset, type Imag
 import { tf } from '../engine/index.js';
 import { writeFileAtomic } from '../fs.js';
 import { accuracy, embed, LOSS_NAMES, makeLoss, trainMetricModel, type LossName } from '../metric/index.js';
-import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
+import { findingsHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { meanConfidenceInterval } from '../stats.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
@@ -222,7 +222,9 @@ function report(runRecord: RunRecord, store: RunStore): string {
   const chart = lineChartSvg({ title: `Validation MAP@R per epoch (seed ${cfg.seed * 1000})`, xLabel: 'epoch', yLabel: 'MAP@R', series: curves });
   const grid = store.artifacts(runRecord.id).find((a) => a.name === 'glyphs');
   const img = grid && fs.existsSync(grid.path) ? `<figure><img alt="glyph classes" src="${pngDataUri(fs.readFileSync(grid.path))}"><figcaption>Ten glyph classes, one per row: each sample redraws the class's strokes with jitter and a random affine map.</figcaption></figure>` : '';
-  return `<p>${escapeHtml(realityCheckFindings(rows))}</p>${table}${setup}<div class="charts">${chart}</div>${img}`;
+  // One bullet per sentence of the findings.
+  const findings = findingsHtml(realityCheckFindings(rows).split(/(?<=[.:])\s+(?=[A-Z0-9])/));
+  return `${findings}${table}${setup}<div class="charts">${chart}</div>${img}`;
 }
 
 export const metricRealityCheck: Experiment<MetricRealityCheckConfig> = {
