@@ -14,7 +14,7 @@ export { mnistBaseline, mnistConvNet, wilsonInterval, type MnistBaselineConfig }
 export { buildReport, writeStoreReport } from './report.js';
 export { claimRow, claimRows, claimsOf, claimsTableText, combineVerdict, registerClaims, VERDICTS, type ClaimAssessment, type ClaimRow, type ExperimentClaims, type Verdict } from './claims.js';
 export { gcAblation, gcAblationNet, gcVerdict, GC_ABLATION_ARMS, type GcAblationConfig } from './gc-ablation.js';
-export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, type MetricRealityCheckConfig } from './metric-reality-check.js';
+export { metricRealityCheck, glyphEmbeddingNet, realityCheckFindings, contiguousClassFolds, SEARCH_SPACES, PAPER_CUB_VAL_MAP_AT_R, type MetricRealityCheckConfig, type SearchParam } from './metric-reality-check.js';
 export { lipschitzDomainScaling, domainScalingFindings, fdSpread, type DomainScalingCell, type LipschitzDomainScalingConfig } from './lipschitz-domain-scaling.js';
 export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.js';
 export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';

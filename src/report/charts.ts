@@ -466,3 +466,99 @@ export function barChartSvg(o: {
   parts.push('</g></svg>');
   return parts.join('');
 }
+
+/** One set of points of a {@link scatterChartSvg}: dots, or a line through them in x order when `line`. */
+export interface ScatterSeries {
+  name: string;
+  points: Array<[number, number]>;
+  /** Draw a stepless line through the points (e.g. a best-so-far curve) instead of dots. */
+  line?: boolean;
+}
+
+/**
+ * A scatter chart as an SVG string: dots per series (or a line, for series
+ * with `line`), nice 1-2-5 ticks on both axes, or decades on a logarithmic x
+ * axis (`logX`, for log-scaled hyperparameters), a legend on the right. Made
+ * for hyperparameter studies: the value of each trial against its number or
+ * against one parameter. Points with a non-finite coordinate (or x ≤ 0 with
+ * `logX`) are skipped.
+ *
+ * @param o.width default 480 px; `o.height` default 300 px
+ * @throws {@link EccvkitInputError} for malformed series or a bad size
+ */
+export function scatterChartSvg(o: { title?: string; xLabel?: string; yLabel?: string; series: ScatterSeries[]; logX?: boolean; width?: number; height?: number }): string {
+  check(o !== null && typeof o === 'object' && Array.isArray(o.series), 'series', o?.series, 'an array of { name, points }');
+  const width = checkSize(o.width, 480, 'width', 160);
+  const height = checkSize(o.height, 300, 'height', 120);
+  const logX = o.logX === true;
+  o.series.forEach((s, i) => {
+    check(s !== null && typeof s === 'object' && typeof s.name === 'string', `series[${i}].name`, s?.name, 'a string');
+    check(Array.isArray(s.points), `series[${i}].points`, s.points, 'an array of [x, y] pairs');
+    s.points.forEach((p, j) => check(Array.isArray(p) && p.length === 2, `series[${i}].points[${j}]`, p, 'an [x, y] pair'));
+  });
+  const valid = (p: [number, number]): boolean => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!logX || p[0] > 0);
+  let [xlo, xhi, ylo, yhi] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const s of o.series) {
+    for (const p of s.points) {
+      if (!valid(p)) continue;
+      [xlo, xhi, ylo, yhi] = [Math.min(xlo, p[0]), Math.max(xhi, p[0]), Math.min(ylo, p[1]), Math.max(yhi, p[1])];
+    }
+  }
+  const hasData = xlo <= xhi;
+  if (!hasData) [xlo, xhi, ylo, yhi] = logX ? [1, 10, 0, 1] : [0, 1, 0, 1];
+  const top = 12 + (o.title !== undefined ? 22 : 0);
+  const bottom = height - 26 - (o.xLabel !== undefined ? 18 : 0);
+  const yTicks = niceTicks(ylo, yhi, Math.max(2, Math.min(8, Math.floor((bottom - top) / 60))));
+  const yDomain: [number, number] = [yTicks[0] as number, yTicks[yTicks.length - 1] as number];
+  const yStep = yTicks.length > 1 ? (yTicks[1] as number) - (yTicks[0] as number) : 1;
+  const yLabels = yTicks.map((t) => formatTick(t, yStep));
+  const left = 10 + Math.max(1, ...yLabels.map((l) => l.length)) * CHAR_W + 8 + (o.yLabel !== undefined ? 18 : 0);
+  const maxName = Math.max(0, ...o.series.map((s) => s.name.length));
+  const legendW = o.series.length ? Math.min(width * 0.35, 34 + maxName * CHAR_W) : 0;
+  const fr: Frame = { width, height, left, right: width - (legendW ? legendW + 12 : 16), top, bottom };
+  check(fr.right - fr.left >= 40 && fr.bottom - fr.top >= 40, 'width/height', [width, height], 'a size leaving room for the plot (try a larger width or height)');
+  const xTicks = logX ? logTicks(xlo, xhi) : niceTicks(xlo, xhi, Math.max(2, Math.floor((fr.right - fr.left) / 90)));
+  const xDomain: [number, number] = [xTicks[0] as number, xTicks[xTicks.length - 1] as number];
+  const xStep = xTicks.length > 1 ? (xTicks[1] as number) - (xTicks[0] as number) : 1;
+  const tx = (v: number): number => (logX ? Math.log10(v) : v);
+  const x = (v: number): number => fr.left + ((tx(v) - tx(xDomain[0])) / (tx(xDomain[1]) - tx(xDomain[0]))) * (fr.right - fr.left);
+  const y = (v: number): number => fr.bottom - ((v - yDomain[0]) / (yDomain[1] - yDomain[0])) * (fr.bottom - fr.top);
+
+  const parts: string[] = [svgOpen(width, height, o.title), titleText(fr, o.title), yAxis(fr, yTicks, yLabels, y, o.yLabel), '<g class="x-axis">'];
+  for (const t of xTicks) {
+    const px = x(t);
+    parts.push(`<line x1="${f(px)}" x2="${f(px)}" y1="${f(fr.top)}" y2="${f(fr.bottom)}" stroke="#e5e7eb" stroke-width="1"/>`);
+    parts.push(`<text x="${f(px)}" y="${f(fr.bottom + 16)}" text-anchor="middle" fill="#333">${escapeHtml(formatTick(t, logX ? t : xStep))}</text>`);
+  }
+  parts.push(`<line x1="${f(fr.left)}" x2="${f(fr.right)}" y1="${f(fr.bottom)}" y2="${f(fr.bottom)}" stroke="#333" stroke-width="1"/>`);
+  if (o.xLabel !== undefined) parts.push(`<text x="${f((fr.left + fr.right) / 2)}" y="${f(height - 8)}" text-anchor="middle" fill="#111">${escapeHtml(o.xLabel)}</text>`);
+  parts.push('</g>', '<g class="series">');
+  o.series.forEach((s, i) => {
+    const color = seriesColor(i);
+    const pts = s.points.filter(valid);
+    if (s.line) {
+      const sorted = [...pts].sort((a, b) => a[0] - b[0]);
+      const d = sorted.map(([px, py], k) => `${k === 0 ? 'M' : 'L'}${f(x(px))} ${f(y(py))}`).join('');
+      parts.push(`<path class="line" data-series="${escapeHtml(s.name)}" d="${d}" stroke="${color}" stroke-width="2" fill="none"/>`);
+    } else {
+      for (const [px, py] of pts) parts.push(`<circle class="dot" cx="${f(x(px))}" cy="${f(y(py))}" r="3.5" fill="${color}" fill-opacity="0.75"><title>${escapeHtml(`${s.name}: (${formatNumber(px)}, ${formatNumber(py)})`)}</title></circle>`);
+    }
+  });
+  parts.push('</g>');
+  if (!hasData) parts.push(noData(fr));
+  if (o.series.length) {
+    const lx = fr.right + 12;
+    const maxChars = Math.max(3, Math.floor((legendW - 34) / CHAR_W));
+    parts.push('<g class="legend">');
+    o.series.forEach((s, i) => {
+      const ly = fr.top + 8 + i * 16;
+      const mark = s.line
+        ? `<line x1="${f(lx)}" x2="${f(lx + 22)}" y1="${f(ly)}" y2="${f(ly)}" stroke="${seriesColor(i)}" stroke-width="2"/>`
+        : `<circle cx="${f(lx + 11)}" cy="${f(ly)}" r="3.5" fill="${seriesColor(i)}"/>`;
+      parts.push(`<g><title>${escapeHtml(s.name)}</title>${mark}<text x="${f(lx + 28)}" y="${f(ly)}" dominant-baseline="middle" fill="#111">${escapeHtml(truncate(s.name, maxChars))}</text></g>`);
+    });
+    parts.push('</g>');
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}

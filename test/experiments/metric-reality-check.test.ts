@@ -1,14 +1,18 @@
 /**
- * metric-reality-check: a tiny in-process run
- * (flat tensor count, same seed same numbers, report table), and the findings
- * sentence on hand-made rows.
+ * metric-reality-check: the protocol at toy size (TPE search over 4
+ * class-disjoint folds, reproductions tested separated and concatenated):
+ * flat tensor count, studies in the run store's SQLite file, a run stopped
+ * mid-search resumes its study and ends with the uninterrupted run's numbers,
+ * trials = 0 is the fixed-setting comparison, the report draws each study; and
+ * the findings sentence on hand-made rows.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildReport, initEngine, realityCheckFindings, runExperiment, RunStore, tf } from '../../src/index.js';
+import { buildReport, initEngine, openStudyStorage, realityCheckFindings, runExperiment, RunStore, silentProgress, tf } from '../../src/index.js';
+import { contiguousClassFolds, SEARCH_SPACES } from '../../src/experiments/metric-reality-check.js';
 
 describe('metric-reality-check', () => {
   let dir: string;
@@ -23,29 +27,110 @@ describe('metric-reality-check', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const settings = ['losses=["contrastive","proxy_anchor"]', 'seeds=2', 'classes=24', 'perClass=6', 'maxEpochs=2', 'itersPerEpoch=3', 'filters=[4,4]', 'embeddingSize=8', 'batchSize=16'];
+  const settings = [
+    'losses=["contrastive","proxy_anchor"]',
+    'trials=2',
+    'startupTrials=1',
+    'reproductions=2',
+    'classes=16',
+    'perClass=5',
+    'maxEpochs=2',
+    'patience=1',
+    'itersPerEpoch=2',
+    'filters=[2,4]',
+    'embeddingSize=4',
+    'batchSize=8',
+    'm=2',
+  ];
+  const METRICS = ['precision_at_1', 'r_precision', 'mean_average_precision_at_r'];
 
-  it('runs, leaves no tensors behind, repeats exactly, and reports its table', async () => {
+  it('searches each loss in a study of the run store, resumes a stopped search to the same numbers, and reports each study', async () => {
     const before = tf.memory().numTensors;
     const a = await runExperiment('metric-reality-check', { store, settings, backend: 'wasm' });
     assert.equal(tf.memory().numTensors, before, 'tensors left behind by a run');
-    const b = await runExperiment('metric-reality-check', { store, settings, backend: 'wasm', force: true });
     assert.equal(a.status, 'finished');
     for (const loss of ['contrastive', 'proxy_anchor']) {
-      for (const metric of ['precision_at_1', 'r_precision', 'mean_average_precision_at_r']) {
-        const v = a.metrics[`${loss}_${metric}`] as number;
-        assert.ok(v >= 0 && v <= 1, `${loss} ${metric} = ${v}`);
-        assert.equal(b.metrics[`${loss}_${metric}`], v, `${loss} ${metric} repeats`);
-        assert.ok((a.metrics[`${loss}_${metric}_ci95`] as number) >= 0);
+      for (const metric of METRICS) {
+        for (const key of [`${loss}_${metric}`, `${loss}_concat_${metric}`]) {
+          const v = a.metrics[key] as number;
+          assert.ok(v >= 0 && v <= 1, `${key} = ${v}`);
+          assert.ok((a.metrics[`${key}_ci95`] as number) >= 0);
+        }
       }
+      assert.equal(a.metrics[`${loss}_trials`], 2);
+      assert.ok((a.metrics[`${loss}_cv_map_at_r`] as number) > 0);
     }
-    assert.equal(a.metrics.test_classes, 6);
-    assert.ok((a.metrics.contrastive_best_epoch as number) >= 1 && (a.metrics.contrastive_best_epoch as number) <= (a.metrics.contrastive_epochs as number));
+    assert.equal(a.metrics.test_classes, 8);
+    assert.equal(a.metrics.train_classes, 8);
+    // 2 losses × (2 trials + 2 reproductions) × 4 folds
+    assert.equal(a.metrics.models_trained, 32);
+    assert.ok(typeof a.metrics.proxy_anchor_param_lossLr === 'number');
+
+    // The studies live in the run store's file, one per loss, each trial finished once.
+    const storage = await openStudyStorage(store.file);
+    try {
+      const studies = (await storage.listStudies()).filter((s) => s.name.includes(`/run${a.run.id}/`));
+      assert.deepEqual(studies.map((s) => s.name.split('/').pop()), ['contrastive', 'proxy_anchor']);
+      for (const s of studies) {
+        const trials = await storage.getTrials(s.id);
+        assert.deepEqual(trials.map((t) => [t.number, t.state]), [[0, 'COMPLETE'], [1, 'COMPLETE']]);
+        assert.ok(trials.every((t) => Array.isArray(t.userAttrs.folds) && (t.userAttrs.folds as number[]).length === 4));
+      }
+    } finally {
+      await storage.close();
+    }
+
+    // Stop a run after proxy_anchor's first trial; the same command resumes it.
+    const stopping = { ...silentProgress, log: (msg: string) => { if (msg.startsWith('proxy_anchor trial 0:')) throw new Error('stopped for the test'); } };
+    await assert.rejects(runExperiment('metric-reality-check', { store, settings, backend: 'wasm', force: true, progress: stopping }), /stopped for the test/);
+    const b = await runExperiment('metric-reality-check', { store, settings, backend: 'wasm' });
+    assert.equal(b.status, 'resumed');
+    // Only proxy_anchor's second trial and its reproductions were left: (1 + 2) × 4 models.
+    assert.equal(b.metrics.models_trained, 12);
+    for (const loss of ['contrastive', 'proxy_anchor']) {
+      for (const metric of METRICS) assert.equal(b.metrics[`${loss}_${metric}`], a.metrics[`${loss}_${metric}`], `${loss} ${metric} after resume`);
+      assert.equal(b.metrics[`${loss}_cv_map_at_r`], a.metrics[`${loss}_cv_map_at_r`]);
+    }
+
     const html = buildReport(store);
     assert.match(html, /A Metric Learning Reality Check/);
-    assert.match(html, /proxy_anchor/);
-    assert.match(html, /MAP@R \(%\)/);
+    assert.match(html, /Search: proxy_anchor/);
+    assert.match(html, /proxy_anchor: optimisation history/);
+    assert.match(html, /proxy_anchor: lossLr/);
+    assert.match(html, /MAP@R 16-d \(%\)/);
     assert.match(html, /Test MAP@R ranges from/);
+  });
+
+  it('trials = 0 compares the losses at their library defaults, with no study', async () => {
+    const c = await runExperiment('metric-reality-check', { store, settings: [...settings, 'trials=0', 'losses=["triplet","multi_similarity"]'], backend: 'wasm' });
+    assert.equal(c.metrics.models_trained, 16);
+    assert.equal(c.metrics.triplet_trials, undefined);
+    assert.ok((c.metrics.triplet_mean_average_precision_at_r as number) > 0);
+    assert.match(buildReport(store), /library defaults/);
+  });
+});
+
+describe('contiguousClassFolds and SEARCH_SPACES', () => {
+  it('deals sorted classes into contiguous validation ranges that cover each class once', () => {
+    const folds = contiguousClassFolds([7, 1, 3, 5, 9, 11, 13, 15, 2, 4], 4);
+    assert.deepEqual(folds.map((f) => f.val), [[1, 2], [3, 4, 5], [7, 9], [11, 13, 15]]);
+    for (const f of folds) assert.equal(f.train.length + f.val.length, 10);
+    assert.throws(() => contiguousClassFolds([1, 2, 3], 4), /folds/);
+  });
+  it('holds the optima the paper reports for CUB200', () => {
+    const inside = (loss: keyof typeof SEARCH_SPACES, name: string, v: number) => {
+      const p = SEARCH_SPACES[loss].find((q) => q.name === name);
+      assert.ok(p && v >= p.low && v <= p.high, `${loss} ${name} ${v}`);
+    };
+    inside('contrastive', 'posMargin', -0.2);
+    inside('contrastive', 'negMargin', 0.3841);
+    inside('triplet', 'margin', 0.0961);
+    inside('multi_similarity', 'alpha', 0.01);
+    inside('multi_similarity', 'beta', 50.6);
+    inside('multi_similarity', 'base', 0.56);
+    inside('ntxent', 'temperature', 0.0091);
+    inside('arcface', 'margin', 23.22);
+    inside('cosface', 'scale', 100);
   });
 });
 
