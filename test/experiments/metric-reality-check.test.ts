@@ -108,6 +108,18 @@ describe('metric-reality-check', () => {
     assert.ok((c.metrics.triplet_mean_average_precision_at_r as number) > 0);
     assert.match(buildReport(store), /library defaults/);
   });
+
+  it('study=NAME names the studies, so runs on several machines sharing a storage share each search', async () => {
+    const shared = path.join(dir, 'shared.db');
+    const d = await runExperiment('metric-reality-check', { store, settings: [...settings, 'trials=1', 'losses=["triplet"]', 'study=lab-search', `storage=${shared}`], backend: 'wasm' });
+    assert.equal(d.metrics.triplet_trials, 1);
+    const storage = await openStudyStorage(shared);
+    try {
+      assert.deepEqual((await storage.listStudies()).map((s) => s.name), ['lab-search/triplet']);
+    } finally {
+      await storage.close();
+    }
+  });
 });
 
 describe('contiguousClassFolds and SEARCH_SPACES', () => {
