@@ -6,6 +6,7 @@ import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
 import './hessian-penalty.js';
 import './idinvert.js';
+import './topogan.js';
 import './claims/index.js';
 
 export * from './registry.js';
@@ -20,3 +21,4 @@ export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.
 export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';
 export { interval, intervalDirection, fmt, fmtInterval } from './intervals.js';
 export { idInvertExperiment, idInvertFindings, INVERSION_METHODS, type IdInvertConfig, type MethodResult, type InversionMethod } from './idinvert.js';
+export { topoGanExperiment, topoGanFindings, bettiBins, TOPOGAN_ARMS, TOPOGAN_DATASETS, TOPOGAN_DIMS, TOPOGAN_PAPER, type TopoGanConfig, type TopoGanCell, type TopoGanArm, type TopoGanDataset, type TopoGanRealStage, type TopoScores } from './topogan.js';

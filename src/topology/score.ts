@@ -36,6 +36,13 @@ export interface TopologyScoreOptions {
   mmdSamples?: number;
   /** Seed of that draw; default 0. */
   seed?: number;
+  /**
+   * Largest diagram the MMD takes; default Infinity. When a drawn diagram of a
+   * dimension has more points, that dimension's MMD (and σ) is NaN instead of
+   * computed: the noise masks of an untrained generator have hundreds of pairs,
+   * and each W₁ is an assignment cubic in the points (minutes per pair).
+   */
+  maxPoints?: number;
 }
 
 /** What {@link topologyScores} returns; records keyed by dimension. */
@@ -95,6 +102,8 @@ export function topologyScores(real: MaskStack, fake: MaskStack, options: Topolo
   check(Number.isFinite(threshold) && threshold >= 0 && threshold <= 1, 'threshold', threshold, 'a number in [0, 1]');
   const samples = options.mmdSamples ?? 64;
   check(Number.isInteger(samples) && samples >= 2, 'mmdSamples', samples, 'an integer ≥ 2');
+  const maxPoints = options.maxPoints ?? Infinity;
+  check(maxPoints === Infinity || (Number.isInteger(maxPoints) && maxPoints >= 1), 'maxPoints', options.maxPoints, 'an integer ≥ 1 (or Infinity)');
   if (options.sigma !== undefined) check(Number.isFinite(options.sigma) && options.sigma > 0, 'sigma', options.sigma, 'a number > 0');
   check(real.count >= 2 && fake.count >= 2, 'masks', [real.count, fake.count], 'at least two real and two generated masks (the unbiased MMD needs pairs)');
   const shape = [real.height, real.width];
@@ -120,6 +129,10 @@ export function topologyScores(real: MaskStack, fake: MaskStack, options: Topolo
     // Each W₁ is an assignment problem: compute the three distance matrices once, for the σ heuristic and the MMD.
     const x = rd.map((g) => g[d] as DiagramPoints);
     const y = fd.map((g) => g[d] as DiagramPoints);
+    if ([...x, ...y].some((g) => g.length > maxPoints)) {
+      [mmd[d], sigma[d]] = [NaN, NaN];
+      continue;
+    }
     const within = (v: DiagramPoints[]) => {
       const out: number[] = [];
       for (let i = 0; i < v.length; i++) for (let j = i + 1; j < v.length; j++) out.push(wassersteinDistance(v[i] as DiagramPoints, v[j] as DiagramPoints));

@@ -31,6 +31,15 @@ describe('topology scores', () => {
     assert.ok((roads.bettiScore[1] as number) > 0 && roads.bettiError > 0);
   });
 
+  it('maxPoints: a diagram larger than it leaves that dimension\'s MMD undefined (NaN), the Betti numbers still scored', () => {
+    const a = stack('membranes', 4, 4);
+    const capped = topologyScores(a, a, { mmdSamples: 4, maxPoints: 1 });
+    assert.ok(Number.isNaN(capped.mmd[1]) && Number.isNaN(capped.sigma[1]));
+    assert.deepEqual(capped.bettiScore, { 0: 0, 1: 0 });
+    assert.ok(Number.isFinite(topologyScores(a, a, { mmdSamples: 4, maxPoints: 1000 }).mmd[1]));
+    throwsInput(() => topologyScores(a, a, { maxPoints: 0 }), /maxPoints/);
+  });
+
   it('the MMD equals unbiasedMmd on the TopoGAN diagrams with the same σ', () => {
     const a = stack('membranes', 4, 2);
     const b = stack('roads', 4, 3);

@@ -6,3 +6,4 @@ import './lipschitz-domain-scaling.js';
 import './fewshot-rfs.js';
 import './hessian-penalty.js';
 import './idinvert.js';
+import './topogan.js';
