@@ -329,6 +329,11 @@ export interface StyleGeneratorOptions {
    * to the image; 'adain', StyleGAN's conv → AdaIN.
    */
   block?: StyleBlock;
+  /**
+   * The image's last activation: 'tanh' (default), or 'linear' as StyleGAN (values outside
+   * [−1, 1] are left to the loss; clip them for display).
+   */
+  output?: 'tanh' | 'linear';
   /** Seed of every initialiser and noise map (default 0). */
   seed?: number;
 }
@@ -355,12 +360,14 @@ function resolveOptions(options: StyleGeneratorOptions): Required<StyleGenerator
     maxChannels: options.maxChannels ?? 128,
     noise: options.noise ?? false,
     block: options.block ?? 'modulated',
+    output: options.output ?? 'tanh',
     seed: options.seed ?? 0,
     latentDim: options.latentDim ?? options.wDim ?? 128,
   };
   check((STYLE_IMAGE_SIZES as readonly number[]).includes(o.imageSize), 'imageSize', options.imageSize, `one of ${STYLE_IMAGE_SIZES.join(', ')}`);
   for (const key of ['channels', 'wDim', 'mappingLayers', 'width', 'maxChannels', 'latentDim'] as const) check(Number.isInteger(o[key]) && o[key] >= 1, key, options[key], 'an integer ≥ 1');
   check(typeof o.noise === 'boolean', 'noise', options.noise, 'true or false');
+  check(o.output === 'tanh' || o.output === 'linear', 'output', options.output, "'tanh' or 'linear'");
   check((STYLE_BLOCKS as readonly string[]).includes(o.block), 'block', options.block, `one of ${STYLE_BLOCKS.join(', ')}`);
   check(Number.isFinite(o.mappingLrMultiplier) && o.mappingLrMultiplier > 0, 'mappingLrMultiplier', options.mappingLrMultiplier, 'a positive number');
   check(Number.isInteger(o.seed), 'seed', options.seed, 'an integer');
@@ -415,7 +422,7 @@ export class StyleGenerator {
         }
         stages.push(stage);
       }
-      const toImage = tf.layers.conv2d({ filters: o.channels, kernelSize: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: rng.seedInt() }), name: 'to_image' });
+      const toImage = tf.layers.conv2d({ filters: o.channels, kernelSize: 1, activation: o.output, kernelInitializer: tf.initializers.glorotNormal({ seed: rng.seedInt() }), name: 'to_image' });
       synthesize = (wPlus) => {
         let x = constant.apply(wPlus) as tf.SymbolicTensor;
         stages.forEach((s, layer) => {
@@ -432,7 +439,7 @@ export class StyleGenerator {
       const ups = Array.from({ length: numLayers }, (_, layer) => (layer > 0 && layer % 2 === 0 ? upsample(layer) : undefined));
       const acts = Array.from({ length: numLayers }, (_, layer) => tf.layers.leakyReLU({ alpha: 0.2, name: `lrelu_${layer}` }));
       const toImage = new ModulatedConv2D({ filters: o.channels, kernelSize: 1, demodulate: false, seed: rng.seedInt(), name: 'to_image' });
-      const squash = tf.layers.activation({ activation: 'tanh', name: 'to_image_tanh' });
+      const squash = o.output === 'tanh' ? tf.layers.activation({ activation: 'tanh', name: 'to_image_tanh' }) : undefined;
       synthesize = (wPlus) => {
         let x = constant.apply(wPlus) as tf.SymbolicTensor;
         let row: tf.SymbolicTensor = x;
@@ -444,7 +451,8 @@ export class StyleGenerator {
           x = acts[layer]!.apply(x) as tf.SymbolicTensor;
         }
         // The last layer's style also modulates the 1×1 to the image (StyleGAN2's toRGB shares its w).
-        return squash.apply(toImage.apply([x, row])) as tf.SymbolicTensor;
+        const image = toImage.apply([x, row]) as tf.SymbolicTensor;
+        return squash ? (squash.apply(image) as tf.SymbolicTensor) : image;
       };
     }
     const map = (z: tf.SymbolicTensor): tf.SymbolicTensor => mappingLayers.reduce((x, l) => l.apply(x) as tf.SymbolicTensor, z);

@@ -159,6 +159,7 @@ describe('style generator', () => {
     throwsInput(() => styleGenerator({ imageSize: 28 }), 'imageSize', '8, 16, 32, 64');
     throwsInput(() => styleGenerator({ wDim: 0 }), 'wDim');
     throwsInput(() => styleGenerator({ block: 'conv' as 'adain' }), 'block', 'modulated, adain');
+    throwsInput(() => styleGenerator({ output: 'relu' as 'tanh' }), 'output');
     const g = styleGenerator(small);
     try {
       const bad = tf.zeros([2, g.numLayers + 1, g.wDim]) as tf.Tensor3D;
