@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { BACKENDS, createRng, initEngine, tf, type BackendName } from '../src/engine/index.js';
 import { EccvkitInputError } from '../src/errors.js';
+import type { ProgressReporter } from '../src/experiments/registry.js';
 
 /** Backends that start on this machine (tensorflow only where tfjs-node is installed). */
 export async function availableBackends(): Promise<BackendName[]> {
@@ -102,4 +103,29 @@ export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
+}
+
+/**
+ * A progress reporter that throws "interrupted" when the phase whose label starts
+ * with `labelPrefix` reaches `atStep`: how the experiment tests kill a run mid-stage.
+ */
+export function interruptingProgress(labelPrefix: string, atStep: number): ProgressReporter {
+  let label = '';
+  return {
+    start(l: string) {
+      label = l;
+    },
+    update(done: number) {
+      if (label.startsWith(labelPrefix) && done === atStep) throw new Error('interrupted');
+    },
+    stop() {},
+    log() {},
+  };
+}
+
+/** A progress reporter that records every phase label and log line (to check what a resumed run redid). */
+export function recordingProgress(): { progress: ProgressReporter; labels: string[]; logs: string[] } {
+  const labels: string[] = [];
+  const logs: string[] = [];
+  return { progress: { start: (l: string) => void labels.push(l), update() {}, stop() {}, log: (m: string) => void logs.push(m) }, labels, logs };
 }

@@ -12,6 +12,7 @@ import { getExperiment, hessianPenaltyFindings, intervalDirection, resolveConfig
 import { EccvkitInputError } from '../../src/errors.js';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { RunStore } from '../../src/store/index.js';
+import { interruptingProgress, recordingProgress } from '../helpers.js';
 
 const names = ['shape', 'scale', 'rotation', 'x', 'y', 'brightness'];
 const effects = (top: number[], purity: number) => ({ effect: top.map((t) => names.map((_, k) => (k === t ? purity : (1 - purity) / 5))), top, purity: top.map(() => purity) });
@@ -148,20 +149,9 @@ describe('hessian-penalty run', () => {
     // Stopped at step 3 of seed 0's HP-from-scratch arm (after its step-2 checkpoint), the run resumes inside that arm.
     const other = RunStore.open(path.join(dir, 'resume.db'));
     try {
-      const failing = {
-        label: '',
-        start(label: string) {
-          this.label = label;
-        },
-        update(done: number) {
-          if (this.label.startsWith('HP from scratch, seed 0') && done === 3) throw new Error('interrupted');
-        },
-        stop() {},
-        log() {},
-      };
+      const failing = interruptingProgress('HP from scratch, seed 0', 3);
       await assert.rejects(runExperiment('hessian-penalty', { store: other, settings, backend: 'wasm', progress: failing }), /interrupted/);
-      const labels: string[] = [];
-      const recording = { start: (label: string) => void labels.push(label), update() {}, stop() {}, log() {} };
+      const { progress: recording, labels } = recordingProgress();
       const resumed = await runExperiment('hessian-penalty', { store: other, settings, backend: 'wasm', progress: recording });
       assert.equal(resumed.status, 'resumed');
       assert.ok(!labels.some((l) => l.startsWith('baseline, seed 0') || l.startsWith('factor predictor')), `labels after resuming: ${labels.join(' | ')}`);

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { getExperiment, idInvertFindings, resolveConfig, runExperiment, type IdInvertConfig, type MethodResult } from '../../src/experiments/index.js';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { RunStore } from '../../src/store/index.js';
+import { interruptingProgress, recordingProgress } from '../helpers.js';
 
 function result(method: MethodResult['method'], seed: number, mse: number, gap: number, midFd: number): MethodResult {
   return {
@@ -93,20 +94,9 @@ describe('idinvert run', () => {
     // Stopped at step 3 of seed 1's domain-guided encoder (after its step-2 checkpoint), the run resumes there.
     const other = RunStore.open(path.join(dir, 'resume.db'));
     try {
-      const failing = {
-        label: '',
-        start(label: string) {
-          this.label = label;
-        },
-        update(done: number) {
-          if (this.label.startsWith('domain-guided encoder, seed 1') && done === 3) throw new Error('interrupted');
-        },
-        stop() {},
-        log() {},
-      };
+      const failing = interruptingProgress('domain-guided encoder, seed 1', 3);
       await assert.rejects(runExperiment('idinvert', { store: other, settings, backend: 'wasm', progress: failing }), /interrupted/);
-      const labels: string[] = [];
-      const recording = { start: (label: string) => void labels.push(label), update() {}, stop() {}, log() {} };
+      const { progress: recording, labels } = recordingProgress();
       const resumed = await runExperiment('idinvert', { store: other, settings, backend: 'wasm', progress: recording });
       assert.equal(resumed.status, 'resumed');
       assert.ok(!labels.some((l) => l === 'style GAN' || l.startsWith('classifier') || l.includes('seed 0')), `labels after resuming: ${labels.join(' | ')}`);

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { bettiBins, claimRows, getExperiment, resolveConfig, runExperiment, topoGanFindings, type TopoGanCell, type TopoGanConfig } from '../../src/experiments/index.js';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { RunStore } from '../../src/store/index.js';
+import { interruptingProgress, recordingProgress } from '../helpers.js';
 
 function cell(dataset: TopoGanCell['dataset'], arm: TopoGanCell['arm'], seed: number, betti: number, mmd: number, fd: number): TopoGanCell {
   const dim = dataset === 'membranes' ? 1 : 0;
@@ -141,21 +142,9 @@ describe('topogan run', () => {
     for (const arm of ['wganGp', 'wganSn', 'topoGan']) assert.ok(Number.isFinite(Number(a.metrics[`fd:membranes/${arm}_ci95`])), `${arm}: two seeds give an interval`);
     const other = RunStore.open(path.join(dir, 'resume.db'));
     try {
-      const failing = {
-        label: '',
-        start(label: string) {
-          this.label = label;
-        },
-        update(done: number) {
-          if (this.label.startsWith('TopoGAN, membranes, seed 1') && done === 3) throw new Error('interrupted');
-        },
-        stop() {},
-        log() {},
-      };
+      const failing = interruptingProgress('TopoGAN, membranes, seed 1', 3);
       await assert.rejects(runExperiment('topogan', { store: other, settings, backend: 'wasm', progress: failing }), /interrupted/);
-      const labels: string[] = [];
-      const logs: string[] = [];
-      const recording = { start: (label: string) => void labels.push(label), update() {}, stop() {}, log: (m: string) => void logs.push(m) };
+      const { progress: recording, labels, logs } = recordingProgress();
       const resumed = await runExperiment('topogan', { store: other, settings, backend: 'wasm', progress: recording });
       assert.equal(resumed.status, 'resumed');
       assert.deepEqual(labels, ['TopoGAN, membranes, seed 1 (6/6)'], `labels after resuming: ${labels.join(' | ')}`);
