@@ -39,6 +39,7 @@ import { escapeHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index
 import type { RunRecord, RunStore } from '../store/index.js';
 import { fmt, fmtInterval, interval, intervalDirection } from './intervals.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { claimRunDir } from './run-dir.js';
 
 export const INVERSION_METHODS = ['traditional', 'encoder', 'optimMean', 'optimEncoder', 'inDomain'] as const;
 export type InversionMethod = (typeof INVERSION_METHODS)[number];
@@ -132,20 +133,6 @@ const toTanh = (x: tf.Tensor) => tf.sub(tf.mul(x, 2), 1);
 function loadData(config: IdInvertConfig): ImageDataset {
   const raw = config.dataset === 'mnist' ? loadMnistDigits() : loadFashionMnist(config.dataDir === undefined ? {} : { dataDir: config.dataDir }).train;
   return padImages(raw, 32);
-}
-
-/**
- * This run resumes from the files in its folder (stages done, checkpoints), so
- * the folder must be its own: files left by another store's run that had the
- * same id and folder name are removed before the first stage.
- */
-function claimRunDir(run: RunRecord): void {
-  const marker = path.join(run.dir, 'owner.json');
-  const owner = JSON.stringify({ id: run.id, startedAt: run.startedAt, configHash: run.configHash });
-  const current = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : undefined;
-  if (current === owner) return;
-  for (const entry of fs.readdirSync(run.dir)) if (entry !== 'checkpoints') fs.rmSync(path.join(run.dir, entry), { recursive: true, force: true });
-  writeFileAtomic(marker, owner);
 }
 
 /** Images of a dataset as a [n, H, W, C] tensor in [0, 1]. */

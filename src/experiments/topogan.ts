@@ -38,6 +38,7 @@ import type { RunRecord, RunStore } from '../store/index.js';
 import { TopoGanTerm, topologyScores, type MaskStack } from '../topology/index.js';
 import { fmt, fmtInterval, interval, intervalDirection } from './intervals.js';
 import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { claimRunDir } from './run-dir.js';
 
 export const TOPOGAN_ARMS = ['wganGp', 'wganSn', 'topoGan'] as const;
 export type TopoGanArm = (typeof TOPOGAN_ARMS)[number];
@@ -159,20 +160,6 @@ const to01 = (x: tf.Tensor) => tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1);
 const jsonText = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 1);
 const revive = (v: unknown): unknown => (v === null ? NaN : Array.isArray(v) ? v.map(revive) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)])) : v);
 const readJson = <T>(file: string): T => revive(JSON.parse(fs.readFileSync(file, 'utf8'))) as T;
-
-/**
- * This run resumes from the files in its folder, so the folder must be its
- * own: files left by another store's run with the same folder are removed
- * before the first stage (as idinvert does).
- */
-function claimRunDir(run: RunRecord): void {
-  const marker = path.join(run.dir, 'owner.json');
-  const owner = JSON.stringify({ id: run.id, startedAt: run.startedAt, configHash: run.configHash });
-  const current = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : undefined;
-  if (current === owner) return;
-  for (const entry of fs.readdirSync(run.dir)) if (entry !== 'checkpoints') fs.rmSync(path.join(run.dir, entry), { recursive: true, force: true });
-  writeFileAtomic(marker, owner);
-}
 
 /**
  * Equal-frequency bin edges of integer values: the distinct quantiles at k/bins
