@@ -41,4 +41,5 @@ export {
 export { generateGlyphs, type GlyphOptions } from './glyphs.js';
 export { generateShapes, renderShapes, shapesFactorSpec, SHAPES_VARIANTS, SHAPE_KINDS, SHAPES_SUPERSAMPLE, type ShapesVariant, type ShapesDataset, type ShapesOptions, type ShapesRenderOptions, type ShapesFactorSpec } from './shapes.js';
 export { generateMasks, floodFillBetti, MASK_KINDS, type MaskKind, type MaskDataset, type MaskOptions } from './masks.js';
+export { renderMicrograph, type MicrographOptions } from './micrograph.js';
 export { loadMaskFolder, type MaskFolderOptions } from './mask-folder.js';
