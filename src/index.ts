@@ -13,6 +13,7 @@ export * from './data/index.js';
 export * from './nn/io.js';
 export * from './nn/model-folder.js';
 export * from './nn/small-convnet.js';
+export * from './nn/unet.js';
 export * from './store/index.js';
 export * from './report/index.js';
 export * from './experiments/index.js';

@@ -21,8 +21,13 @@ describe('renderMicrograph', () => {
     for (let i = 0; i < 6; i++) {
       let mem = 0, nm = 0, inn = 0, ni = 0;
       for (let k = i * 4096; k < (i + 1) * 4096; k++) {
-        if (ds.images[k] === 1) (mem += img[k] as number), nm++;
-        else (inn += img[k] as number), ni++;
+        if (ds.images[k] === 1) {
+          mem += img[k] as number;
+          nm++;
+        } else {
+          inn += img[k] as number;
+          ni++;
+        }
       }
       assert.ok(mem / nm < inn / ni - 0.2, `image ${i}: membrane ${mem / nm}, interior ${inn / ni}`);
     }
