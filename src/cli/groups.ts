@@ -12,7 +12,8 @@ import { registerInversionCommands } from './inversion.js';
 import { registerHpoCommands } from './hpo.js';
 import { registerEmbedCommand } from './embed.js';
 import { registerTopoCommands } from './topo.js';
+import { registerWorkerCommand } from './worker.js';
 
 export type RegisterCommands = (cli: Command) => void;
 
-export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand, registerHpoCommands, registerTopoCommands];
+export const COMMAND_GROUPS: RegisterCommands[] = [registerTopologyCommands, registerMetricCommands, registerFewshotCommands, registerGanCommands, registerInversionCommands, registerEmbedCommand, registerHpoCommands, registerTopoCommands, registerWorkerCommand];

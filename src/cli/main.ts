@@ -111,15 +111,16 @@ function program(): Command {
     .addOption(presetOption())
     .option('--set <key=value>', 'override a config value (repeatable), e.g. --set epochs=5', collect, [])
     .option('--force', 'start a new run even if an identical one finished, was interrupted or failed', false)
+    .option('--storage <url>', "shared storage for the experiment's units (same as --set storage=URL): eccvkit worker --storage URL processes elsewhere share its cells")
     .addOption(storeOption())
     .addOption(backendOption())
     .option('--json', 'print the result as JSON', false)
-    .action(async (name: string, opts: { preset: string; set: string[]; force: boolean; store: string; backend?: BackendName; json: boolean }) => {
+    .action(async (name: string, opts: { preset: string; set: string[]; force: boolean; storage?: string; store: string; backend?: BackendName; json: boolean }) => {
       const store = openStore(opts.store);
       try {
         const outcome = await runExperiment(name, {
           preset: opts.preset,
-          settings: opts.set,
+          settings: opts.storage === undefined ? opts.set : [...opts.set, `storage=${JSON.stringify(opts.storage)}`],
           force: opts.force,
           store,
           progress: createProgress(),

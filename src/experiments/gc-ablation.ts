@@ -18,8 +18,10 @@ import {
   toTensors,
   type ImageDataset,
 } from '../data/index.js';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
+import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
+import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
 import { meanConfidenceInterval } from '../stats.js';
 import { GcAdam, GcMomentum, type GcOptimizer } from '../optim/index.js';
 import { classifierStep } from '../nn/small-convnet.js';
@@ -62,6 +64,13 @@ const schema = z
     /** Cosine decay of the learning rate to 0 over the run, or a constant rate. */
     schedule: z.enum(['cosine', 'constant']).default('cosine'),
     logEvery: z.number().int().min(1).default(10),
+    /**
+     * Study storage URL (`postgres://…`, `sqlite:FILE`): each seed × arm run
+     * becomes a unit there that `eccvkit worker --storage URL` processes on
+     * other machines pull, while this run works on them too and collects the
+     * results. Empty: every run in this process.
+     */
+    storage: z.string().default(''),
   })
   .strict();
 export type GcAblationConfig = z.infer<typeof schema>;
@@ -180,7 +189,14 @@ function runSeed(config: GcAblationConfig, k: number): number {
   return createRng(config.seed * 1_000_003 + k).seedInt();
 }
 
-function trainOne(arm: Arm, k: number, data: Data, trainX: { x: tf.Tensor4D; targets: tf.Tensor2D }, config: GcAblationConfig, ctx: ExperimentContext): TrainResult {
+function trainOne(
+  arm: Arm,
+  k: number,
+  data: Data,
+  trainX: { x: tf.Tensor4D; targets: tf.Tensor2D },
+  config: GcAblationConfig,
+  ctx: Pick<ExperimentContext, 'logMetrics' | 'progress'>,
+): TrainResult {
   const seed = runSeed(config, k);
   const model = gcAblationNet(config, seed);
   const optimizer = makeOptimizer(arm, config);
@@ -226,6 +242,12 @@ async function run(config: GcAblationConfig, ctx: ExperimentContext): Promise<Re
   const data = loadData(config);
   ctx.progress.log(`gc-ablation: ${data.note}; ${data.train.labels.length} training and ${data.test.labels.length} test images`);
   const done: TrainResult[] = Array.isArray(ctx.resumeFrom?.meta.results) ? (ctx.resumeFrom.meta.results as TrainResult[]) : [];
+  if (config.storage !== '') await runAsUnits(config, ctx, done);
+  else await runHere(config, ctx, data, done);
+  return summarise(config, data, done);
+}
+
+async function runHere(config: GcAblationConfig, ctx: ExperimentContext, data: Data, done: TrainResult[]): Promise<void> {
   const x = toTensors(data.train);
   const targets = tf.tidy(() => tf.oneHot(x.y, 10).toFloat()) as tf.Tensor2D;
   try {
@@ -242,7 +264,95 @@ async function run(config: GcAblationConfig, ctx: ExperimentContext): Promise<Re
   } finally {
     tf.dispose([x.x, x.y, targets]);
   }
+}
 
+/** A unit's arguments: the config (without the storage), the arm, the seed index and the backend, so a worker on another machine computes the same numbers. */
+interface GcUnitArgs {
+  config: Omit<GcAblationConfig, 'storage'>;
+  arm: string;
+  seedIndex: number;
+  backend: BackendName;
+}
+
+/** What a unit returns: the run's result and its training-loss points, which the coordinating run logs. */
+interface GcUnitResult {
+  result: TrainResult;
+  curve: Array<[number, number]>;
+}
+
+/** The data set and its training tensors of the last config a unit ran (a worker runs many units of one config). */
+let unitData: { key: string; data: Data; x: tf.Tensor4D; targets: tf.Tensor2D } | undefined;
+
+/** Runs one seed × arm unit by its arguments alone (the `gc-ablation/train` unit kind). */
+export async function gcAblationUnit(args: GcUnitArgs): Promise<GcUnitResult> {
+  const config = schema.parse(args.config) as GcAblationConfig;
+  const arm = GC_ABLATION_ARMS.find((a) => a.id === args.arm);
+  check(arm !== undefined, 'arm', args.arm, `one of ${GC_ABLATION_ARMS.map((a) => a.id).join(', ')}`);
+  check(Number.isInteger(args.seedIndex) && args.seedIndex >= 0 && args.seedIndex < config.seeds, 'seedIndex', args.seedIndex, `an integer in [0, ${config.seeds})`);
+  await initEngine({ backend: args.backend });
+  const key = JSON.stringify(config);
+  if (unitData?.key !== key) {
+    if (unitData) tf.dispose([unitData.x, unitData.targets]);
+    const data = loadData(config);
+    const t = toTensors(data.train);
+    const targets = tf.tidy(() => tf.oneHot(t.y, 10).toFloat()) as tf.Tensor2D;
+    t.y.dispose();
+    unitData = { key, data, x: t.x, targets };
+  }
+  const curve: Array<[number, number]> = [];
+  const quiet = { start() {}, update() {}, stop() {}, log() {} } as unknown as ExperimentContext['progress'];
+  const result = trainOne(arm, args.seedIndex, unitData.data, unitData, config, {
+    progress: quiet,
+    logMetrics: (step, values) => {
+      for (const v of Object.values(values)) curve.push([step, v]);
+    },
+  });
+  return { result, curve };
+}
+
+/** Frees the tensors a worker keeps between units of one config. */
+export function releaseGcAblationUnitData(): void {
+  if (unitData) tf.dispose([unitData.x, unitData.targets]);
+  unitData = undefined;
+}
+
+registerUnitKind('gc-ablation/train', (args) => gcAblationUnit(args as unknown as GcUnitArgs) as unknown as Promise<UnitJson>);
+
+/** Enqueues the runs not done yet as units on the storage, works on them, and collects every worker's results in seed-major order. */
+async function runAsUnits(config: GcAblationConfig, ctx: ExperimentContext, done: TrainResult[]): Promise<void> {
+  const storage = await openStudyStorage(config.storage);
+  const { storage: _url, ...plain } = config;
+  const study = unitStudyName('gc-ablation', ctx.run.configHash);
+  const units = [];
+  for (let k = 0; k < config.seeds; k++) {
+    for (const arm of GC_ABLATION_ARMS) {
+      if (done.some((r) => r.arm === arm.id && r.seedIndex === k)) continue;
+      const args: GcUnitArgs = { config: plain, arm: arm.id, seedIndex: k, backend: ctx.engine.backend };
+      units.push({ kind: 'gc-ablation/train', key: `${arm.id}/seed${k}`, args: args as unknown as UnitJson });
+    }
+  }
+  try {
+    const rec = await enqueueUnits(storage, study, units);
+    ctx.progress.log(`gc-ablation: ${units.length} runs as units of study "${study}" on ${storage.description}; start more with eccvkit worker --storage URL`);
+    const results = await collectUnits(storage, rec, units.map((u) => u.key), {
+      worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
+      onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+    });
+    for (const u of units) {
+      const r = results.get(u.key) as unknown as GcUnitResult;
+      const metric = `train_loss/${r.result.arm}/seed${r.result.seedIndex}`;
+      for (const [step, v] of r.curve) ctx.logMetrics(step, { [metric]: v });
+      done.push(r.result);
+    }
+    done.sort((a, b) => a.seedIndex - b.seedIndex || GC_ABLATION_ARMS.findIndex((x) => x.id === a.arm) - GC_ABLATION_ARMS.findIndex((x) => x.id === b.arm));
+    await ctx.saveCheckpoint(done.length, async () => {}, { results: done });
+  } finally {
+    releaseGcAblationUnitData();
+    await storage.close();
+  }
+}
+
+function summarise(config: GcAblationConfig, data: Data, done: TrainResult[]): Record<string, number | string> {
   const out: Record<string, number | string> = {
     dataset: data.name,
     dataset_note: data.note,

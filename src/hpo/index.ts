@@ -26,3 +26,19 @@ export { GridSampler, RandomSampler, sampleUniform, type Sampler, type SamplerCo
 export { defaultGamma, defaultWeights, TPESampler, type TPEOptions } from './tpe.js';
 export { MedianPruner, NopPruner, SuccessiveHalvingPruner, type MedianPrunerOptions, type Pruner, type PrunerContext, type SuccessiveHalvingOptions } from './pruners.js';
 export { createStudy, makeSampler, SAMPLER_NAMES, Study, Trial, TrialPruned, type OptimizeOptions, type OptimizeResult, type SamplerName, type StudyOptions } from './study.js';
+export {
+  collectUnits,
+  enqueueUnits,
+  isUnitStudy,
+  registerUnitKind,
+  runOneUnit,
+  runWorker,
+  unitKinds,
+  unitStudyName,
+  type UnitContext,
+  type UnitFunction,
+  type UnitJson,
+  type UnitOutcome,
+  type UnitSpec,
+  type WorkerOptions,
+} from './units.js';
