@@ -123,6 +123,11 @@ describe('topogan run', () => {
       for (const arm of ['wganGp', 'wganSn', 'topoGan']) {
         assert.ok(Number.isFinite(Number(a.metrics[`fd:${d}/${arm}`])), `fd:${d}/${arm}`);
         assert.ok(Number.isFinite(Number(a.metrics[`betti_score:${d}/${arm}`])), `betti_score:${d}/${arm}`);
+        // The downstream check: a U-Net per training set, Dice on held-out real pairs in [0, 1].
+        for (const set of ['real', arm, `real+${arm}`]) {
+          const dice = Number(a.metrics[`dice:${d}/${set}`]);
+          assert.ok(dice >= 0 && dice <= 1, `dice:${d}/${set} = ${dice}`);
+        }
       }
     assert.match(String(a.metrics.findings), /Only 1 seed/);
     const html = getExperiment('topogan').report(a.run, store);
@@ -130,6 +135,8 @@ describe('topogan run', () => {
     assert.match(html, /Table 1 at our scale/);
     assert.match(html, /CREMI \(paper\)/);
     assert.match(html, /0\.015 ± 0\.001/, 'the paper’s TopoGAN Betti score on CREMI');
+    assert.match(html, /Table 2 at our scale/);
+    assert.match(html, /0\.902 ± 0\.006/, 'the paper’s TopoGAN + real Dice on CREMI');
     assert.match(html, /histogram of β1/);
     assert.match(html, /histogram of β0/);
     assert.match(html, /\(\d+, \d+\)<\/span>/, 'each sample’s Betti numbers');
@@ -140,6 +147,7 @@ describe('topogan run', () => {
     const settings = ['seeds=[0,1]', 'datasets=["membranes"]', 'steps=4', 'checkpointEvery=2'];
     const a = await runExperiment('topogan', { store, settings, backend: 'wasm' });
     for (const arm of ['wganGp', 'wganSn', 'topoGan']) assert.ok(Number.isFinite(Number(a.metrics[`fd:membranes/${arm}_ci95`])), `${arm}: two seeds give an interval`);
+    assert.ok(Number.isFinite(Number(a.metrics['dice:membranes/real+topoGan_ci95'])), 'two seeds give a Dice interval');
     const other = RunStore.open(path.join(dir, 'resume.db'));
     try {
       const failing = interruptingProgress('TopoGAN, membranes, seed 1', 3);
@@ -149,7 +157,7 @@ describe('topogan run', () => {
       assert.equal(resumed.status, 'resumed');
       assert.deepEqual(labels, ['TopoGAN, membranes, seed 1 (6/6)'], `labels after resuming: ${labels.join(' | ')}`);
       assert.ok(logs.some((m) => /membranes-topoGan-seed1: resuming at step 2/.test(m)), logs.join(' | '));
-      for (const key of ['fd:membranes/topoGan', 'betti_score:membranes/topoGan', 'betti_error:membranes/topoGan', 'fd:membranes/wganSn', 'fd_real_floor:membranes']) assert.equal(resumed.metrics[key], a.metrics[key], key);
+      for (const key of ['fd:membranes/topoGan', 'betti_score:membranes/topoGan', 'betti_error:membranes/topoGan', 'fd:membranes/wganSn', 'fd_real_floor:membranes', 'dice:membranes/real', 'dice:membranes/topoGan']) assert.equal(resumed.metrics[key], a.metrics[key], key);
     } finally {
       other.close();
     }
