@@ -120,8 +120,9 @@ const schema = z
     checkpointEvery: z.number().int().min(0).default(250),
     /**
      * Downstream check: pairs per U-Net training set (real; each arm's; real + arm's has twice as many), 0 to
-     * skip the stage. Estimated, not measured: a 32×32 U-Net of 8 filters took 0.13 s per batch of 4 on one
-     * thread, so 64×64 batches of 16 take about 2 s and the full stage (10 U-Nets per seed and data set) about 4 h.
+     * skip the stage. Measured on the shared 2-core machine (native backend, one thread): 1.1 s per batch of 16
+     * at 64×64 with 8 filters, so the defaults take 1280 batches (about 23 min) per seed and data set and the
+     * full stage about 2.3 h (an estimate from that timing, not a timed full run).
      */
     downstreamImages: z.number().int().min(0).default(256),
     /** Held-out real pairs each U-Net is scored on (at most heldOutImages). */
