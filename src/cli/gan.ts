@@ -208,7 +208,7 @@ function buildTrainer(config: GanTrainConfig, real: tf.Tensor4D, ds?: ImageDatas
       criticSteps: config.criticSteps,
       emaDecay: config.emaDecay,
       seed: config.seed,
-      // β₂ 0.99 for the style generator, as StyleGAN (one idinvert run with DCGAN's 0.999 drifted into all-black/all-white images).
+      // β₂ 0.99 for the style generator, as StyleGAN.
       generatorOptimizer: tf.train.adam(config.lr, 0.5, config.style ? 0.99 : 0.999),
       discriminatorOptimizer: tf.train.adam(config.lr, 0.5, config.style ? 0.99 : 0.999),
       ...(config.hessianWeight > 0
