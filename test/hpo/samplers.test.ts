@@ -67,6 +67,26 @@ describe('samplers', () => {
     assert.ok(tpe < random, `univariate TPE ${tpe} vs random ${random}`);
   });
 
+  it('TPE on a mixed categorical/continuous space: categorical kernels smoothed by priorWeight / kernels, as Optuna does', async () => {
+    // bench/hpo.ts's mixed function. With priorWeight / choices smoothing (the old divergence) the
+    // mean best over these 10 seeds was 0.103; with Optuna's rule it is 0.044 (Optuna 3.1: 0.023).
+    const shift: Record<string, number> = { relu: 0, gelu: 0.3, tanh: 1 };
+    const centre: Record<string, number> = { relu: 0.2, gelu: -0.4, tanh: 0.6 };
+    const f = (t: Trial) => {
+      const act = t.suggestCategorical('activation', ['relu', 'gelu', 'tanh']) as string;
+      const x = t.suggestFloat('x', -1, 1);
+      const lr = t.suggestFloat('lr', 1e-5, 1, { log: true });
+      const n = t.suggestInt('layers', 1, 10);
+      return (x - (centre[act] as number)) ** 2 + (Math.log10(lr) + 3) ** 2 / 4 + Math.abs(n - 4) / 6 + (shift[act] as number);
+    };
+    let mean = 0;
+    for (let seed = 0; seed < 10; seed++) {
+      const study = await createStudy({ sampler: new TPESampler({ seed }) });
+      mean += ((await study.optimize(f, { trials: 50 })).best?.value as number) / 10;
+    }
+    assert.ok(mean < 0.07, `TPE mean best ${mean} on the mixed space should be below 0.07`);
+  });
+
   for (const name of ['tpe', 'random'] as const) {
     it(`${name}: same seed, same suggestions; another seed, others; every value in its distribution`, async () => {
       const run = async (seed: number) => {
