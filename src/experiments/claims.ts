@@ -8,7 +8,7 @@
  * `eccvkit reproduce` ends by printing them.
  */
 import type { RunRecord, RunStore } from '../store/index.js';
-import { intervalDirection } from './intervals.js';
+import { interval, intervalDirection } from './intervals.js';
 import { listExperiments, type Experiment } from './registry.js';
 
 /** Verdict badges, from best to worst news, then the two that say nothing about the claim. */
@@ -132,6 +132,19 @@ export function storedCi(m: Record<string, number | string>, key: string, ciKey 
 
 /** Whether an interval excludes 0 (either way). */
 export const resolved = (ci: Ci): boolean => intervalDirection(ci) !== 'unclear';
+
+/** A stored number, or NaN where the results hold null (JSON's NaN). */
+export const storedNumber = (v: number | null | undefined): number => (typeof v === 'number' ? v : NaN);
+
+/** The 95% interval of value(a) − value(b) over the seeds both `as` and `bs` have: a paired comparison of two arms. */
+export function pairedBySeed<T extends { seed: number }>(as: T[], bs: T[], value: (x: T) => number): Ci & { n: number } {
+  const diffs: number[] = [];
+  for (const a of as) {
+    const b = bs.find((x) => x.seed === a.seed);
+    if (b) diffs.push(value(a) - value(b));
+  }
+  return interval(diffs);
+}
 
 /** `+1.23 ± 0.45` with `scale` applied (100 for accuracy points), or the mean alone without an interval. */
 export function signedCi(ci: Ci, digits = 2, scale = 1): string {

@@ -5,8 +5,8 @@
  * random ones, each from a paired 95% interval over seeds.
  */
 import fs from 'node:fs';
-import { combineVerdict, registerClaims, resolved, signedCi, type Ci } from '../claims.js';
-import { interval, intervalDirection } from '../intervals.js';
+import { combineVerdict, pairedBySeed, registerClaims, resolved, signedCi, storedNumber, type Ci } from '../claims.js';
+import { intervalDirection } from '../intervals.js';
 
 interface Arm {
   arm: string;
@@ -21,18 +21,8 @@ interface Direction {
   meanPurity: number | null;
 }
 
-const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
 
 /** a − b over the seeds both have, with its interval. */
-function paired<T extends { seed: number }>(as: T[], bs: T[], value: (x: T) => number): Ci & { n: number } {
-  const diffs: number[] = [];
-  for (const a of as) {
-    const b = bs.find((x) => x.seed === a.seed);
-    if (b) diffs.push(value(a) - value(b));
-  }
-  return interval(diffs);
-}
-
 registerClaims('hessian-penalty', {
   headline: 'The Hessian penalty makes latent coordinates control one factor each (higher MIG, more diagonal Hessian).',
   paperFigure: () => 'qualitative, CLEVR (Tables 1–2 not retrieved)',
@@ -47,11 +37,11 @@ registerClaims('hessian-penalty', {
     if (baseline.length === 0) throw new Error('no baseline arm is stored');
     const seeds = new Set(arms.map((a) => a.seed)).size;
     const hp = ['hpFineTune', 'hpScratch'].filter((a) => of(a).length > 0);
-    const mig = hp.map((a) => ({ arm: a, ci: paired(of(a), baseline, (x) => num(x.mig)) }));
-    const diag = hp.map((a) => ({ arm: a, ci: paired(of(a), baseline, (x) => num(x.diagonalFraction)) }));
-    const fdCost = of('hpScratch').length && of('hpFineTune').length ? paired(of('hpScratch'), of('hpFineTune'), (x) => num(x.fd)) : undefined;
+    const mig = hp.map((a) => ({ arm: a, ci: pairedBySeed(of(a), baseline, (x) => storedNumber(x.mig)) }));
+    const diag = hp.map((a) => ({ arm: a, ci: pairedBySeed(of(a), baseline, (x) => storedNumber(x.diagonalFraction)) }));
+    const fdCost = of('hpScratch').length && of('hpFineTune').length ? pairedBySeed(of('hpScratch'), of('hpFineTune'), (x) => storedNumber(x.fd)) : undefined;
     const dirs = directions.filter((d) => d.method === 'discovered');
-    const purity = dirs.length ? paired(dirs, directions.filter((d) => d.method === 'random'), (x) => num(x.meanPurity)) : undefined;
+    const purity = dirs.length ? pairedBySeed(dirs, directions.filter((d) => d.method === 'random'), (x) => storedNumber(x.meanPurity)) : undefined;
     const up = (c: Ci | undefined) => c !== undefined && intervalDirection(c) === 'up';
     const parts = [mig.some((d) => up(d.ci)), diag.some((d) => up(d.ci))];
     if (fdCost) parts.push(up(fdCost));

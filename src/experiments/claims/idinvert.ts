@@ -4,8 +4,8 @@
  * gap (the paper's "in-domain" codes) and the price in pixel MSE.
  */
 import fs from 'node:fs';
-import { combineVerdict, registerClaims, resolved, signedCi, type Ci } from '../claims.js';
-import { interval, intervalDirection } from '../intervals.js';
+import { combineVerdict, pairedBySeed, registerClaims, resolved, signedCi, storedNumber, type Ci } from '../claims.js';
+import { intervalDirection } from '../intervals.js';
 
 interface Result {
   method: string;
@@ -15,16 +15,6 @@ interface Result {
   interpolationFd: number | null;
 }
 
-const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
-
-function paired(results: Result[], method: string, other: string, value: (r: Result) => number): Ci & { n: number } {
-  const diffs: number[] = [];
-  for (const r of results.filter((x) => x.method === method)) {
-    const o = results.find((x) => x.method === other && x.seed === r.seed);
-    if (o) diffs.push(value(r) - value(o));
-  }
-  return interval(diffs);
-}
 
 registerClaims('idinvert', {
   headline: 'In-domain inversion gives codes with realistic interpolations (in G\'s domain), at a small cost in pixel MSE.',
@@ -35,10 +25,11 @@ registerClaims('idinvert', {
     const results = (JSON.parse(fs.readFileSync(artifact.path, 'utf8')) as { results?: Result[] }).results ?? [];
     if (!results.some((r) => r.method === 'inDomain')) throw new Error('no in-domain inversion result is stored');
     const seeds = new Set(results.map((r) => r.seed)).size;
-    const midFd = paired(results, 'inDomain', 'optimEncoder', (r) => num(r.interpolationFd));
-    const midFdMean = paired(results, 'inDomain', 'optimMean', (r) => num(r.interpolationFd));
-    const gap = paired(results, 'inDomain', 'optimEncoder', (r) => num(r.reencodeGap));
-    const mse = paired(results, 'inDomain', 'encoder', (r) => num(r.mse));
+    const of = (method: string) => results.filter((r) => r.method === method);
+    const midFd = pairedBySeed(of('inDomain'), of('optimEncoder'), (r) => storedNumber(r.interpolationFd));
+    const midFdMean = pairedBySeed(of('inDomain'), of('optimMean'), (r) => storedNumber(r.interpolationFd));
+    const gap = pairedBySeed(of('inDomain'), of('optimEncoder'), (r) => storedNumber(r.reencodeGap));
+    const mse = pairedBySeed(of('inDomain'), of('encoder'), (r) => storedNumber(r.mse));
     const down = (c: Ci) => intervalDirection(c) === 'down';
     const parts = [down(midFd) || down(midFdMean), down(gap), down(mse)];
     const signal = seeds >= 2 && (run.preset !== 'quick' || [midFd, midFdMean, gap, mse].some(resolved));

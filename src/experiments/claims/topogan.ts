@@ -4,8 +4,8 @@
  * (the paper: both lower) and FD (the paper: equal or better).
  */
 import fs from 'node:fs';
-import { combineVerdict, registerClaims, resolved, signedCi, type Ci } from '../claims.js';
-import { interval, intervalDirection } from '../intervals.js';
+import { combineVerdict, pairedBySeed, registerClaims, resolved, signedCi, storedNumber, type Ci } from '../claims.js';
+import { intervalDirection } from '../intervals.js';
 
 interface Cell {
   dataset: string;
@@ -17,16 +17,6 @@ interface Cell {
 }
 
 const DIMS: Record<string, string> = { membranes: '1', vessels: '0' };
-const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
-
-function paired(cells: Cell[], dataset: string, value: (c: Cell) => number): Ci & { n: number } {
-  const diffs: number[] = [];
-  for (const c of cells.filter((x) => x.dataset === dataset && x.arm === 'topoGan')) {
-    const o = cells.find((x) => x.dataset === dataset && x.arm === 'wganGp' && x.seed === c.seed);
-    if (o) diffs.push(value(c) - value(o));
-  }
-  return interval(diffs);
-}
 
 registerClaims('topogan', {
   headline: 'TopoGAN\'s topological loss lowers the Betti score and diagram MMD of generated masks at equal or better FD.',
@@ -40,7 +30,9 @@ registerClaims('topogan', {
     const seeds = new Set(cells.map((c) => c.seed)).size;
     const per = datasets.map((d) => {
       const dim = DIMS[d] as string;
-      return { d, betti: paired(cells, d, (c) => num(c.bettiScore[dim])), mmd: paired(cells, d, (c) => num(c.mmd[dim])), fd: paired(cells, d, (c) => num(c.fd)) };
+      const topo = cells.filter((c) => c.dataset === d && c.arm === 'topoGan');
+      const gp = cells.filter((c) => c.dataset === d && c.arm === 'wganGp');
+      return { d, betti: pairedBySeed(topo, gp, (c) => storedNumber(c.bettiScore[dim])), mmd: pairedBySeed(topo, gp, (c) => storedNumber(c.mmd[dim])), fd: pairedBySeed(topo, gp, (c) => storedNumber(c.fd)) };
     });
     const down = (c: Ci) => intervalDirection(c) === 'down';
     const parts = per.flatMap((p) => [down(p.betti), down(p.mmd), intervalDirection(p.fd) !== 'up']);
