@@ -129,6 +129,16 @@ interface Frame {
   bottom: number;
 }
 
+/** Throws unless `series` is an array of { name, points: [x, y][] } (line and scatter charts). */
+function checkSeries(series: unknown): asserts series is { name: string; points: [number, number][] }[] {
+  check(Array.isArray(series), 'series', series, 'an array of { name, points }');
+  series.forEach((s: { name?: unknown; points?: unknown } | null, i) => {
+    check(s !== null && typeof s === 'object' && typeof s.name === 'string', `series[${i}].name`, s?.name, 'a string');
+    check(Array.isArray(s.points), `series[${i}].points`, s.points, 'an array of [x, y] pairs');
+    (s.points as unknown[]).forEach((p, j) => check(Array.isArray(p) && p.length === 2, `series[${i}].points[${j}]`, p, 'an [x, y] pair'));
+  });
+}
+
 function checkSize(value: number | undefined, fallback: number, argument: string, min: number): number {
   const v = value ?? fallback;
   check(Number.isFinite(v) && v >= min && v <= 10000, argument, v, `a number from ${min} to 10000`);
@@ -212,15 +222,10 @@ export function lineChartSvg(o: {
   logY?: boolean;
   yRange?: [number, number];
 }): string {
-  check(o !== null && typeof o === 'object' && Array.isArray(o.series), 'series', o?.series, 'an array of { name, points }');
+  checkSeries(o?.series);
   const width = checkSize(o.width, 640, 'width', 160);
   const height = checkSize(o.height, 360, 'height', 120);
   const logY = o.logY === true;
-  o.series.forEach((s, i) => {
-    check(s !== null && typeof s === 'object' && typeof s.name === 'string', `series[${i}].name`, s?.name, 'a string');
-    check(Array.isArray(s.points), `series[${i}].points`, s.points, 'an array of [x, y] pairs');
-    s.points.forEach((p, j) => check(Array.isArray(p) && p.length === 2, `series[${i}].points[${j}]`, p, 'an [x, y] pair'));
-  });
   if (o.yRange !== undefined) {
     const [a, b] = o.yRange;
     check(Number.isFinite(a) && Number.isFinite(b) && a < b && (!logY || a > 0), 'yRange', o.yRange, logY ? 'positive finite [lo, hi] with lo < hi' : 'finite [lo, hi] with lo < hi');
@@ -487,15 +492,10 @@ export interface ScatterSeries {
  * @throws {@link EccvkitInputError} for malformed series or a bad size
  */
 export function scatterChartSvg(o: { title?: string; xLabel?: string; yLabel?: string; series: ScatterSeries[]; logX?: boolean; width?: number; height?: number }): string {
-  check(o !== null && typeof o === 'object' && Array.isArray(o.series), 'series', o?.series, 'an array of { name, points }');
+  checkSeries(o?.series);
   const width = checkSize(o.width, 480, 'width', 160);
   const height = checkSize(o.height, 300, 'height', 120);
   const logX = o.logX === true;
-  o.series.forEach((s, i) => {
-    check(s !== null && typeof s === 'object' && typeof s.name === 'string', `series[${i}].name`, s?.name, 'a string');
-    check(Array.isArray(s.points), `series[${i}].points`, s.points, 'an array of [x, y] pairs');
-    s.points.forEach((p, j) => check(Array.isArray(p) && p.length === 2, `series[${i}].points[${j}]`, p, 'an [x, y] pair'));
-  });
   const valid = (p: [number, number]): boolean => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!logX || p[0] > 0);
   let [xlo, xhi, ylo, yhi] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const s of o.series) {
