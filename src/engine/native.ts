@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EccvkitInputError } from '../errors.js';
 import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
+import { segmentSumInto } from './segment-sum.js';
 import { tf } from './tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
@@ -493,6 +494,21 @@ function tile(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** The gather gradient: one pass over the rows (see segment-sum.ts) instead of the cpu kernel's mask per segment. */
+function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, segmentIds } = args.inputs as Record<string, tf.TensorInfo>;
+  const numSegments = Number(args.attrs?.numSegments);
+  const ids = backend.data.get(segmentIds!.dataId).values;
+  if (x!.dtype !== 'float32' || segmentIds!.shape.length !== 1 || segmentIds!.shape[0] !== x!.shape[0] || !(ids instanceof Int32Array) || !Number.isInteger(numSegments)) {
+    return cpuKernel('UnsortedSegmentSum')(args as never) as tf.TensorInfo;
+  }
+  const inner = sizeOf(x!.shape.slice(1));
+  const out = backend.allocFloat32(numSegments * inner);
+  segmentSumInto(out, valuesOf(backend, x!), ids, inner, numSegments);
+  return backend.makeTensorInfo([numSegments, ...x!.shape.slice(1)], 'float32', out);
+}
+
 /** Kernels the native backend runs through the addon, and what each covers. */
 export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo }> = [
   { kernel: 'BatchMatMul', kernelFunc: (a) => batchMatMul(a, false) },
@@ -513,6 +529,7 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'Sum', kernelFunc: (a) => sumOrMean(a, 'Sum') },
   { kernel: 'Mean', kernelFunc: (a) => sumOrMean(a, 'Mean') },
   { kernel: 'Tile', kernelFunc: tile },
+  { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
   { kernel: 'Select', kernelFunc: select },
   ...[...Object.keys(BINARY_OPS), ...Object.keys(COMPARISON_OPS)].map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => binary(a, kernel) })),
   ...Object.keys(UNARY_OPS).map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => unary(a, kernel) })),

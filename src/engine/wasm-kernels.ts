@@ -27,6 +27,7 @@
  * that the stock kernels they wrap have run their set-up.
  */
 import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
+import { segmentSumInto } from './segment-sum.js';
 import { tf, type TensorInfo } from './tf.js';
 
 type WasmBackend = tf.KernelBackend & {
@@ -270,18 +271,7 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Na
   }
   const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
-  const dst = backend.typedArrayFromHeap(out);
-  dst.fill(0);
-  const src = backend.typedArrayFromHeap(x);
-  const ids = backend.typedArrayFromHeap(segmentIds);
-  const n = ids.length;
-  for (let i = 0; i < n; i++) {
-    const s = ids[i] as number;
-    if (s < 0 || s >= numSegments) continue;
-    const so = s * inner;
-    const xo = i * inner;
-    for (let j = 0; j < inner; j++) dst[so + j] = (dst[so + j] as number) + (src[xo + j] as number);
-  }
+  segmentSumInto(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(segmentIds), inner, numSegments);
   return out;
 }
 

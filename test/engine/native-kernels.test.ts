@@ -192,6 +192,17 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     await compareWithCpu([[2, 3]], (x) => tf.tile(x, [3, 2]), 'tile both axes');
   });
 
+  it('segment sums and the gather gradient through them (UnsortedSegmentSum)', async () => {
+    const ids = [2, 0, 2, 5, 1, 1, 7, -1, 0]; // 7 and -1 are out of range: dropped, as in TensorFlow
+    // (The gradient of a segment sum is a gather, which rejects out-of-range ids: forward only here.)
+    await compareWithCpu([[9, 4]], (x) => tf.unsortedSegmentSum(x, tf.tensor1d(ids, 'int32'), 6), 'rows, 6 segments', false);
+    await compareWithCpu([[9, 3, 5]], (x) => tf.unsortedSegmentSum(x, tf.tensor1d(ids, 'int32'), 8), 'rank-3 rows', false);
+    await compareWithCpu([[9]], (x) => tf.unsortedSegmentSum(x, tf.tensor1d(ids, 'int32'), 3), 'scalars per row, most ids dropped', false);
+    await compareWithCpu([[7, 3]], (x) => tf.unsortedSegmentSum(x, tf.tensor1d([4, 0, 4, 1, 1, 0, 2], 'int32'), 5), 'in range, with its gradient');
+    await compareWithCpu([[10, 7]], (t) => tf.gather(t, tf.tensor1d([3, 3, 9, 0, 3, 4], 'int32')), 'gather rows (axis 0)');
+    await compareWithCpu([[4, 10, 3]], (t) => tf.gather(t, tf.tensor2d([1, 1, 8, 0, 9, 1], [2, 3], 'int32'), 1), 'gather on axis 1 with 2-D indices');
+  });
+
   it('training-mode batch norm: moments, their gradient (Tile) and leakyRelu\'s (Greater, Select)', async () => {
     await compareWithCpu([[4, 6, 5, 3], [3], [3]], (x, offset, scale) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
