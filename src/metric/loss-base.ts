@@ -84,7 +84,8 @@ export function detach(t: tf.Tensor): tf.Tensor {
   return tf.tensor(t.dataSync(), t.shape, t.dtype);
 }
 
-const MASKED = -1e30;
+/** The logit of a masked-out entry: e^{MASKED_LOGIT − anything finite} is 0, and it stays finite. */
+export const MASKED_LOGIT = -1e30;
 
 /**
  * `log Σ_{j: mask} exp(x_j)` along `axis` (plus a zero term when `addOne`, i.e.
@@ -93,13 +94,17 @@ const MASKED = -1e30;
  */
 export function maskedLogSumExp(x: tf.Tensor2D, mask: tf.Tensor2D, addOne: boolean, axis: 0 | 1): tf.Tensor1D {
   const keep = tf.greater(mask, 0);
-  let masked = tf.where(keep, x, tf.fill(x.shape, MASKED)) as tf.Tensor2D;
-  if (addOne) masked = tf.concat([masked, tf.zeros(axis === 1 ? [x.shape[0], 1] : [1, x.shape[1]])], axis);
-  // The shift is a constant: subtracting any constant leaves log-sum-exp and its gradient unchanged.
-  const shift = detach(tf.max(masked, axis, true));
-  const lse = tf.add(tf.squeeze(shift, [axis]), tf.log(tf.sum(tf.exp(tf.sub(masked, shift)), axis)));
-  const any = tf.greater(tf.sum(mask, axis), 0);
-  return (addOne ? lse : tf.where(any, lse, tf.zerosLike(lse))) as tf.Tensor1D;
+  const masked = tf.where(keep, x, tf.fill(x.shape, MASKED_LOGIT)) as tf.Tensor2D;
+  // The shift is a constant: subtracting any constant leaves log-sum-exp and its gradient unchanged. With addOne
+  // the 1 is e^0, added after the shift rather than as a concatenated column of zeros (whose gradient, a split,
+  // ran as a slow cpu kernel).
+  let shift = detach(tf.max(masked, axis, true));
+  if (addOne) shift = tf.maximum(shift, 0);
+  let sum = tf.sum(tf.exp(tf.sub(masked, shift)), axis);
+  if (addOne) sum = tf.add(sum, tf.exp(tf.neg(tf.squeeze(shift, [axis]))));
+  const lse = tf.add(tf.squeeze(shift, [axis]), tf.log(sum));
+  if (addOne) return lse as tf.Tensor1D;
+  return tf.where(tf.greater(tf.sum(mask, axis), 0), lse, tf.zerosLike(lse)) as tf.Tensor1D;
 }
 
 /** The zero-loss terms of a batch without any valid tuple. */

@@ -7,7 +7,7 @@
 import { tf } from '../engine/index.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance, SNRDistance } from './distances.js';
-import { detach, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
+import { detach, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
 import { AvgNonZeroReducer, MeanReducer, DivisorReducer, type LossTerms } from './reducers.js';
 import { gatherPairs, maskOf, toPairs, toTriplets, tupleWeights, type IndicesTuple } from './tuples.js';
 
@@ -182,16 +182,25 @@ export class NTXentLoss extends MetricLoss {
     if (a1.length === 0 || a2.length === 0) return NO_TERMS;
     const mat = this.distance.matrix(embeddings);
     const sign = this.distance.inverted ? 1 : -1;
-    const pos = tf.mul(gatherPairs(mat, a1, p), sign / this.temperature);
-    const neg = tf.mul(gatherPairs(mat, a2, n), sign / this.temperature);
-    // Row i: [this positive, every negative pair] with only the negatives of anchor a1[i] kept.
-    const keep = new Float32Array(a1.length * (a2.length + 1));
-    for (let i = 0; i < a1.length; i++) {
-      keep[i * (a2.length + 1)] = 1;
-      for (let j = 0; j < a2.length; j++) if (a2[j] === a1[i]) keep[i * (a2.length + 1) + 1 + j] = 1;
-    }
-    const logits = tf.concat([tf.expandDims(pos, 1), tf.tile(tf.expandDims(neg, 0), [a1.length, 1])], 1) as tf.Tensor2D;
-    const lse = maskedLogSumExp(logits, tf.tensor2d(keep, [a1.length, a2.length + 1]), false, 1);
+    const size = labels.length;
+    const logits = tf.mul(mat, sign / this.temperature) as tf.Tensor2D;
+    const pos = gatherPairs(logits, a1, p);
+    // The denominator of pair (a, p) is e^{pos} plus one sum per anchor, Σ_k c_ak·e^{s_ak/τ}, where c_ak counts
+    // (a, k) among the negative pairs (duplicates count, as in a [positives × negatives] matrix). Built per anchor
+    // it costs O(N²) rather than O(P·|negatives|): 384 × 15,872 logits on a 128-image batch of 32 classes.
+    const counts = new Float32Array(size * size);
+    for (let j = 0; j < a2.length; j++) counts[(a2[j] as number) * size + (n[j] as number)]! += 1;
+    const countT = tf.tensor2d(counts, [size, size]);
+    const has = tf.greater(countT, 0);
+    const masked = tf.where(has, logits, tf.fill(logits.shape, MASKED_LOGIT)) as tf.Tensor2D;
+    // Shifts are constants: subtracting one leaves log-sum-exp and its gradient unchanged.
+    const rowMax = detach(tf.max(masked, 1)) as tf.Tensor1D;
+    const rowSum = tf.sum(tf.mul(countT, tf.exp(tf.sub(masked, tf.expandDims(rowMax, 1)))), 1);
+    const anchors = tf.tensor1d(a1, 'int32');
+    const negMax = tf.gather(rowMax, anchors);
+    const shift = detach(tf.maximum(pos, negMax));
+    // Anchors without negatives: rowSum is 0, so the pair's loss is log(e^0) = 0.
+    const lse = tf.add(shift, tf.log(tf.add(tf.exp(tf.sub(pos, shift)), tf.mul(tf.exp(tf.sub(negMax, shift)), tf.gather(rowSum, anchors)))));
     return { loss: { losses: tf.sub(lse, pos), anchors: a1, type: 'pos_pair' } };
   }
 }

@@ -139,6 +139,37 @@ for (const backend of backends) {
       for (const v of values) assert.equal(v, 0);
     });
 
+    it('NT-Xent with a mined tuple (repeated negatives count twice; an anchor without negatives adds 0): value and gradient of the [positives × negatives] form', async () => {
+      // Pairs [a1, p, a2, n] over EMB3: anchor 4 has a positive but no negative; (0, 2) is listed twice.
+      const tuple = [Int32Array.of(0, 1, 2, 4), Int32Array.of(1, 0, 3, 5), Int32Array.of(0, 0, 0, 1, 2, 3), Int32Array.of(2, 2, 4, 5, 0, 1)] as const;
+      const t = 0.3;
+      const [got, want] = await onBackend(backend, () => {
+        const init = tf.tensor2d(EMB3);
+        const x = tf.variable(init);
+        init.dispose();
+        const loss = new NTXentLoss({ temperature: t });
+        const { value, grads } = tf.variableGrads(() => loss.compute(x, LABELS3, [...tuple]), [x]);
+        // The dense form: row i holds pair i's positive and every negative pair of its anchor.
+        const dense = tf.variableGrads(() => {
+          const e = tf.div(x, tf.norm(x, 2, 1, true));
+          const sim = tf.div(tf.matMul(e, e, false, true), t) as tf.Tensor2D;
+          const rows = Array.from(tuple[0], (a, i) => {
+            const terms = [tf.slice(sim, [a, tuple[1][i] as number], [1, 1]).reshape([1])];
+            tuple[2].forEach((a2, j) => {
+              if (a2 === a) terms.push(tf.slice(sim, [a, tuple[3][j] as number], [1, 1]).reshape([1]));
+            });
+            return tf.sub(tf.logSumExp(tf.concat(terms)), terms[0] as tf.Tensor);
+          });
+          return tf.mean(tf.stack(rows)) as tf.Scalar;
+        }, [x]);
+        const out = [[value.dataSync()[0] as number, ...grads[x.name]!.dataSync()], [dense.value.dataSync()[0] as number, ...dense.grads[x.name]!.dataSync()]];
+        tf.dispose([x, value, dense.value, ...Object.values(grads), ...Object.values(dense.grads)]);
+        return out;
+      });
+      assert.ok(want[0]! > 0);
+      assertClose(got, want, 1e-5, 'NT-Xent value, then its gradient');
+    });
+
     it('gradients are finite for every loss, including the loss weights', async () => {
       await onBackend(backend, () => {
         const init = tf.tensor2d(EMB3);
