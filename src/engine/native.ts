@@ -116,10 +116,13 @@ export class NativeBackend extends MathBackendCPU {
   private readonly pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
   /**
-   * Arrays the addon's kernels allocated, with the number of live data ids
-   * holding each. Weak, so an array whose kernel threw before any tensor held it is simply collected.
+   * Buffers of the arrays the addon's kernels allocated, with the number of
+   * live data ids holding the buffer. Keyed by buffer, not array, because cpu
+   * kernels hand out views: a contiguous `slice` of an array is its
+   * `subarray`, and recycling the parent while the slice lives would overwrite
+   * the slice. Weak, so an array whose kernel threw before any tensor held it is simply collected.
    */
-  private owned = new WeakMap<Float32Array, number>();
+  private owned = new WeakMap<ArrayBufferLike, { array: Float32Array; count: number }>();
 
   constructor() {
     super();
@@ -132,13 +135,17 @@ export class NativeBackend extends MathBackendCPU {
     const reused = this.pool.get(n)?.pop();
     if (reused) this.pooledBytes -= reused.byteLength;
     const out = reused ?? new Float32Array(n);
-    this.owned.set(out, 0);
+    this.owned.set(out.buffer, { array: out, count: 0 });
     return out;
   }
 
+  private entry(values: unknown): { array: Float32Array; count: number } | undefined {
+    return ArrayBuffer.isView(values) ? this.owned.get(values.buffer) : undefined;
+  }
+
   private hold(values: unknown): void {
-    const count = this.owned.get(values as Float32Array);
-    if (count !== undefined) this.owned.set(values as Float32Array, count + 1);
+    const e = this.entry(values);
+    if (e) e.count++;
   }
 
   override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
@@ -153,9 +160,9 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
-    // Whatever leaves the backend is the caller's from now on: never recycle it.
+    // Whatever leaves the backend is the caller's from now on: never recycle it (nor any array sharing its buffer).
     const values = this.data.get(dataId)?.values;
-    if (values) this.owned.delete(values as Float32Array);
+    if (ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
     return super.readSync(dataId);
   }
 
@@ -166,20 +173,30 @@ export class NativeBackend extends MathBackendCPU {
     return result;
   }
 
+  /** Returns an array this backend allocated and no tensor holds (a kernel's scratch) to the pool. */
+  recycle(values: Float32Array): void {
+    const e = this.entry(values);
+    if (e && e.count === 0) {
+      e.count = 1;
+      this.release(values);
+    }
+  }
+
   private release(values: Float32Array): void {
-    const count = this.owned.get(values);
-    if (count === undefined) return;
-    if (count > 1) {
-      this.owned.set(values, count - 1);
+    const e = this.entry(values);
+    if (e === undefined) return;
+    if (e.count > 1) {
+      e.count--;
       return;
     }
-    this.owned.delete(values);
-    if (this.pooledBytes + values.byteLength > POOL_BYTES) return;
-    const list = this.pool.get(values.length) ?? [];
+    this.owned.delete(values.buffer);
+    const array = e.array;
+    if (this.pooledBytes + array.byteLength > POOL_BYTES) return;
+    const list = this.pool.get(array.length) ?? [];
     if (list.length >= 8) return;
-    list.push(values);
-    this.pool.set(values.length, list);
-    this.pooledBytes += values.byteLength;
+    list.push(array);
+    this.pool.set(array.length, list);
+    this.pooledBytes += array.byteLength;
   }
 
   override dispose(): void {
@@ -209,10 +226,35 @@ function activationCode(attrs: tf.NamedAttrMap | undefined): number | undefined 
   return ACTIVATIONS[name];
 }
 
+/** Calls and milliseconds of the native kernels that handed a call to the cpu kernel, by kernel name. */
+const fallbacks = new Map<string, { calls: number; ms: number }>();
+
+/**
+ * Native kernels that fell back to the stock cpu kernel (a shape, dtype or
+ * attribute the addon does not cover) since the last reset, with their time.
+ * The profile in kernel-profile.ts adds these to the kernels native never covers.
+ */
+export function nativeFallbacks(reset = false): Map<string, { calls: number; ms: number }> {
+  const copy = new Map([...fallbacks].map(([k, v]) => [k, { ...v }]));
+  if (reset) fallbacks.clear();
+  return copy;
+}
+
+/** The stock cpu kernel, timed and counted as a fallback. */
 function cpuKernel(name: string): tf.KernelFunc {
   const k = tf.getKernel(name, 'cpu');
   if (!k) throw new Error(`eccvkit native backend: tfjs has no cpu kernel ${name}`);
-  return k.kernelFunc;
+  return (args) => {
+    const t0 = performance.now();
+    try {
+      return k.kernelFunc(args);
+    } finally {
+      const f = fallbacks.get(name) ?? { calls: 0, ms: 0 };
+      f.calls++;
+      f.ms += performance.now() - t0;
+      fallbacks.set(name, f);
+    }
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -468,19 +510,50 @@ export function sumPlan(shape: number[], axes: number[]): [number, number, numbe
   return [before, runs[at]!.size, after];
 }
 
-/** Sum or Mean over contiguous axes (after merging); anything else runs as the cpu kernel. */
+/**
+ * The passes of a sum over any axes: each pass reduces one block of
+ * consecutive axes (as {@link sumPlan}'s `[A, R, B]`), the last block first,
+ * so a sum over split axes (the upsampling gradient's [N, H, 2, W, 2, C] over
+ * axes 2 and 4) stays in the addon instead of the cpu kernel's index loop.
+ */
+export function sumPasses(shape: number[], axes: number[]): Array<[number, number, number]> {
+  let rest = [...new Set(axes.map((a) => (a < 0 ? a + shape.length : a)))].sort((a, b) => a - b);
+  let cur = [...shape];
+  const passes: Array<[number, number, number]> = [];
+  while (rest.length > 0) {
+    let start = rest.length - 1;
+    while (start > 0 && rest[start - 1] === (rest[start] as number) - 1) start--;
+    const block = rest.slice(start);
+    passes.push(sumPlan(cur, block) as [number, number, number]);
+    cur = cur.filter((_, d) => !block.includes(d));
+    rest = rest.slice(0, start);
+  }
+  if (passes.length === 0) passes.push([sizeOf(shape), 1, 1]);
+  return passes;
+}
+
+/** Sum or Mean over any axes, in one addon pass per block of consecutive axes. */
 function sumOrMean(args: KernelArgs, name: 'Sum' | 'Mean'): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const x = args.inputs.x as tf.TensorInfo;
+  if (x.dtype !== 'float32') return cpuKernel(name)(args as never) as tf.TensorInfo;
   // A null axis means every axis, as in tf.sum(x).
   const axes = tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape);
-  const plan = x.dtype === 'float32' ? sumPlan(x.shape, axes) : undefined;
-  if (!plan) return cpuKernel(name)(args as never) as tf.TensorInfo;
   const kept = x.shape.map((n, d) => (axes.includes(d) ? 1 : n));
   const outShape = args.attrs?.keepDims ? kept : x.shape.filter((_, d) => !axes.includes(d));
-  const out = backend.allocFloat32(plan[0] * plan[2]);
-  loadNativeAddon().sum(valuesOf(backend, x), out, Int32Array.of(...plan, name === 'Mean' ? 1 : 0));
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  const native = loadNativeAddon();
+  // A mean of means over equal-sized blocks is the mean.
+  const mean = name === 'Mean' ? 1 : 0;
+  const input = valuesOf(backend, x);
+  let values = input;
+  for (const plan of sumPasses(x.shape, axes)) {
+    const out = backend.allocFloat32(plan[0] * plan[2]);
+    native.sum(values, out, Int32Array.of(...plan, mean));
+    // Intermediate arrays go back to the pool; the input is the caller's.
+    if (values !== input) backend.recycle(values);
+    values = out;
+  }
+  return backend.makeTensorInfo(outShape, 'float32', values);
 }
 
 function tile(args: KernelArgs): tf.TensorInfo {

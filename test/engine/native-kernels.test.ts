@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { initEngine, NATIVE_KERNELS, nativeThreads, tf } from '../../src/engine/index.js';
-import { broadcastPlan, sumPlan } from '../../src/engine/native.js';
+import { broadcastPlan, sumPasses, sumPlan } from '../../src/engine/native.js';
 import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
 import { CONV_CASES, convCaseName, type Shape4 } from './conv-cases.js';
 
@@ -186,7 +186,9 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
   it('mean over contiguous and split axes (Mean), and tile (Tile)', async () => {
     await compareWithCpu([[6, 5, 4, 3]], (x) => tf.mean(x, [0, 1, 2]), 'mean over N, H, W');
     await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x, -1, true), 'mean over the last axis');
-    await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x, [0, 2]), 'mean over split axes (cpu path)');
+    await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x, [0, 2]), 'mean over split axes (two passes)');
+    await compareWithCpu([[3, 4, 2, 5, 2, 3]], (x) => tf.sum(x, [2, 4]), 'sum over split axes (the upsampling gradient)');
+    await compareWithCpu([[3, 4, 5, 2, 3]], (x) => tf.sum(x, [0, 2, 4], true), 'sum over three separated axes, keepDims');
     await compareWithCpu([[6, 5, 4]], (x) => tf.mean(x), 'mean of everything');
     await compareWithCpu([[1, 1, 1, 3]], (x) => tf.tile(x, [4, 2, 3, 1]), 'tile a per-channel vector');
     await compareWithCpu([[2, 3]], (x) => tf.tile(x, [3, 2]), 'tile both axes');
@@ -353,6 +355,25 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     });
   });
 
+  it('never recycles an array while a view of it lives (contiguous slice, split, unstack)', async () => {
+    await onBackend('native', () => {
+      const x = tf.tensor(randomValues(4096, 3), [64, 64]);
+      const want = Array.from(x.dataSync(), (v) => Math.fround(v + 1));
+      const parent = tf.add(x, 1);
+      // The cpu kernels return these as subarrays of parent's array.
+      const parts = tf.split(parent, 4, 0);
+      const rows = tf.unstack(parent);
+      const views = [tf.slice(parent, [0, 0], [16, 64]), ...parts.slice(1), rows[63] as tf.Tensor];
+      parent.dispose();
+      // Same-sized outputs would reuse parent's array if it had gone back to the pool.
+      for (let i = 0; i < 10; i++) tf.dispose(tf.mul(x, -7));
+      assert.deepEqual(Array.from(views[0]!.dataSync()), want.slice(0, 1024), 'slice');
+      assert.deepEqual(Array.from(views[3]!.dataSync()), want.slice(3072, 4096), 'split');
+      assert.deepEqual(Array.from(views[4]!.dataSync()), want.slice(4032), 'unstack');
+      tf.dispose([x, ...views, parts[0]!, ...rows.slice(0, 63)]);
+    });
+  });
+
   it('covers the kernels it claims, and every other kernel still runs as the cpu kernel', async () => {
     for (const k of NATIVE_KERNELS) assert.ok(tf.getKernel(k.kernel, 'native'), `${k.kernel} not registered`);
     const cpuKernels = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
@@ -394,5 +415,13 @@ describe('native backend settings and plans', () => {
     assert.deepEqual(sumPlan([4, 1, 5, 6], [2, 3]), [4, 30, 1]);
     assert.deepEqual(sumPlan([4, 5, 6], [0, 2]), undefined);
     assert.deepEqual(sumPlan([4, 5, 6], []), [120, 1, 1]);
+  });
+
+  it('splits a sum over separated axes into passes, the last block first', () => {
+    assert.deepEqual(sumPasses([4, 5, 6], [0, 2]), [[20, 6, 1], [1, 4, 5]]);
+    assert.deepEqual(sumPasses([32, 16, 2, 16, 2, 8], [2, 4]), [[32 * 16 * 2 * 16, 2, 8], [32 * 16, 2, 16 * 8]]);
+    assert.deepEqual(sumPasses([3, 4, 5, 6, 7], [-1, 0, 1, 3]), [[60, 42, 1], [1, 12, 5]]);
+    assert.deepEqual(sumPasses([8, 5, 5, 3], [0, 1, 2]), [[1, 200, 3]]);
+    assert.deepEqual(sumPasses([4, 5], []), [[20, 1, 1]]);
   });
 });
