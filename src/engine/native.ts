@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EccvkitInputError } from '../errors.js';
 import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
-import { segmentSumInto } from './segment-sum.js';
+import { copyBox, gatherInto, resizeNearestInto, segmentSumInto } from './array-kernels.js';
 import { tf } from './tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
@@ -567,7 +567,7 @@ function tile(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
-/** The gather gradient: one pass over the rows (see segment-sum.ts) instead of the cpu kernel's mask per segment. */
+/** The gather gradient: one pass over the rows (see array-kernels.ts) instead of the cpu kernel's mask per segment. */
 function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const { x, segmentIds } = args.inputs as Record<string, tf.TensorInfo>;
@@ -580,6 +580,86 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const out = backend.allocFloat32(numSegments * inner);
   segmentSumInto(out, valuesOf(backend, x!), ids, inner, numSegments);
   return backend.makeTensorInfo([numSegments, ...x!.shape.slice(1)], 'float32', out);
+}
+
+// ---------------------------------------------------------------------------
+// Layout kernels on typed arrays (array-kernels.ts): the cpu kernels walk each element through index conversions.
+
+/** The values of a float32 or int32 tensor, and a fresh output array of the same type. */
+function typedIO(backend: NativeBackend, t: tf.TensorInfo, n: number): { values: tf.TypedArray; out: tf.TypedArray } | undefined {
+  if (t.dtype === 'float32') return { values: valuesOf(backend, t), out: backend.allocFloat32(n) };
+  const values = backend.data.get(t.dataId).values;
+  if (t.dtype === 'int32' && values instanceof Int32Array) return { values, out: new Int32Array(n) };
+  return undefined;
+}
+
+function slice(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs?.begin as number[], args.attrs?.size as number[]);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
+  const values = backend.data.get(x.dataId).values;
+  const n = sizeOf(size);
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size) && ArrayBuffer.isView(values)) {
+    // A view, as the cpu kernel returns: the pool keeps the parent's array while the view lives.
+    const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
+    return backend.makeTensorInfo(size, x.dtype, (values as tf.TypedArray).subarray(offset, offset + n));
+  }
+  const io = typedIO(backend, x, n);
+  if (!io) return cpuKernel('Slice')(args as never) as tf.TensorInfo;
+  copyBox(io.values, x.shape, begin, io.out, size, size.map(() => 0), size);
+  return backend.makeTensorInfo(size, x.dtype, io.out);
+}
+
+function padV2(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const paddings = args.attrs?.paddings as Array<[number, number]>;
+  const outShape = x.shape.map((n, d) => (paddings[d]![0] + n + paddings[d]![1]));
+  const io = paddings.every(([a, b]) => a >= 0 && b >= 0) ? typedIO(backend, x, sizeOf(outShape)) : undefined;
+  if (!io) return cpuKernel('PadV2')(args as never) as tf.TensorInfo;
+  io.out.fill(Number(args.attrs?.constantValue ?? 0));
+  copyBox(io.values, x.shape, x.shape.map(() => 0), io.out, outShape, paddings.map((p) => p[0]), x.shape);
+  return backend.makeTensorInfo(outShape, x.dtype, io.out);
+}
+
+function gatherV2(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, indices } = args.inputs as Record<string, tf.TensorInfo>;
+  const axis = tf.util.parseAxisParam(args.attrs?.axis as number, x!.shape)[0]!;
+  const batchDims = Number(args.attrs?.batchDims ?? 0);
+  const ids = backend.data.get(indices!.dataId).values;
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, axis, batchDims);
+  const io = ids instanceof Int32Array ? typedIO(backend, x!, sizeOf(info.outputShape)) : undefined;
+  if (!io) return cpuKernel('GatherV2')(args as never) as tf.TensorInfo;
+  const bad = gatherInto(io.out, io.values, ids as Int32Array, info.batchSize, info.outerSize, info.dimSize, info.sliceSize);
+  if (bad !== -1) {
+    if (io.out instanceof Float32Array) backend.recycle(io.out);
+    // The cpu kernel's own message names the bad index.
+    return cpuKernel('GatherV2')(args as never) as tf.TensorInfo;
+  }
+  return backend.makeTensorInfo(info.outputShape, x!.dtype, io.out);
+}
+
+function resizeNearestNeighbor(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const images = args.inputs.images as tf.TensorInfo;
+  const [newHeight, newWidth] = args.attrs?.size as [number, number];
+  if (images.dtype !== 'float32' || images.shape.length !== 4) return cpuKernel('ResizeNearestNeighbor')(args as never) as tf.TensorInfo;
+  const [batch, , , channels] = images.shape as [number, number, number, number];
+  const out = backend.allocFloat32(batch * newHeight * newWidth * channels);
+  resizeNearestInto(out, valuesOf(backend, images), images.shape as [number, number, number, number], newHeight, newWidth, Boolean(args.attrs?.alignCorners), Boolean(args.attrs?.halfPixelCenters));
+  return backend.makeTensorInfo([batch, newHeight, newWidth, channels], 'float32', out);
+}
+
+function logicalNot(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const values = backend.data.get(x.dataId).values;
+  if (x.dtype !== 'bool' || !(values instanceof Uint8Array)) return cpuKernel('LogicalNot')(args as never) as tf.TensorInfo;
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] ? 0 : 1;
+  return backend.makeTensorInfo(x.shape, 'bool', out);
 }
 
 /** Kernels the native backend runs through the addon, and what each covers. */
@@ -603,6 +683,11 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'Mean', kernelFunc: (a) => sumOrMean(a, 'Mean') },
   { kernel: 'Tile', kernelFunc: tile },
   { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
+  { kernel: 'Slice', kernelFunc: slice },
+  { kernel: 'PadV2', kernelFunc: padV2 },
+  { kernel: 'GatherV2', kernelFunc: gatherV2 },
+  { kernel: 'LogicalNot', kernelFunc: logicalNot },
+  { kernel: 'ResizeNearestNeighbor', kernelFunc: resizeNearestNeighbor },
   { kernel: 'Select', kernelFunc: select },
   ...[...Object.keys(BINARY_OPS), ...Object.keys(COMPARISON_OPS)].map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => binary(a, kernel) })),
   ...Object.keys(UNARY_OPS).map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => unary(a, kernel) })),

@@ -27,7 +27,7 @@
  * that the stock kernels they wrap have run their set-up.
  */
 import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
-import { segmentSumInto } from './segment-sum.js';
+import { segmentSumInto } from './array-kernels.js';
 import { tf, type TensorInfo } from './tf.js';
 
 type WasmBackend = tf.KernelBackend & {

@@ -205,6 +205,63 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     await compareWithCpu([[4, 10, 3]], (t) => tf.gather(t, tf.tensor2d([1, 1, 8, 0, 9, 1], [2, 3], 'int32'), 1), 'gather on axis 1 with 2-D indices');
   });
 
+  it('slices, pads and gathers, with their gradients (Slice, PadV2, GatherV2)', async () => {
+    await compareWithCpu([[5, 6, 7]], (x) => tf.slice(x, [1, 2, 3], [3, 2, 4]), 'slice inside every axis');
+    await compareWithCpu([[5, 6, 7]], (x) => tf.slice(x, [2, 0, 0], [2, 6, 7]), 'contiguous slice (a view)');
+    await compareWithCpu([[4, 3, 5, 6, 2]], (x) => tf.slice(x, [0, 1, 0, 2, 0], [4, 2, 5, 3, 2]), 'rank-5 slice, whole trailing axis');
+    await compareWithCpu([[32, 8, 20]], (x) => tf.slice(x, [0, 3, 0], [32, 1, 20]), 'one row of W+ (the style layers)');
+    await compareWithCpu([[9]], (x) => tf.slice(x, [4], [0]), 'empty slice');
+    await compareWithCpu([[3, 4, 5, 2]], (x) => tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]]), 'spatial zero pad');
+    await compareWithCpu([[3, 4]], (x) => tf.pad(x, [[2, 0], [0, 3]], -1.5), 'pad with a constant');
+    await compareWithCpu([[2, 3, 40]], (x) => tf.pad(x, [[1, 1], [0, 0], [0, 0]]), 'pad the leading axis (one run per row)');
+    await compareWithCpu([[6, 5]], (x) => tf.gather(x, tf.tensor1d([5, 0, 0, 3], 'int32')), 'gather rows');
+    await compareWithCpu([[4, 6, 3]], (x) => tf.gather(x, tf.tensor2d([5, 1, 1, 0], [2, 2], 'int32'), 1), 'gather axis 1, 2-D indices');
+    await compareWithCpu([[4, 6, 3]], (x) => tf.gather(x, tf.tensor1d([2, 2, 0], 'int32'), 2), 'gather the last axis');
+    await compareWithCpu([[3, 5, 2]], (x) => tf.gather(x, tf.tensor2d([4, 0, 1, 1, 3, 3], [3, 2], 'int32'), 1, 1), 'gather with batchDims 1');
+    const intRun = () => {
+      const x = tf.tensor3d(Array.from({ length: 60 }, (_, i) => i * 7 - 100), [3, 4, 5], 'int32');
+      const outs = tf.tidy(() => [tf.slice(x, [1, 1, 1], [2, 2, 3]), tf.pad(x, [[0, 1], [1, 0], [0, 0]], 9), tf.gather(x, tf.tensor1d([3, 0], 'int32'), 1)]);
+      assert.ok(outs.every((t) => t.dtype === 'int32'));
+      const v = outs.map((t) => Array.from(t.dataSync()));
+      tf.dispose([x, ...outs]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', intRun), await onBackend('cpu', intRun), 'int32 slice, pad, gather');
+    await onBackend('native', () => {
+      const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+      const bad = tf.tensor1d([0, 2], 'int32');
+      assert.throws(() => tf.gather(x, bad), /index value 2 is not in \[0, 1\]/);
+      tf.dispose([x, bad]);
+    });
+  });
+
+  it('nearest-neighbour resizing in every corner/centre mode (ResizeNearestNeighbor)', async () => {
+    for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]] as const) {
+      for (const [shape, size] of [
+        [[2, 4, 3, 20], [8, 6]],
+        [[1, 5, 7, 3], [3, 11]],
+        [[3, 2, 2, 1], [7, 5]],
+        [[1, 6, 6, 2], [1, 1]],
+      ] as Array<[number[], [number, number]]>) {
+        const what = `[${shape.join(',')}] -> ${size.join('×')}, alignCorners ${alignCorners}, halfPixelCenters ${halfPixelCenters}`;
+        await compareWithCpu([shape], (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, size, alignCorners, halfPixelCenters), what, false);
+      }
+    }
+  });
+
+  it('logical not of bool tensors (LogicalNot), as in the gradient of where()', async () => {
+    const run = () => {
+      const c = tf.tidy(() => tf.greater(tf.tensor([1, -2, 3, 0, NaN, 5]), 0));
+      const n = tf.logicalNot(c);
+      assert.equal(n.dtype, 'bool');
+      const v = Array.from(n.dataSync());
+      tf.dispose([c, n]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+    await compareWithCpu([[5, 4], [5, 4]], (x, y) => tf.where(tf.greater(x, y), tf.mul(x, 2), tf.square(y)), 'where() and its gradient');
+  });
+
   it('training-mode batch norm: moments, their gradient (Tile) and leakyRelu\'s (Greater, Select)', async () => {
     await compareWithCpu([[4, 6, 5, 3], [3], [3]], (x, offset, scale) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);

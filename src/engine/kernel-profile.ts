@@ -1,0 +1,63 @@
+/**
+ * Which kernels of a workload run as tfjs's stock cpu kernels on the native
+ * backend, and their share of its kernel time: the kernels native never covers
+ * (registered as copies of the cpu kernels) plus the calls a native kernel
+ * handed to its cpu kernel. The speed bench prints this per workload, and a
+ * test holds every experiment's training step to a short allow-list.
+ */
+import { NATIVE_KERNELS, nativeFallbacks } from './native.js';
+import { tf } from './tf.js';
+
+/** One kernel name's cpu-kernel calls within a profile. */
+export interface CpuKernelUse {
+  kernel: string;
+  calls: number;
+  ms: number;
+  /** `'uncovered'`: native has no kernel of this name; `'fallback'`: native's kernel passed these calls on. */
+  why: 'uncovered' | 'fallback';
+  /** Largest output, in elements, among the profiled calls (uncovered kernels only; fallbacks report 0). */
+  maxOutputSize: number;
+}
+
+/** What {@link profileCpuKernels} measured. */
+export interface CpuKernelProfile {
+  /** Kernel time of the whole workload under the profiler, ms. */
+  totalMs: number;
+  /** Time in cpu kernels, ms (uncovered kernels and fallbacks). */
+  cpuMs: number;
+  /** Per kernel, the largest share first. */
+  kernels: CpuKernelUse[];
+}
+
+const covered = new Set(NATIVE_KERNELS.map((k) => k.kernel));
+
+/**
+ * Runs `fn` once under `tf.profile` on the current backend (meant for `native`)
+ * and reports its cpu kernels. The profiler's timings include its own
+ * bookkeeping: use the shares, not the absolute times, to compare workloads.
+ */
+export async function profileCpuKernels(fn: () => void | Promise<void>): Promise<CpuKernelProfile> {
+  nativeFallbacks(true);
+  const info = await tf.profile(async () => {
+    await fn();
+  });
+  const fell = nativeFallbacks(true);
+  const byName = new Map<string, CpuKernelUse>();
+  let totalMs = 0;
+  for (const k of info.kernels) {
+    // `name__op` entries are ops with custom gradients (fused conv and matMul, softmax cross-entropy): their time
+    // is the kernels they ran, which the profile lists on their own.
+    if (k.name.endsWith('__op')) continue;
+    const ms = Number(k.kernelTimeMs) || 0;
+    totalMs += ms;
+    if (covered.has(k.name)) continue;
+    const use = byName.get(k.name) ?? { kernel: k.name, calls: 0, ms: 0, why: 'uncovered', maxOutputSize: 0 };
+    use.calls++;
+    use.ms += ms;
+    for (const shape of k.outputShapes ?? []) use.maxOutputSize = Math.max(use.maxOutputSize, (shape ?? []).reduce((a, b) => a * b, 1));
+    byName.set(k.name, use);
+  }
+  for (const [kernel, f] of fell) byName.set(`${kernel} (fallback)`, { kernel, calls: f.calls, ms: f.ms, why: 'fallback', maxOutputSize: 0 });
+  const kernels = [...byName.values()].sort((a, b) => b.ms - a.ms);
+  return { totalMs, cpuMs: kernels.reduce((s, k) => s + k.ms, 0), kernels };
+}
