@@ -22,7 +22,7 @@ export type { Tensor, TensorInfo } from './tf.js';
 export { createRng, type Rng } from './rng.js';
 export { stockWasmKernel, WASM_KERNEL_PATCHES } from './wasm-kernels.js';
 export { NATIVE_KERNELS, NATIVE_PACKAGES, NativeBackend, nativeFallbacks, nativeThreads } from './native.js';
-export { profileCpuKernels, type CpuKernelProfile, type CpuKernelUse } from './kernel-profile.js';
+export { CPU_KERNEL_ALLOW_LIST, cpuKernelViolations, profileCpuKernels, SMALL_OUTPUT, type CpuKernelProfile, type CpuKernelUse } from './kernel-profile.js';
 export { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
 
 /** Backends eccvkit knows how to start. */

@@ -15,7 +15,7 @@ export interface CpuKernelUse {
   ms: number;
   /** `'uncovered'`: native has no kernel of this name; `'fallback'`: native's kernel passed these calls on. */
   why: 'uncovered' | 'fallback';
-  /** Largest output, in elements, among the profiled calls (uncovered kernels only; fallbacks report 0). */
+  /** Largest output, in elements, among the profiled calls. */
   maxOutputSize: number;
 }
 
@@ -47,7 +47,7 @@ export async function profileCpuKernels(fn: () => void | Promise<void>): Promise
   for (const k of info.kernels) {
     // `name__op` entries are ops with custom gradients (fused conv and matMul, softmax cross-entropy): their time
     // is the kernels they ran, which the profile lists on their own.
-    if (k.name.endsWith('__op')) continue;
+    if (k.name.endsWith('__op') || k.name === 'unnamed scope') continue;
     const ms = Number(k.kernelTimeMs) || 0;
     totalMs += ms;
     if (covered.has(k.name)) continue;
@@ -57,7 +57,65 @@ export async function profileCpuKernels(fn: () => void | Promise<void>): Promise
     for (const shape of k.outputShapes ?? []) use.maxOutputSize = Math.max(use.maxOutputSize, (shape ?? []).reduce((a, b) => a * b, 1));
     byName.set(k.name, use);
   }
-  for (const [kernel, f] of fell) byName.set(`${kernel} (fallback)`, { kernel, calls: f.calls, ms: f.ms, why: 'fallback', maxOutputSize: 0 });
+  for (const [kernel, f] of fell) byName.set(`${kernel} (fallback)`, { kernel, calls: f.calls, ms: f.ms, why: 'fallback', maxOutputSize: f.maxOutputSize });
   const kernels = [...byName.values()].sort((a, b) => b.ms - a.ms);
   return { totalMs, cpuMs: kernels.reduce((s, k) => s + k.ms, 0), kernels };
+}
+
+/**
+ * The cpu kernels a training step may run on the native backend, and why each
+ * is cheap. `any` size: the kernel moves no data or writes each element once
+ * (Reshape and Identity share their input's storage; a Cast to the same dtype
+ * does too). `small`: only with outputs of at most {@link SMALL_OUTPUT}
+ * elements (optimizer scalars such as Adam's β^t, per-example vectors, loss reductions).
+ */
+export const CPU_KERNEL_ALLOW_LIST: Readonly<Record<string, 'any' | 'small'>> = {
+  Reshape: 'any',
+  Identity: 'any',
+  ExpandDims: 'any',
+  Squeeze: 'any',
+  Cast: 'any',
+  Fill: 'any',
+  ZerosLike: 'any',
+  OnesLike: 'any',
+  Pow: 'small',
+  Max: 'small',
+  Min: 'small',
+  IsFinite: 'small',
+  IsNan: 'small',
+  LogicalAnd: 'small',
+  Softplus: 'small',
+  Floor: 'small',
+  AddN: 'small',
+  Pack: 'small',
+  Unpack: 'small',
+  Concat: 'small',
+  Prod: 'small',
+  Range: 'small',
+  OneHot: 'small',
+  ArgMax: 'small',
+  Transpose: 'small',
+  ClipByValue: 'small',
+  Softmax: 'small',
+  All: 'small',
+  Any: 'small',
+  Cumsum: 'small',
+  LinSpace: 'small',
+};
+
+/** Largest output, in elements, of a `small` allow-listed kernel. */
+export const SMALL_OUTPUT = 65_536;
+
+/**
+ * The profile's kernels that break {@link CPU_KERNEL_ALLOW_LIST}: unlisted
+ * kernels, `small` ones on large outputs, and fallbacks (a native kernel
+ * passing a call on) with outputs over {@link SMALL_OUTPUT} elements — a small
+ * int32 add or sum is cheap anywhere.
+ */
+export function cpuKernelViolations(profile: CpuKernelProfile): CpuKernelUse[] {
+  return profile.kernels.filter((k) => {
+    if (k.why === 'fallback') return k.maxOutputSize > SMALL_OUTPUT;
+    const allowed = CPU_KERNEL_ALLOW_LIST[k.kernel];
+    return allowed === undefined || (allowed === 'small' && k.maxOutputSize > SMALL_OUTPUT);
+  });
 }

@@ -227,14 +227,14 @@ function activationCode(attrs: tf.NamedAttrMap | undefined): number | undefined 
 }
 
 /** Calls and milliseconds of the native kernels that handed a call to the cpu kernel, by kernel name. */
-const fallbacks = new Map<string, { calls: number; ms: number }>();
+const fallbacks = new Map<string, { calls: number; ms: number; maxOutputSize: number }>();
 
 /**
  * Native kernels that fell back to the stock cpu kernel (a shape, dtype or
  * attribute the addon does not cover) since the last reset, with their time.
  * The profile in kernel-profile.ts adds these to the kernels native never covers.
  */
-export function nativeFallbacks(reset = false): Map<string, { calls: number; ms: number }> {
+export function nativeFallbacks(reset = false): Map<string, { calls: number; ms: number; maxOutputSize: number }> {
   const copy = new Map([...fallbacks].map(([k, v]) => [k, { ...v }]));
   if (reset) fallbacks.clear();
   return copy;
@@ -246,12 +246,15 @@ function cpuKernel(name: string): tf.KernelFunc {
   if (!k) throw new Error(`eccvkit native backend: tfjs has no cpu kernel ${name}`);
   return (args) => {
     const t0 = performance.now();
+    let out: tf.TensorInfo | tf.TensorInfo[] | undefined;
     try {
-      return k.kernelFunc(args);
+      out = k.kernelFunc(args);
+      return out;
     } finally {
-      const f = fallbacks.get(name) ?? { calls: 0, ms: 0 };
+      const f = fallbacks.get(name) ?? { calls: 0, ms: 0, maxOutputSize: 0 };
       f.calls++;
       f.ms += performance.now() - t0;
+      for (const t of out === undefined ? [] : Array.isArray(out) ? out : [out]) f.maxOutputSize = Math.max(f.maxOutputSize, sizeOf(t.shape));
       fallbacks.set(name, f);
     }
   };
