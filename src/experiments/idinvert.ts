@@ -377,7 +377,7 @@ async function run(config: IdInvertConfig, ctx: ExperimentContext): Promise<Reco
             ...common,
             ...(method === 'optimMean' ? { init: 'mean' as const } : { encoder: dg, init: 'encoder' as const }),
             lambdaDomain: method === 'inDomain' ? config.lambdaDomain : 0,
-            onProgress: (p) => ctx.progress.update(p.images + (p.iteration / Math.max(1, p.iterations)) * Math.min(16, n - p.images), { loss: p.loss }),
+            onProgress: (p) => ctx.progress.update(Math.floor(p.images + (p.iteration / Math.max(1, p.iterations)) * Math.min(16, n - p.images)), { loss: p.loss }),
           });
           ctx.progress.stop();
           tf.dispose([r.latents, r.reconstructions]);

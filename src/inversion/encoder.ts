@@ -14,6 +14,11 @@
  * (the maintainers' fix for encoders that do not learn) down to 4×4, then a
  * dense layer to numLayers × wDim whose bias starts at the generator's mean w,
  * so a fresh encoder maps every image to the mean code instead of to noise.
+ * That dense layer has the equalised learning rate (its kernel is used scaled
+ * by 1/√fanIn): at the encoder's lr 1e-3, Adam's first, sign-like steps on a
+ * plain dense head moved every code by about lr·Σ|features| ≈ 1 per step, out
+ * of W into codes where G draws one black image and every gradient vanishes
+ * (the domain-guided encoder collapsed within 2 steps at batch 16).
  */
 import path from 'node:path';
 import fs from 'node:fs';
@@ -22,7 +27,7 @@ import { check, EccvkitInputError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { dcganDiscriminator } from '../nn/gan-nets.js';
 import { loadModel, loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
-import type { StyleGenerator } from '../nn/style-gan.js';
+import { EqualizedDense, type StyleGenerator } from '../nn/style-gan.js';
 import { r1Penalty } from '../gan/penalties.js';
 import type { GanProgress } from '../gan/train.js';
 import type { PerceptualFeatures } from './perceptual.js';
@@ -92,13 +97,13 @@ export function encoderNetwork(generator: StyleGenerator, options: EncoderNetwor
     x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(tf.layers.add().apply([r, shortcut])) as tf.SymbolicTensor;
   }
   const flat = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
-  const head = tf.layers.dense({ units: numLayers * wDim, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01 / Math.sqrt(16 * filters), seed: rng.seedInt() }) });
+  const head = new EqualizedDense({ units: numLayers * wDim, seed: rng.seedInt() });
   const code = tf.layers.reshape({ targetShape: [numLayers, wDim] }).apply(head.apply(flat)) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: code });
-  // getWeights() hands out the variables' own tensors: only the new bias is ours to free.
-  const mean = tf.tidy(() => tf.tile(generator.meanW(), [numLayers]));
-  head.setWeights([head.getWeights()[0]!, mean]);
-  mean.dispose();
+  // The used kernel starts at N(0, 0.01²/fanIn), so a fresh encoder draws about the mean code.
+  const [kernel, mean] = tf.tidy(() => [tf.mul(head.getWeights()[0]!, 0.01), tf.tile(generator.meanW(), [numLayers])]);
+  head.setWeights([kernel!, mean!]);
+  tf.dispose([kernel!, mean!]);
   return model;
 }
 
