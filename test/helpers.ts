@@ -87,9 +87,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the `eccvkit` command from source and waits for it. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
+/** Runs the `eccvkit` command from source and waits for it (`nodeArgs`: more options for node, e.g. `--import` of a hook). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): CliResult {
+  const r = spawnSync(process.execPath, [...nodeArgs, ...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

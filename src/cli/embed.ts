@@ -14,6 +14,7 @@ import { badImageOption, imageShapeOptions, loadModelInputs, type BadImagePolicy
 import { backendOption, integerOption } from './options.js';
 import { createProgress } from './progress.js';
 import type { ProgressReporter } from '../experiments/index.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 /**
  * The preprocessing of a model: its card's, or for a plain tfjs model its
@@ -58,7 +59,7 @@ export function embedInputs(net: tf.LayersModel, inputs: ModelInputs, options: {
 export function registerEmbedCommand(cli: Command): void {
   cli
     .command('embed')
-    .description("features of a trained model for images, with the preprocessing stored in its eccvkit.json (size, channels, normalisation): the .npy feeds fewshot classify|evaluate and metric accuracy")
+    .description(COMMAND_DESCRIPTIONS.embed)
     .requiredOption('--model <dir>', 'a model folder from fewshot pretrain or metric train (or any folder with a tfjs layers model.json)')
     .requiredOption('--images <spec>', 'a folder of class sub-folders (labels from the folder names), a folder of images, one image, or a .npy [N, H, W(, C)]')
     .requiredOption('--out <file>', 'features, .npy [N, D] float32')

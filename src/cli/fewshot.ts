@@ -14,6 +14,7 @@ import { registerPretrainCommand } from './fewshot-train.js';
 import { badImageOption, checkClassCounts, loadModelInputs, type BadImagePolicy } from './image-data.js';
 import { backendOption } from './options.js';
 import { CLASSIFIER_NAMES, checkSupportLabels, classifyEpisode, evaluateEpisodes, type ClassifierName, type FeatureMatrix } from '../fewshot/index.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 function readFeatures(file: string, argument: string): FeatureMatrix {
   const arr = readNpy(file, argument);
@@ -76,7 +77,7 @@ async function classifyImages(opts: { support: string; query: string; model: str
 
 /** Adds the `fewshot` command group. */
 export function registerFewshotCommands(cli: Command): void {
-  const group = cli.command('fewshot').description('few-shot classification with a good embedding (RFS): pretraining and distillation on your images, episode classifiers and episode evaluation');
+  const group = cli.command('fewshot').description(COMMAND_DESCRIPTIONS.fewshot);
   registerPretrainCommand(group);
 
   group

@@ -43,6 +43,7 @@ import { registerDirectionCommands } from './gan-directions.js';
 import { registerDisentanglementCommand } from './gan-disentanglement.js';
 import { createProgress } from './progress.js';
 import { backendOption, integerOption, positiveOption } from './options.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 const REGULARISER_NAMES = ['none', 'sn', 'gp', 'r1', 'clip'] as const;
 const GAN_ARCHS = ['dcgan', 'style'] as const;
@@ -269,7 +270,7 @@ export async function loadGenerator(spec: string, argument = '--model'): Promise
 
 /** Adds the `gan` command group. */
 export function registerGanCommands(cli: Command): void {
-  const group = cli.command('gan').description('GANs: train a DCGAN with any loss, domain scaling and Lipschitz regulariser; sample it; score features (FD, KID, precision/recall)');
+  const group = cli.command('gan').description(COMMAND_DESCRIPTIONS.gan);
 
   group
     .command('train')

@@ -14,6 +14,7 @@ import { createStudy, makeSampler, SAMPLER_NAMES, STUDY_DIRECTIONS, type FrozenT
 import { openStudyStorage, type StudyStorageOptions } from '../hpo/storage/index.js';
 import { DEFAULT_STORE_PATH } from '../store/index.js';
 import { integerOption, positiveOption } from './options.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 type Objective = (trial: Trial) => number | Promise<number>;
 
@@ -104,7 +105,7 @@ const STORAGE_HELP = `study storage: postgres://user@host:port/db (several machi
 
 /** Adds the `hpo` command group. */
 export function registerHpoCommands(cli: Command): void {
-  const group = cli.command('hpo').description('hyperparameter search (TPE, random), define-by-run as Optuna; workers on several machines share a study through PostgreSQL');
+  const group = cli.command('hpo').description(COMMAND_DESCRIPTIONS.hpo);
 
   group
     .command('run')

@@ -42,6 +42,7 @@ import { GRID_PAD_GRAY, imageGridPng } from '../report/index.js';
 import { loadGanImages } from './gan.js';
 import { backendOption, integerOption, numberOption, positiveOption } from './options.js';
 import { createProgress } from './progress.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 const ENCODER_KINDS = ['domain-guided', 'traditional'] as const;
 type EncoderKindName = (typeof ENCODER_KINDS)[number];
@@ -832,7 +833,7 @@ async function interpolateCommand(opts: InterpolateOpts): Promise<void> {
 
 /** Adds `inversion train-encoder|boundary`, `invert`, `edit` and `interpolate`. */
 export function registerInversionCommands(cli: Command): void {
-  const group = cli.command('inversion').description('in-domain GAN inversion (Zhu et al., ECCV 2020): train the domain-guided encoder of a style generator; fit attribute boundaries in W');
+  const group = cli.command('inversion').description(COMMAND_DESCRIPTIONS.inversion);
   const generatorHelp = 'a `gan train --arch style` output folder, or its generator/ folder';
 
   group
@@ -879,7 +880,7 @@ export function registerInversionCommands(cli: Command): void {
 
   cli
     .command('invert')
-    .description('invert images into W+ codes of a style generator by optimisation (with --encoder: started from E(x) and regularised to stay in its domain, ‖w − E(G(w))‖²)')
+    .description(COMMAND_DESCRIPTIONS.invert)
     .requiredOption('--generator <dir>', generatorHelp)
     .option('--encoder <dir>', 'an `inversion train-encoder` output folder (or its encoder/ folder)')
     .requiredOption('--images <file|dir>', 'a .npy [N, H, W(, C)] of floats in [0, 1] or uint8, or a folder of PNG/JPEG images; 28×28 is padded to 32')
@@ -902,7 +903,7 @@ export function registerInversionCommands(cli: Command): void {
 
   cli
     .command('edit')
-    .description("move W+ codes along an attribute boundary, w + α·n on the boundary's layers: a PNG grid with one row per code and one column per α")
+    .description(COMMAND_DESCRIPTIONS.edit)
     .requiredOption('--generator <dir>', generatorHelp)
     .requiredOption('--codes <file>', 'codes .npy [n, layers, wDim] (from `eccvkit invert`)')
     .requiredOption('--boundary <file>', 'boundary .npy [layers, wDim] (from `eccvkit inversion boundary`)')
@@ -915,7 +916,7 @@ export function registerInversionCommands(cli: Command): void {
 
   cli
     .command('interpolate')
-    .description('linear interpolation between pairs of W+ codes: a PNG grid with one row per pair, from the first code to the second')
+    .description(COMMAND_DESCRIPTIONS.interpolate)
     .requiredOption('--generator <dir>', generatorHelp)
     .requiredOption('--codes <file>', 'codes .npy [n, layers, wDim] (from `eccvkit invert`)')
     .requiredOption('--pairs <list>', 'code index pairs i:j, comma-separated, e.g. 0:1,2:3')

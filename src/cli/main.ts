@@ -7,13 +7,13 @@ import { Command, CommanderError, Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fashionMnistAvailable, FASHION_MNIST_DEFAULT_DIR, MNIST_DIGIT_COUNTS, mnistDigitsDir } from '../data/index.js';
-import { BACKENDS, initEngine, tf, WASM_KERNEL_PATCHES, type BackendName } from '../engine/index.js';
+import { BACKENDS, type BackendName } from '../engine/backends.js';
+import { FASHION_MNIST_DEFAULT_DIR } from '../data/fashion-mnist.js';
 import { EccvkitError, EccvkitInputError } from '../errors.js';
-import { claimRows, claimsTableText, listExperiments, PRESETS, runExperiment, writeStoreReport, type RunOutcome } from '../experiments/index.js';
+import type { RunOutcome } from '../experiments/index.js';
 import { checkWritablePath } from '../fs.js';
 import { DEFAULT_STORE_PATH, RunStore } from '../store/index.js';
-import { COMMAND_GROUPS } from './groups.js';
+import { addCommandGroups } from './groups.js';
 import { createProgress } from './progress.js';
 
 const require = createRequire(import.meta.url);
@@ -90,7 +90,32 @@ function checkOutputs(action: Command): void {
   }
 }
 
-function program(): Command {
+/** The experiments, the engine and the data load TensorFlow.js: only the commands that need them import them. */
+const experiments = () => import('../experiments/index.js');
+
+/** Options before the sub-command that take a value (so `eccvkit --store x runs` selects `runs`, not `x`). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--backend', '--store']);
+
+/**
+ * The command line's leading words, the command being run (`['metric',
+ * 'accuracy']`; `help gan` selects `gan`): main.ts loads only that command's
+ * group. Empty for `eccvkit --help` and `eccvkit --version`.
+ */
+function selectedCommand(args: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('-')) {
+      if (words.length > 0) break;
+      if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    words.push(a);
+  }
+  return words[0] === 'help' ? words.slice(1) : words;
+}
+
+async function program(selected: readonly string[]): Promise<Command> {
   const cli = new Command('eccvkit')
     .description('Seven ECCV 2020 results for TensorFlow.js: library pieces, commands and reproducible experiments.')
     .version(pkg.version)
@@ -107,7 +132,7 @@ function program(): Command {
   cli
     .command('run')
     .description('run one experiment and store its results (an identical finished run is skipped; an interrupted one resumes)')
-    .argument('<experiment>', `experiment name (${listExperiments().map((e) => e.name).join(', ')})`)
+    .argument('<experiment>', selected[0] === 'run' ? `experiment name (${(await experiments()).listExperiments().map((e) => e.name).join(', ')})` : 'experiment name')
     .addOption(presetOption())
     .option('--set <key=value>', 'override a config value (repeatable), e.g. --set epochs=5', collect, [])
     .option('--force', 'start a new run even if an identical one finished, was interrupted or failed', false)
@@ -116,6 +141,7 @@ function program(): Command {
     .addOption(backendOption())
     .option('--json', 'print the result as JSON', false)
     .action(async (name: string, opts: { preset: string; set: string[]; force: boolean; storage?: string; store: string; backend?: BackendName; json: boolean }) => {
+      const { runExperiment } = await experiments();
       const store = openStore(opts.store);
       try {
         const outcome = await runExperiment(name, {
@@ -142,6 +168,7 @@ function program(): Command {
     .option('--out <file>', 'report file (default: report.html beside the store)')
     .option('--json', 'print the results as JSON', false)
     .action(async (opts: { preset: string; store: string; backend?: BackendName; out?: string; json: boolean }) => {
+      const { claimRows, claimsTableText, listExperiments, PRESETS, runExperiment, writeStoreReport } = await experiments();
       if (!(PRESETS as readonly string[]).includes(opts.preset)) throw new EccvkitInputError('--preset', opts.preset, `one of ${PRESETS.join(', ')}`);
       const store = openStore(opts.store);
       try {
@@ -217,7 +244,8 @@ function program(): Command {
     .addOption(storeOption())
     .option('--out <file>', 'report file (default: report.html beside the store)')
     .option('--json', 'print the report path as JSON', false)
-    .action((opts: { store: string; out?: string; json: boolean }) => {
+    .action(async (opts: { store: string; out?: string; json: boolean }) => {
+      const { writeStoreReport } = await experiments();
       const first = 'run `eccvkit reproduce` or `eccvkit run <experiment>` first';
       if (!fs.existsSync(opts.store)) throw new EccvkitInputError('--store', path.resolve(opts.store), `a run store with runs (there is no store there; ${first})`);
       const store = openStore(opts.store);
@@ -234,8 +262,8 @@ function program(): Command {
     .command('experiments')
     .description('list the registered experiments and their claims')
     .option('--json', 'print as JSON', false)
-    .action((opts: { json: boolean }) => {
-      const all = listExperiments().map((e) => ({ name: e.name, title: e.title, claim: e.claim, presets: e.presets }));
+    .action(async (opts: { json: boolean }) => {
+      const all = (await experiments()).listExperiments().map((e) => ({ name: e.name, title: e.title, claim: e.claim, presets: e.presets }));
       if (opts.json) console.log(JSON.stringify(all));
       else for (const e of all) console.log(`${e.name}\n  ${e.title}\n  claim: ${e.claim}\n`);
     });
@@ -248,6 +276,7 @@ function program(): Command {
     .option('--data-dir <dir>', 'Fashion-MNIST folder to check', FASHION_MNIST_DEFAULT_DIR)
     .option('--json', 'print as JSON', false)
     .action(async (opts: { store: string; backend?: BackendName; dataDir: string; json: boolean }) => {
+      const [{ initEngine, tf, WASM_KERNEL_PATCHES }, { fashionMnistAvailable, MNIST_DIGIT_COUNTS, mnistDigitsDir }] = await Promise.all([import('../engine/index.js'), import('../data/index.js')]);
       const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
       const storeFile = path.resolve(opts.store);
       const storeExists = fs.existsSync(storeFile);
@@ -296,7 +325,7 @@ function program(): Command {
       console.log(`store: ${storeFile} (${storeExists ? `${runCount} runs` : 'not created yet'})`);
     });
 
-  for (const register of COMMAND_GROUPS) register(cli);
+  await addCommandGroups(cli, selected);
   return cli;
 }
 
@@ -307,7 +336,7 @@ function overrideExits(cmd: Command): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const cli = program();
+  const cli = await program(selectedCommand(argv.slice(2)));
   cli.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   overrideExits(cli);
   try {

@@ -21,6 +21,7 @@ import { normalizeImages, unitPreprocessing, writeModelInto } from '../nn/model-
 import { smallConvNet } from '../nn/small-convnet.js';
 import { badImageOption, checkClassCounts, claimOutFolder, imageShapeOptions, loadTrainingData, type BadImagePolicy } from './image-data.js';
 import { backendOption, integerOption, numberOption, positiveOption } from './options.js';
+import { METRIC_SUBCOMMANDS } from './metric.js';
 import { createProgress } from './progress.js';
 
 export const METRIC_TRAIN_COMMAND = 'metric train';
@@ -104,9 +105,7 @@ function collect(value: string, previous: string[]): string[] {
 export function registerMetricTrainCommand(group: Command): void {
   group
     .command('train')
-    .description(
-      "train an embedding as the reality check does: one backbone, MPerClass batches (m per class), any loss and miner with their options, validation MAP@R each epoch on held-out classes, early stopping that keeps the best weights; a checkpoint after every epoch in --out (the same command resumes); --out gets model.json + eccvkit.json",
-    )
+    .description(METRIC_SUBCOMMANDS.train)
     .requiredOption('--data <spec>', "a folder with one sub-folder of images per class, or 'glyphs' (seeded, --glyph-classes × --glyph-per-class)")
     .requiredOption('--out <dir>', 'output folder (new, or the same options to resume)')
     .addOption(new Option('--loss <name>', 'metric loss').choices([...LOSS_NAMES]).makeOptionMandatory())

@@ -4,7 +4,7 @@
  * reports bad values the same way.
  */
 import { Option } from 'commander';
-import { BACKENDS } from '../engine/index.js';
+import { BACKENDS } from '../engine/backends.js';
 import { check } from '../errors.js';
 
 /** An integer ≥ `min` written as `text` (empty text is not 0). */

@@ -11,6 +11,7 @@ import { generateMasks, loadMaskFolder, MASK_KINDS, npyArray, npyToFloat32, read
 import { check, EccvkitInputError } from '../errors.js';
 import { topologyScores, type HomologyDim, type MaskStack } from '../topology/index.js';
 import { integerOption } from './options.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 function parseDims(text: string): HomologyDim[] {
   const parts = text.split(',').map((s) => s.trim());
@@ -50,7 +51,7 @@ export function readMaskStack(file: string, argument: string, threshold: number)
 
 /** Adds the `topo` command group. */
 export function registerTopoCommands(cli: Command): void {
-  const group = cli.command('topo').description("TopoGAN: topology of mask sets (Betti score, MMD of diagrams, Betti error) and the seeded mask generators");
+  const group = cli.command('topo').description(COMMAND_DESCRIPTIONS.topo);
 
   group
     .command('score')

@@ -7,9 +7,11 @@ import { Option } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { parseNpy } from '../data/index.js';
+// The core and the .npy reader only: the topology and data indexes load TensorFlow.js.
+import { parseNpy } from '../data/npy.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { CONSTRUCTIONS, cubicalPersistence, FILTRATIONS, type Construction, type Filtration, type HomologyDim, type PixelArray, type PersistencePairs } from '../topology/index.js';
+import { CONSTRUCTIONS, cubicalPersistence, FILTRATIONS, type Construction, type Filtration, type HomologyDim, type PixelArray, type PersistencePairs } from '../topology/cubical.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 /** A 2-D image read from disk. */
 interface LoadedImage {
@@ -94,7 +96,7 @@ function summary(pairs: PersistencePairs, top: number): string[] {
 export function registerTopologyCommands(cli: Command): void {
   cli
     .command('ph')
-    .description('persistent homology (dimensions 0 and 1) of a 2-D image (.npy, or an 8-bit .png) as a cubical complex')
+    .description(COMMAND_DESCRIPTIONS.ph)
     .argument('<image>', 'a 2-D .npy array or an 8-bit PNG (gray levels 0–255)')
     .addOption(new Option('--construction <c>', 'T: pixels are squares (GUDHI top_dimensional_cells; foreground 8-connected); V: pixels are vertices (CubicalRipser default; 4-connected)').choices([...CONSTRUCTIONS]).default('T'))
     .addOption(new Option('--filtration <f>', 'sublevel sets {f ≤ t}, or superlevel sets {f ≥ t} (values stay the image’s own)').choices([...FILTRATIONS]).default('sublevel'))

@@ -14,6 +14,7 @@ import { listExperiments } from '../experiments/index.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
 import { registerUnitKind, runWorker, unitKinds, type UnitFunction, type UnitOutcome } from '../hpo/units.js';
 import { integerOption, positiveOption } from './options.js';
+import { COMMAND_DESCRIPTIONS } from './groups.js';
 
 const UNITS_EXPECTED = 'a JavaScript module whose default export maps unit kind names to functions (args, ctx) => JSON';
 
@@ -32,7 +33,7 @@ export async function loadUnitModule(file: string): Promise<string[]> {
 export function registerWorkerCommand(cli: Command): void {
   cli
     .command('worker')
-    .description('pull experiment units (cells enqueued by eccvkit run <experiment> --storage URL) from a shared storage until none are left')
+    .description(COMMAND_DESCRIPTIONS.worker)
     .requiredOption('--storage <url>', 'the storage the coordinating run enqueued its units in: postgres://user@host:port/db, sqlite:FILE or a file')
     .option('--experiment <name>', 'only units of this experiment')
     .option('--idle-exit', 'exit as soon as no unit is waiting (default: keep polling for new units)', false)

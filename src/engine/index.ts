@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EccvkitInputError } from '../errors.js';
+import { BACKENDS, type BackendName } from './backends.js';
 import { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, registerSecondOrderGradients, SECOND_ORDER_GRADIENTS } from './gradients.js';
 import { tf } from './tf.js';
 import { NATIVE_KERNELS, registerNativeBackend } from './native.js';
@@ -25,9 +26,7 @@ export { NATIVE_KERNELS, NATIVE_PACKAGES, NativeBackend, nativeFallbacks, native
 export { CPU_KERNEL_ALLOW_LIST, cpuKernelViolations, profileCpuKernels, SMALL_OUTPUT, type CpuKernelProfile, type CpuKernelUse } from './kernel-profile.js';
 export { CORRECTED_GRADIENTS, RECOMPUTED_OUTPUT_GRADIENTS, SECOND_ORDER_GRADIENTS } from './gradients.js';
 
-/** Backends eccvkit knows how to start. */
-export const BACKENDS = ['tensorflow', 'native', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+export { BACKENDS, type BackendName } from './backends.js';
 
 /** Options of {@link initEngine}. */
 export interface EngineOptions {
