@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   engine: () => import('./engine.js'),
   topology: () => import('./topology.js'),
   hpo: () => import('./hpo.js'),
+  retrieval: () => import('./retrieval.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

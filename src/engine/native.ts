@@ -42,6 +42,15 @@ interface NativeAddon {
   unary(x: Float32Array, out: Float32Array, op: number, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, params: Int32Array): void;
   tile(x: Float32Array, out: Float32Array, params: Int32Array): void;
+  rankRows(query: Float32Array, ref: Float32Array, querySq: Float32Array, refSq: Float32Array, k: Int32Array, queryLabels: Int32Array, refLabels: Int32Array, outTop: Int32Array, outFirst: Int32Array, scratch: Float32Array, params: Int32Array): void;
+}
+
+/**
+ * The addon's threaded ranking of distance rows (see `rankNeighbours` in
+ * src/metric/knn.ts) when the native backend is the one running, else undefined.
+ */
+export function nativeRankRows(): NativeAddon['rankRows'] | undefined {
+  return tf.getBackend() === 'native' && addon !== undefined ? addon.rankRows.bind(addon) : undefined;
 }
 
 /** Debian packages that give the native backend, for messages. */

@@ -8,7 +8,7 @@ import { tf } from '../engine/index.js';
 import { EccvkitInputError, check } from '../errors.js';
 import { kMeans, normalizedMutualInfo } from './clustering.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
-import { forEachDistanceRow, rankRow } from './knn.js';
+import { rankNeighbours } from './knn.js';
 import { l2Normalize } from './distances.js';
 
 /** The metrics of {@link accuracy}, named as in pytorch-metric-learning (and the CLI's JSON). */
@@ -119,7 +119,6 @@ export function accuracy(query: tf.Tensor2D, queryLabels: LabelsInput, ref?: tf.
     check(ref.shape[1] === query.shape[1], 'ref', ref, `${query.shape[1]} columns, the embedding size of query`);
     rLabels = toLabelArray(refLabels, ref.shape[0], 'refLabels', 'ref');
   }
-  const refRows = selfIncluded ? query.shape[0] : (ref as tf.Tensor2D).shape[0];
   const averaging = options.averaging ?? 'micro';
   check(averaging === 'micro' || averaging === 'per_class', 'averaging', options.averaging, "'micro' or 'per_class'");
 
@@ -141,18 +140,18 @@ export function accuracy(query: tf.Tensor2D, queryLabels: LabelsInput, ref?: tf.
   const normalize = options.normalize ?? false;
   const q = normalize ? l2Normalize(query) : query;
   const r = selfIncluded ? q : normalize ? l2Normalize(ref as tf.Tensor2D) : (ref as tf.Tensor2D);
-  const scratch = new Float32Array(refRows);
   try {
     if (lone < qLabels.length) {
-      forEachDistanceRow(
+      rankNeighbours(
         q,
         r,
         selfIncluded,
-        (row, i) => {
+        R,
+        qLabels,
+        rLabels,
+        (i, top, firstRelevantRank) => {
           const Ri = R[i] as number;
-          if (Ri <= 0) return;
           const label = qLabels[i] as number;
-          const { top, firstRelevantRank } = rankRow(row, Ri, scratch, (j) => rLabels[j] === label);
           const s = scoreRetrieved(label, Array.from(top, (j) => rLabels[j] as number), Ri);
           perQuery.p1[i] = s.precisionAt1;
           perQuery.rp[i] = s.rPrecision;

@@ -4,11 +4,15 @@
  * tensor backend), each row then ranked on the CPU. Memory is one
  * `blockRows × R` block, never the full query × reference matrix.
  *
+ * On the native backend the ranking runs in the addon, one row per thread at a
+ * time ({@link rankNeighbours}).
+ *
  * Order among tied distances is by reference index (lowest first), which makes
  * results deterministic; pytorch-metric-learning leaves tie order to its kNN
  * backend.
  */
 import { tf } from '../engine/index.js';
+import { nativeRankRows } from '../engine/native.js';
 import { check } from '../errors.js';
 
 /** Floats per distance block (64 MiB of float32). */
@@ -49,6 +53,84 @@ export function forEachDistanceRow(
       }
       if (selfIncluded) row[start + i] = Infinity;
       visit(row, start + i);
+    }
+  }
+}
+
+/**
+ * Ranks every query's neighbours: calls `visit(queryIndex, top, firstRelevantRank)`
+ * with the `k[queryIndex]` nearest reference indices (nearest first, ties by
+ * index) and the 1-based rank of the nearest reference with the query's label
+ * (0 when none has it); queries with `k ≤ 0` are not visited. `top` is reused:
+ * copy what you keep. On the native backend the rows of each block are
+ * converted and ranked in the addon, spread over its threads; elsewhere by
+ * {@link forEachDistanceRow} and {@link rankRow}. Both give the same numbers.
+ */
+export function rankNeighbours(
+  query: tf.Tensor2D,
+  ref: tf.Tensor2D,
+  selfIncluded: boolean,
+  k: Int32Array,
+  queryLabels: Int32Array,
+  refLabels: Int32Array,
+  visit: (queryIndex: number, top: Int32Array, firstRelevantRank: number) => void,
+  blockRows?: number,
+): void {
+  const [nq] = query.shape;
+  const [nr] = ref.shape;
+  check(k.length === nq && queryLabels.length === nq, 'k', k.length, `one entry per query row (${nq}), as queryLabels`);
+  check(refLabels.length === nr, 'refLabels', refLabels.length, `one label per reference row (${nr})`);
+  const native = nativeRankRows();
+  if (native === undefined) {
+    const scratch = new Float32Array(nr);
+    forEachDistanceRow(
+      query,
+      ref,
+      selfIncluded,
+      (row, i) => {
+        const ki = k[i] as number;
+        if (ki <= 0) return;
+        const label = queryLabels[i] as number;
+        const { top, firstRelevantRank } = rankRow(row, ki, scratch, (j) => refLabels[j] === label);
+        visit(i, top, firstRelevantRank);
+      },
+      blockRows,
+    );
+    return;
+  }
+  const rows = blockRows ?? Math.max(1, Math.min(4096, Math.floor(BLOCK_FLOATS / nr)));
+  check(Number.isInteger(rows) && rows > 0, 'blockRows', blockRows, 'a positive integer');
+  const refSq = squaredNorms(ref);
+  const querySq = selfIncluded ? refSq : squaredNorms(query);
+  const dim = query.shape[1];
+  const queryValues = query.dataSync() as Float32Array;
+  const refValues = selfIncluded ? queryValues : (ref.dataSync() as Float32Array);
+  // One block buffer for the whole run: the addon writes the products and distances into it.
+  const scratch = new Float32Array(Math.min(rows, nq) * nr);
+  const first = new Int32Array(rows);
+  for (let start = 0; start < nq; start += rows) {
+    const size = Math.min(rows, nq - start);
+    const kBlock = k.subarray(start, start + size);
+    let kStride = 0;
+    for (const ki of kBlock) kStride = Math.max(kStride, Math.min(ki, nr));
+    if (kStride === 0) continue;
+    const top = new Int32Array(size * kStride);
+    native(
+      queryValues.subarray(start * dim, (start + size) * dim),
+      refValues,
+      querySq.subarray(start, start + size),
+      refSq,
+      kBlock,
+      queryLabels.subarray(start, start + size),
+      refLabels,
+      top,
+      first,
+      scratch,
+      Int32Array.of(size, nr, dim, kStride, selfIncluded ? start : -1),
+    );
+    for (let i = 0; i < size; i++) {
+      const ki = Math.min(kBlock[i] as number, nr);
+      if (ki > 0) visit(start + i, top.subarray(i * kStride, i * kStride + ki), first[i] as number);
     }
   }
 }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { createRng, tf } from '../../src/engine/index.js';
 import { accuracy, scoreRetrieved } from '../../src/metric/accuracy.js';
 import { kMeans, normalizedMutualInfo } from '../../src/metric/clustering.js';
-import { kSmallestIndices, kthSmallest, rankRow } from '../../src/metric/knn.js';
+import { forEachDistanceRow, kSmallestIndices, kthSmallest, rankNeighbours, rankRow } from '../../src/metric/knn.js';
 import { assertClose, availableBackends, onBackend, throwsInput } from '../helpers.js';
 import { bruteForceAccuracy } from './reference-accuracy.js';
 
@@ -181,6 +181,49 @@ describe('accuracy()', () => {
     emb.dispose();
     assertClose([r.NMI, r.precision_at_1, r.mean_average_precision_at_r], [1, 1, 1], 1e-9);
   });
+});
+
+describe('rankNeighbours', () => {
+  // Coordinates on a coarse grid give many tied distances; 9,000 references take the sampled-bound path (≥ 8,192).
+  const grid = (rows: number, seed: number) => {
+    const rng = createRng(seed);
+    return Float32Array.from({ length: rows * 3 }, () => Math.floor(rng.uniform() * 6) / 2);
+  };
+  for (const backend of backends) {
+    for (const selfIncluded of [true, false]) {
+      it(`equals the row-by-row ranking, ties by index (${backend}, ${selfIncluded ? 'leave-one-out' : 'query vs reference'})`, async () => {
+        await onBackend(backend, () => {
+          const nr = 9000;
+          const nq = selfIncluded ? nr : 700;
+          const ref = tf.tensor2d(grid(nr, 1), [nr, 3]);
+          const query = selfIncluded ? ref : tf.tensor2d(grid(nq, 2), [nq, 3]);
+          const rng = createRng(3);
+          const refLabels = Int32Array.from({ length: nr }, () => Math.floor(rng.uniform() * 40));
+          const queryLabels = selfIncluded ? refLabels : Int32Array.from({ length: nq }, () => Math.floor(rng.uniform() * 45));
+          // Mostly small k, some 0 (skipped), some large enough to miss the sampled bound.
+          const k = Int32Array.from({ length: nq }, (_, i) => (i % 11 === 0 ? 0 : i % 13 === 0 ? 2000 : 1 + (i % 300)));
+          const got = new Map<number, [number[], number]>();
+          rankNeighbours(query, ref, selfIncluded, k, queryLabels, refLabels, (i, top, first) => got.set(i, [Array.from(top), first]), 500);
+          const scratch = new Float32Array(nr);
+          let visited = 0;
+          forEachDistanceRow(query, ref, selfIncluded, (row, i) => {
+            if ((k[i] as number) <= 0) {
+              assert.equal(got.has(i), false, `query ${i} has k = 0`);
+              return;
+            }
+            const label = queryLabels[i] as number;
+            const want = rankRow(row, k[i] as number, scratch, (j) => refLabels[j] === label);
+            const [top, first] = got.get(i) ?? [[], -1];
+            assert.deepEqual(top, Array.from(want.top), `top of query ${i}`);
+            assert.equal(first, want.firstRelevantRank, `first relevant rank of query ${i}`);
+            visited++;
+          });
+          assert.equal(got.size, visited);
+          tf.dispose(selfIncluded ? [ref] : [ref, query]);
+        });
+      });
+    }
+  }
 });
 
 describe('k-means, NMI and selection helpers', () => {
