@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildReport, claimRows, claimsOf, claimsTableText, combineVerdict, getExperiment, listExperiments, resolveConfig, VERDICTS, type ClaimRow } from '../../src/experiments/index.js';
 import { RunStore } from '../../src/store/index.js';
+import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
 
 /** A finished run of `experiment` with these final metrics and JSON artifacts (written into the run's folder). */
 function storeRun(store: RunStore, experiment: string, o: { preset?: string; config?: Record<string, unknown>; metrics?: Record<string, number | string>; artifacts?: Record<string, unknown> }): number {
@@ -214,6 +215,51 @@ describe('claims dashboard', () => {
       assert.match(html, /<section id="gc-ablation">[\s\S]*?class="verdict-line"><span class="badge badge-partly">partly<\/span>[\s\S]*?href="#claims"/);
     } finally {
       reportStore.close();
+    }
+  });
+
+  it('in headless Chromium the report opens on the dashboard: its table is on the first screen, styled, and every row links to its section', async (t) => {
+    const why = await chromiumUnavailable();
+    if (why !== undefined) {
+      // CI installs Chromium and sets ECCVKIT_REQUIRE_BROWSER=1, which makes its absence a failure.
+      assert.notEqual(process.env.ECCVKIT_REQUIRE_BROWSER, '1', `ECCVKIT_REQUIRE_BROWSER=1 but ${why}`);
+      t.skip(why);
+      return;
+    }
+    const reportStore = RunStore.open(path.join(dir, 'browser.db'));
+    const file = path.join(dir, 'browser-report.html');
+    try {
+      const config = (name: string) => resolveConfig(getExperiment(name), 'quick') as unknown as Record<string, unknown>;
+      storeRun(reportStore, 'mnist-baseline', { preset: 'quick', config: config('mnist-baseline'), metrics: { test_accuracy: 0.97, test_size: 2000, test_loss: 0.1, train_size: 8000, steps: 625, train_seconds: 30, ms_per_step: 48 } });
+      fs.writeFileSync(file, buildReport(reportStore, '2026-01-01T00:00:00Z'));
+    } finally {
+      reportStore.close();
+    }
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`file://${file}`);
+      // Page code as text: it runs in the browser, and this project's types have no DOM.
+      const seen = (await page.evaluate(`(() => {
+        const table = document.querySelector('section#claims table.dashboard');
+        const rows = [...document.querySelectorAll('section#claims tr[data-experiment]')];
+        const badge = document.querySelector('tr[data-experiment="mnist-baseline"] .badge');
+        return {
+          tableTop: table ? table.getBoundingClientRect().top : Infinity,
+          firstRowBottom: rows.length ? rows[0].getBoundingClientRect().bottom : Infinity,
+          rows: rows.map((r) => r.getAttribute('data-experiment')),
+          unlinked: rows.map((r) => r.querySelector('a')?.getAttribute('href') ?? '').filter((href) => !href.startsWith('#') || document.getElementById(href.slice(1)) === null),
+          badge: badge ? { text: badge.textContent, background: getComputedStyle(badge).backgroundColor } : null,
+          height: window.innerHeight,
+        };
+      })()`)) as { tableTop: number; firstRowBottom: number; rows: string[]; unlinked: string[]; badge: { text: string; background: string } | null; height: number };
+      assert.ok(seen.tableTop < seen.height && seen.firstRowBottom <= seen.height, `dashboard below the first screen: ${JSON.stringify(seen)}`);
+      assert.deepEqual(seen.rows, listExperiments().map((e) => e.name));
+      assert.deepEqual(seen.unlinked, []);
+      assert.equal(seen.badge?.text, 'reproduced');
+      assert.notEqual(seen.badge?.background, 'rgba(0, 0, 0, 0)', 'the verdict badge has no style');
+    } finally {
+      await browser.close();
     }
   });
 
