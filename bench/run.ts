@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   topology: () => import('./topology.js'),
   hpo: () => import('./hpo.js'),
   retrieval: () => import('./retrieval.js'),
+  networks: () => import('./networks.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

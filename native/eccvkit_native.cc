@@ -534,6 +534,126 @@ napi_value PoolGrad(napi_env env, napi_callback_info info) {
 // parameter array broadcasts over x by index modulo its length, as tfjs's
 // FusedBatchNorm kernel does.
 
+// Batch norm in training mode over channels-last data, x [rows, C]: the batch
+// moments and the normalised output in one kernel, and its gradient in one
+// more (tfjs composes both from moments, broadcasts and a dozen element-wise
+// passes). Sums run in double, per thread over a block of rows, then added.
+
+// Per-channel sums of f(row, c) over rows, threaded over row blocks.
+template <typename F>
+void channelSums(int64_t rows, int64_t C, std::vector<double>& out, F f) {
+  out.assign(static_cast<size_t>(C), 0.0);
+  const int threads = (rows * C > kParallelGrain) ? omp_get_max_threads() : 1;
+  std::vector<std::vector<double>> partial(static_cast<size_t>(threads), std::vector<double>(static_cast<size_t>(C), 0.0));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double>& acc = partial[static_cast<size_t>(omp_get_thread_num())];
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) f(r, acc.data());
+  }
+  for (const auto& acc : partial)
+    for (int64_t c = 0; c < C; ++c) out[c] += acc[c];
+}
+
+// batchNormTrain(x, scale|null, offset|null, y, mean, variance, params Int32Array[rows, C], epsilon):
+// mean and (biased) variance per channel, y = (x − mean)·scale/√(variance + ε) + offset.
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 8, a);
+    const std::vector<int64_t> p = ints(env, a[6], 2, "params");
+    const int64_t rows = p[0], C = p[1];
+    if (rows < 1 || C < 1) throw JsError{"eccvkit native: batchNormTrain sizes"};
+    const float* x = floats(env, a[0], static_cast<size_t>(rows * C), "x");
+    const float* sc = isNullish(env, a[1]) ? nullptr : floats(env, a[1], static_cast<size_t>(C), "scale");
+    const float* off = isNullish(env, a[2]) ? nullptr : floats(env, a[2], static_cast<size_t>(C), "offset");
+    float* y = floats(env, a[3], static_cast<size_t>(rows * C), "y");
+    float* mean = floats(env, a[4], static_cast<size_t>(C), "mean");
+    float* var = floats(env, a[5], static_cast<size_t>(C), "variance");
+    const float eps = static_cast<float>(number(env, a[7]));
+    std::vector<double> sum, sq;
+    channelSums(rows, C, sum, [&](int64_t r, double* acc) {
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += xr[c];
+    });
+    std::vector<double> mu(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) mu[c] = sum[c] / static_cast<double>(rows);
+    channelSums(rows, C, sq, [&](int64_t r, double* acc) {
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = xr[c] - mu[c];
+        acc[c] += d * d;
+      }
+    });
+    std::vector<float> mul(static_cast<size_t>(C)), add(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = static_cast<float>(mu[c]);
+      var[c] = static_cast<float>(sq[c] / static_cast<double>(rows));
+      mul[c] = (sc ? sc[c] : 1.f) / std::sqrt(var[c] + eps);
+      add[c] = (off ? off[c] : 0.f) - mean[c] * mul[c];
+    }
+#pragma omp parallel for schedule(static) if (rows * C > kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * mul[c] + add[c];
+    }
+    return undefinedValue(env);
+  });
+}
+
+// batchNormTrainGrad(x, dy, mean, variance, scale|null, dx, dscale, doffset, params Int32Array[rows, C], epsilon):
+// with x̂ = (x − mean)/σ: doffset = Σ dy, dscale = Σ dy·x̂, dx = scale/σ·(dy − Σdy/N − x̂·Σ(dy·x̂)/N),
+// the gradient through the batch moments included.
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 10, a);
+    const std::vector<int64_t> p = ints(env, a[8], 2, "params");
+    const int64_t rows = p[0], C = p[1];
+    if (rows < 1 || C < 1) throw JsError{"eccvkit native: batchNormTrainGrad sizes"};
+    const float* x = floats(env, a[0], static_cast<size_t>(rows * C), "x");
+    const float* dy = floats(env, a[1], static_cast<size_t>(rows * C), "dy");
+    const float* mean = floats(env, a[2], static_cast<size_t>(C), "mean");
+    const float* var = floats(env, a[3], static_cast<size_t>(C), "variance");
+    const float* sc = isNullish(env, a[4]) ? nullptr : floats(env, a[4], static_cast<size_t>(C), "scale");
+    float* dx = floats(env, a[5], static_cast<size_t>(rows * C), "dx");
+    float* dscale = floats(env, a[6], static_cast<size_t>(C), "dscale");
+    float* doff = floats(env, a[7], static_cast<size_t>(C), "doffset");
+    const float eps = static_cast<float>(number(env, a[9]));
+    std::vector<double> sdy, sdyx;
+    channelSums(rows, C, sdy, [&](int64_t r, double* acc) {
+      const float* g = dy + r * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += g[c];
+    });
+    channelSums(rows, C, sdyx, [&](int64_t r, double* acc) {
+      const float* g = dy + r * C;
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(g[c]) * (static_cast<double>(xr[c]) - mean[c]);
+    });
+    std::vector<float> k1(static_cast<size_t>(C)), k2(static_cast<size_t>(C)), k3(static_cast<size_t>(C));
+    const double n = static_cast<double>(rows);
+    for (int64_t c = 0; c < C; ++c) {
+      const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+      const double s = sc ? sc[c] : 1.0;
+      doff[c] = static_cast<float>(sdy[c]);
+      dscale[c] = static_cast<float>(sdyx[c] * inv);
+      // dx = k1·dy + k2·(x − mean) + k3
+      k1[c] = static_cast<float>(s * inv);
+      k2[c] = static_cast<float>(-s * inv * inv * inv * sdyx[c] / n);
+      k3[c] = static_cast<float>(-s * inv * sdy[c] / n);
+    }
+#pragma omp parallel for schedule(static) if (rows * C > kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* g = dy + r * C;
+      const float* xr = x + r * C;
+      float* o = dx + r * C;
+      for (int64_t c = 0; c < C; ++c) o[c] = k1[c] * g[c] + k2[c] * (xr[c] - mean[c]) + k3[c];
+    }
+    return undefinedValue(env);
+  });
+}
+
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     std::vector<napi_value> a;
@@ -813,6 +933,23 @@ napi_value Sum(napi_env env, napi_callback_info info) {
   });
 }
 
+// leakyReluGrad(dy, x, out, alpha): out = x > 0 ? dy : alpha·dy (tfjs: greater, mul, select).
+napi_value LeakyReluGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 4, a);
+    size_t n = 0;
+    const float* dy = typedArray<float>(env, a[0], napi_float32_array, &n, "dy");
+    const float* x = floats(env, a[1], n, "x");
+    float* out = floats(env, a[2], n, "out");
+    const float alpha = static_cast<float>(number(env, a[3]));
+    const int64_t len = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (len > kParallelGrain)
+    for (int64_t i = 0; i < len; ++i) out[i] = x[i] > 0 ? dy[i] : dy[i] * alpha;
+    return undefinedValue(env);
+  });
+}
+
 // select(condition Uint8Array, t, e, out): out = condition ? t : e, all the same length.
 napi_value Select(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -1045,11 +1182,14 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"pool", Pool},
                     {"poolGrad", PoolGrad},
                     {"batchNorm", BatchNorm},
+                    {"batchNormTrain", BatchNormTrain},
+                    {"batchNormTrainGrad", BatchNormTrainGrad},
                     {"binary", Binary},
                     {"unary", Unary},
                     {"sum", Sum},
                     {"tile", Tile},
                     {"select", Select},
+                    {"leakyReluGrad", LeakyReluGrad},
                     {"rankRows", RankRows}};
   for (const Fn& f : fns) {
     napi_value fn;

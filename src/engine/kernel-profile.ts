@@ -5,7 +5,7 @@
  * handed to its cpu kernel. The speed bench prints this per workload, and a
  * test holds every experiment's training step to a short allow-list.
  */
-import { NATIVE_KERNELS, nativeFallbacks } from './native.js';
+import { NATIVE_KERNELS, NATIVE_OWN_KERNELS, nativeFallbacks } from './native.js';
 import { tf } from './tf.js';
 
 /** One kernel name's cpu-kernel calls within a profile. */
@@ -29,7 +29,7 @@ export interface CpuKernelProfile {
   kernels: CpuKernelUse[];
 }
 
-const covered = new Set(NATIVE_KERNELS.map((k) => k.kernel));
+const covered = new Set([...NATIVE_KERNELS.map((k) => k.kernel), ...NATIVE_OWN_KERNELS]);
 
 /**
  * Runs `fn` once under `tf.profile` on the current backend (meant for `native`)

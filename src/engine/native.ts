@@ -37,8 +37,11 @@ interface NativeAddon {
   pool(x: Float32Array, out: Float32Array, params: Int32Array): void;
   poolGrad(dy: Float32Array, x: Float32Array | null, dx: Float32Array, params: Int32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, epsilon: number): void;
+  batchNormTrain(x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, params: Int32Array, epsilon: number): void;
+  batchNormTrainGrad(x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, params: Int32Array, epsilon: number): void;
   binary(a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, params: Int32Array): void;
   select(condition: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array): void;
+  leakyReluGrad(dy: Float32Array, x: Float32Array, out: Float32Array, alpha: number): void;
   unary(x: Float32Array, out: Float32Array, op: number, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, params: Int32Array): void;
   tile(x: Float32Array, out: Float32Array, params: Int32Array): void;
@@ -415,6 +418,171 @@ function batchNorm(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(x!.shape, 'float32', out);
 }
 
+/**
+ * Batch norm in training mode as two kernels of the addon: `EccvkitBatchNormTraining`
+ * (x [..., C], scale, offset → y, the batch mean and biased variance over every
+ * axis but the last) and its gradient `EccvkitBatchNormTrainingGrad` (x, dy,
+ * mean, variance, scale → dx, dscale, doffset, through the moments). tfjs's
+ * layer composes the same from moments, broadcasts and a dozen element-wise
+ * passes per layer and step: two thirds of the element-wise time of a ResNet-12
+ * training step. The gradient has no gradient of its own: a second derivative
+ * through a batch norm in training mode (a gradient penalty on a critic with
+ * batch norm) takes tfjs's path (see {@link batchNormTrainingApplies}).
+ */
+export const BATCH_NORM_TRAINING = 'EccvkitBatchNormTraining';
+const BATCH_NORM_TRAINING_GRAD = 'EccvkitBatchNormTrainingGrad';
+const LEAKY_RELU_GRAD = 'EccvkitLeakyReluGrad';
+/** Kernels of eccvkit's own (no tfjs kernel of the name) that the native backend runs in the addon. */
+export const NATIVE_OWN_KERNELS: readonly string[] = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, LEAKY_RELU_GRAD];
+
+function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { dy, x } = args.inputs as Record<string, tf.TensorInfo>;
+  const out = backend.allocFloat32(sizeOf(x!.shape));
+  loadNativeAddon().leakyReluGrad(valuesOf(backend, dy!), valuesOf(backend, x!), out, Number(args.attrs?.alpha ?? 0.2));
+  return backend.makeTensorInfo(x!.shape, 'float32', out);
+}
+
+/** dy·(x > 0 ? 1 : α): one addon pass on native (float32, same shapes), else tfjs's composition. */
+function leakyReluBackward(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  if (tf.getBackend() === 'native' && dy.dtype === 'float32' && x.dtype === 'float32' && tf.util.arraysEqual(dy.shape, x.shape)) {
+    return tf.engine().runKernel(LEAKY_RELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  }
+  return tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha));
+}
+
+/**
+ * LeakyRelu's gradient through {@link leakyReluBackward} (tfjs: a greater, a
+ * mul and a select per activation and step). The backward kernel is itself
+ * differentiable, linear in dy with the same mask, so gradient penalties through
+ * LeakyReLU critics still work.
+ */
+function registerLeakyReluGradients(): void {
+  tf.registerGradient({
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const alpha = Number((attrs as { alpha?: number }).alpha ?? 0.2);
+      return { x: () => leakyReluBackward(dy as tf.Tensor, x!, alpha) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: LEAKY_RELU_GRAD,
+    inputsToSave: ['x'],
+    gradFunc: (ddx, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const alpha = Number((attrs as { alpha?: number }).alpha ?? 0.2);
+      return { dy: () => leakyReluBackward(ddx as tf.Tensor, x!, alpha), x: () => tf.zerosLike(x!) };
+    },
+  });
+}
+
+function batchNormTraining(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as NativeBackend;
+  const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const C = x!.shape[x!.shape.length - 1]!;
+  const rows = sizeOf(x!.shape) / C;
+  const y = backend.allocFloat32(rows * C);
+  const mean = new Float32Array(C);
+  const variance = new Float32Array(C);
+  loadNativeAddon().batchNormTrain(valuesOf(backend, x!), scale ? valuesOf(backend, scale) : null, offset ? valuesOf(backend, offset) : null, y, mean, variance, Int32Array.of(rows, C), Number(args.attrs?.epsilon ?? 0.001));
+  return [backend.makeTensorInfo(x!.shape, 'float32', y), backend.makeTensorInfo([C], 'float32', mean), backend.makeTensorInfo([C], 'float32', variance)];
+}
+
+function batchNormTrainingGrad(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as NativeBackend;
+  const { x, dy, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const C = x!.shape[x!.shape.length - 1]!;
+  const rows = sizeOf(x!.shape) / C;
+  const dx = backend.allocFloat32(rows * C);
+  const dscale = new Float32Array(C);
+  const doffset = new Float32Array(C);
+  loadNativeAddon().batchNormTrainGrad(valuesOf(backend, x!), valuesOf(backend, dy!), valuesOf(backend, mean!), valuesOf(backend, variance!), scale ? valuesOf(backend, scale) : null, dx, dscale, doffset, Int32Array.of(rows, C), Number(args.attrs?.epsilon ?? 0.001));
+  return [backend.makeTensorInfo(x!.shape, 'float32', dx), backend.makeTensorInfo([C], 'float32', dscale), backend.makeTensorInfo([C], 'float32', doffset)];
+}
+
+/** y, mean and variance of a batch norm in training mode on the native backend (x [..., C], channels last). */
+export function nativeBatchNormTraining(x: tf.Tensor, scale: tf.Tensor | undefined, offset: tf.Tensor | undefined, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  const inputs: Record<string, tf.Tensor> = { x };
+  if (scale) inputs.scale = scale;
+  if (offset) inputs.offset = offset;
+  return tf.engine().runKernel(BATCH_NORM_TRAINING, inputs as unknown as tf.NamedTensorMap, { epsilon } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+}
+
+function registerBatchNormTrainingGradient(): void {
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAINING,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const [x, ...rest] = saved as tf.Tensor[];
+      // `scale` is saved only when the op had one: then saved = [x, scale, mean, variance].
+      const [scale, mean, variance] = rest.length === 3 ? rest : [undefined, ...rest];
+      const inputs: Record<string, tf.Tensor> = { x: x!, dy, mean: mean!, variance: variance! };
+      if (scale) inputs.scale = scale;
+      const [dx, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, inputs as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[];
+      return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
+    },
+  });
+}
+
+/**
+ * Whether a batch-norm layer's training-mode call takes the native kernels:
+ * the native backend runs, the layer normalises the last axis of float32 data
+ * and learns both scale and offset, and no tape above the current one records
+ * (a gradient of a gradient needs tfjs's differentiable composition).
+ */
+function batchNormTrainingApplies(layer: { axis: number; scale: boolean; center: boolean }, input: tf.Tensor): boolean {
+  if (tf.getBackend() !== 'native' || input.dtype !== 'float32' || input.rank < 2 || !layer.scale || !layer.center) return false;
+  if ((layer.axis >= 0 ? layer.axis : layer.axis + input.rank) !== input.rank - 1) return false;
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  return state.gradientDepth <= 1;
+}
+
+interface BatchNormLayer {
+  axis: number;
+  scale: boolean;
+  center: boolean;
+  momentum: number;
+  epsilon: number;
+  gamma: { read(): tf.Tensor };
+  beta: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(v: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(v: tf.Tensor): void };
+}
+
+let batchNormLayerPatched = false;
+
+/**
+ * Routes `tf.layers.batchNormalization`'s training-mode call through
+ * {@link nativeBatchNormTraining} where {@link batchNormTrainingApplies}, and
+ * updates the moving averages as tfjs does (v ← v − (v − batch)·(1 − momentum)).
+ * Every other call (inference, other backends, other axes) is tfjs's own.
+ */
+function patchBatchNormLayer(): void {
+  if (batchNormLayerPatched) return;
+  const probe = tf.layers.batchNormalization({});
+  const proto = Object.getPrototypeOf(probe) as { call(this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] };
+  const original = proto.call;
+  proto.call = function (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) {
+    const input = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+    if (kwargs?.training !== true || !batchNormTrainingApplies(this, input)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      const [y, mean, variance] = nativeBatchNormTraining(input, this.gamma.read(), this.beta.read(), this.epsilon);
+      for (const [variable, value] of [[this.movingMean, mean], [this.movingVariance, variance]] as const) {
+        tf.tidy(() => {
+          const orig = variable.read();
+          variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
+        });
+      }
+      return y;
+    });
+  };
+  batchNormLayerPatched = true;
+}
+
 // ---------------------------------------------------------------------------
 // Element-wise ops and sums
 
@@ -724,6 +892,12 @@ export function registerNativeBackend(): { threads: number; onednn: string } {
       tf.unregisterKernel(k.kernel, 'native');
       tf.registerKernel({ kernelName: k.kernel, backendName: 'native', kernelFunc: k.kernelFunc as unknown as tf.KernelFunc });
     }
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAINING, backendName: 'native', kernelFunc: batchNormTraining as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAINING_GRAD, backendName: 'native', kernelFunc: batchNormTrainingGrad as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: LEAKY_RELU_GRAD, backendName: 'native', kernelFunc: leakyReluGrad as unknown as tf.KernelFunc });
+    registerBatchNormTrainingGradient();
+    registerLeakyReluGradients();
+    patchBatchNormLayer();
     registered = true;
   }
   return { threads: native.getThreads(), onednn: native.version() };

@@ -269,6 +269,61 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     }, 'batch-norm moments + leakyRelu');
   });
 
+  for (const shape of [[4, 6, 5, 3], [1, 3, 7, 13], [9, 2], [2, 2, 1, 33]]) {
+    it(`batch-norm layer in training mode on [${shape.join(',')}]: output, moving averages and gradients to x, gamma, beta (EccvkitBatchNormTraining and its gradient)`, async () => {
+      const C = shape[shape.length - 1]!;
+      const x = randomValues(size(shape), 71);
+      const gamma = randomValues(C, 72).map((v) => 1 + v);
+      const beta = randomValues(C, 73);
+      const r = randomValues(size(shape), 74);
+      const run = (): Float32Array[] => {
+        const model = tf.sequential({ layers: [tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3, inputShape: shape.slice(1) })] });
+        const layer = model.layers[0]!;
+        const init = [tf.tensor1d(gamma), tf.tensor1d(beta), tf.zeros([C]), tf.ones([C])];
+        layer.setWeights(init);
+        tf.dispose(init);
+        const xs = tf.tensor(x, shape);
+        const rt = tf.tensor(r, shape);
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xs, { training: true }) as tf.Tensor, rt)) as tf.Scalar, layer.trainableWeights.map((w) => w.read() as tf.Variable));
+        const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(layer.apply(xx, { training: true }) as tf.Tensor, rt)))(xs);
+        const y = tf.tidy(() => layer.apply(xs, { training: true }) as tf.Tensor);
+        // getWeights() hands out the variables' own tensors: read, not disposed.
+        const moving = layer.getWeights().slice(2);
+        const out = [y, dx, ...Object.values(grads), ...moving].map((t) => Float32Array.from(t.dataSync()));
+        tf.dispose([xs, rt, value, y, dx, ...Object.values(grads)]);
+        model.dispose();
+        return out;
+      };
+      const native = await onBackend('native', run);
+      const cpu = await onBackend('cpu', run);
+      const names = ['output', 'gradient to x', 'gradient to gamma', 'gradient to beta', 'moving mean (3 updates)', 'moving variance (3 updates)'];
+      for (let i = 0; i < cpu.length; i++) assertClose(native[i] as Float32Array, cpu[i] as Float32Array, TOL, `${shape.join('x')}: ${names[i]}`);
+    });
+  }
+
+  it('leakyRelu gradient in one pass (EccvkitLeakyReluGrad), and its own gradient for penalties', async () => {
+    await compareWithCpu([[3, 5, 7]], (x) => tf.leakyRelu(x, 0.1), 'leakyRelu 0.1');
+    await compareWithCpu([[4, 9]], (x) => tf.grad((z: tf.Tensor) => tf.sum(tf.square(tf.leakyRelu(tf.mul(z, 1.5), 0.2))))(x), 'gradient of a leakyRelu penalty');
+  });
+
+  it('a second derivative through a training-mode batch norm takes the differentiable tfjs path and agrees with cpu', async () => {
+    const x = randomValues(3 * 4 * 5, 81);
+    const r = randomValues(3 * 4 * 5, 82);
+    const run = (): Float32Array => {
+      const model = tf.sequential({ layers: [tf.layers.batchNormalization({ epsilon: 1e-3, inputShape: [4, 5] })] });
+      const xs = tf.tensor3d(x, [3, 4, 5]);
+      const rt = tf.tensor3d(r, [3, 4, 5]);
+      // d/dx of Σ r ⊙ ∂/∂x Σ tanh(BN(x))², as a gradient penalty differentiates a critic's input gradient.
+      const penalty = (xx: tf.Tensor) => tf.sum(tf.mul(tf.grad((z: tf.Tensor) => tf.sum(tf.square(tf.tanh(model.apply(z, { training: true }) as tf.Tensor))))(xx), rt));
+      const g = tf.grad(penalty)(xs);
+      const out = Float32Array.from(g.dataSync());
+      tf.dispose([xs, rt, g]);
+      model.dispose();
+      return out;
+    };
+    assertClose(await onBackend('native', run), await onBackend('cpu', run), TOL, 'gradient penalty through batch norm');
+  });
+
   it('batchNorm with per-channel and full-shape parameters (FusedBatchNorm)', async () => {
     await compareWithCpu([[3, 4, 5, 6], [6], [6], [6], [6]], (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s, 1e-3), 'per channel');
     await compareWithCpu([[3, 5], [3, 5], [3, 5]], (x, m, v) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5)), 'full shape, no offset or scale', false);
