@@ -141,7 +141,7 @@ export function registerFewshotCommands(cli: Command): void {
       check(Number.isInteger(seed) && seed >= 0, '--seed', opts.seed, 'a non-negative integer');
       const shots = opts.shots.split(',').map((s) => positiveInt(s.trim(), '--shots'));
       const classifiers = opts.classifiers.split(',').map((s) => s.trim());
-      for (const c of classifiers) check((CLASSIFIER_NAMES as readonly string[]).includes(c), '--classifiers', opts.classifiers, `a comma-separated list of ${CLASSIFIER_NAMES.join(', ')}`);
+      for (const c of classifiers) if (!((CLASSIFIER_NAMES as readonly string[]).includes(c))) check(false, '--classifiers', opts.classifiers, `a comma-separated list of ${CLASSIFIER_NAMES.join(', ')}`);
       const features = readFeatures(opts.features, '--features');
       const labels = readLabels(opts.labels, '--labels', features.rows, '--features');
       const methods = classifiers.map((c) => ({ name: c, classifier: c as ClassifierName, normalize: opts.normalize }));

@@ -145,7 +145,7 @@ export class EpisodeSampler {
     let pool = [...groups.keys()];
     if (options.classes !== undefined) {
       check(Array.isArray(options.classes), 'classes', options.classes, 'an array of class ids');
-      for (const c of options.classes) check(groups.has(c), 'classes', options.classes, `class ids present in the labels (${c} is not)`);
+      for (const c of options.classes) if (!(groups.has(c))) check(false, 'classes', options.classes, `class ids present in the labels (${c} is not)`);
       pool = [...new Set(options.classes)].sort((a, b) => a - b);
     }
     const need = shots + queries;

@@ -76,7 +76,7 @@ export function evaluateEpisodes(features: FeaturesInput, labels: ArrayLike<numb
   check(Number.isInteger(queries) && queries >= 1, 'queries', queries, 'a positive integer');
   check(Number.isInteger(episodes) && episodes >= 2, 'episodes', episodes, 'an integer ≥ 2 (a confidence interval needs two)');
   check(Array.isArray(methods) && methods.length > 0, 'methods', methods, 'a non-empty array of { name, classifier, normalize? }');
-  for (const m of methods) check((CLASSIFIER_NAMES as readonly string[]).includes(m.classifier), 'methods.classifier', m.classifier, `one of ${CLASSIFIER_NAMES.join(', ')}`);
+  for (const m of methods) if (!((CLASSIFIER_NAMES as readonly string[]).includes(m.classifier))) check(false, 'methods.classifier', m.classifier, `one of ${CLASSIFIER_NAMES.join(', ')}`);
   checkClassSizes(labels, shots + queries, 'shots + queries');
   const classCount = groupByClass(labels).size;
   check(classCount >= ways, 'ways', ways, `at most ${classCount}, the number of classes`);

@@ -38,11 +38,12 @@ export function toFeatureMatrix(input: FeaturesInput, argument = 'features'): Fe
     check(input !== null && typeof input === 'object' && 'data' in input && Number.isInteger(input.rows) && Number.isInteger(input.cols), argument, input, 'a tensor, an array of rows or { data, rows, cols }');
     ({ rows, cols } = input);
     check(input.data.length === rows * cols, argument, `data of length ${input.data.length}`, `rows × cols = ${rows * cols} values`);
-    data = Float64Array.from(input.data);
+    data = ArrayBuffer.isView(input.data) ? new Float64Array(input.data as unknown as ArrayLike<number>) : Float64Array.from(input.data);
   }
   check(rows > 0 && cols > 0, argument, `shape [${rows}, ${cols}]`, 'at least one row and one column');
+  // The message is built only for a bad value: building it per element was most of an episode's time.
   for (let k = 0; k < data.length; k++) {
-    check(Number.isFinite(data[k]), argument, `${data[k]} at row ${Math.floor(k / cols)}, column ${k % cols}`, 'finite numbers');
+    if (!Number.isFinite(data[k])) check(false, argument, `${data[k]} at row ${Math.floor(k / cols)}, column ${k % cols}`, 'finite numbers');
   }
   return { data, rows, cols };
 }

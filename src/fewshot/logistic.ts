@@ -12,6 +12,13 @@
  * f is convex; its minimiser in W is unique, and b is unique up to adding the
  * same constant to every class, which changes no prediction or probability.
  * Arithmetic is Float64 on the CPU: an episode is tiny (tens of rows).
+ *
+ * With fewer rows than features (25 support images of 640-d features), the
+ * solver runs in an orthonormal basis of the rows' span (from their Gram
+ * matrix): from θ = 0 every gradient, and so every iterate, lies in that span,
+ * and the basis is an isometry, so the L-BFGS iterates are the same ones (up
+ * to round-off) at about rows/features of the cost. The stopping test stays
+ * the full-space max |∂f/∂θ|.
  */
 import { check } from '../errors.js';
 import { softmaxPredictions, type FeatureMatrix } from './features.js';
@@ -99,6 +106,93 @@ function maxAbs(a: Float64Array): number {
 }
 
 /**
+ * The rows' span, from the Gram matrix G = X Xᵀ by pivoted Cholesky G = L Lᵀ
+ * (L: n × r, rows of the r pivots lower-triangular in pivot order): row i's
+ * coordinates in an orthonormal basis B of the span are L's row i, and
+ * B = L_p⁻¹ X_p (p: the pivot rows) is never formed. Rows already in the span
+ * of earlier pivots (duplicates) add no pivot.
+ */
+interface RowSpace {
+  rank: number;
+  /** The pivot rows, in pivot order. */
+  pivots: Int32Array;
+  /** L, n × r row-major: the coordinates. */
+  coords: FeatureMatrix;
+}
+
+function rowSpace(x: FeatureMatrix): RowSpace {
+  const { rows: n, cols: d, data } = x;
+  const G = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (data[i * d + t] as number) * (data[j * d + t] as number);
+      G[i * n + j] = s;
+      G[j * n + i] = s;
+    }
+  }
+  const L = new Float64Array(n * n);
+  const diag = Float64Array.from({ length: n }, (_, i) => G[i * n + i] as number);
+  const chosen = new Uint8Array(n);
+  const pivots: number[] = [];
+  const floor = 1e-12 * Math.max(...diag, Number.MIN_VALUE);
+  for (let k = 0; k < n; k++) {
+    let best = -1;
+    for (let i = 0; i < n; i++) if (!chosen[i] && (best < 0 || (diag[i] as number) > (diag[best] as number))) best = i;
+    if (best < 0 || (diag[best] as number) <= floor) break;
+    chosen[best] = 1;
+    pivots.push(best);
+    const lkk = Math.sqrt(diag[best] as number);
+    L[best * n + k] = lkk;
+    for (let i = 0; i < n; i++) {
+      if (chosen[i]) continue;
+      let s = G[i * n + best] as number;
+      for (let t = 0; t < k; t++) s -= (L[i * n + t] as number) * (L[best * n + t] as number);
+      const v = s / lkk;
+      L[i * n + k] = v;
+      diag[i] = (diag[i] as number) - v * v;
+    }
+  }
+  const r = pivots.length;
+  const coords = new Float64Array(n * r);
+  for (let i = 0; i < n; i++) for (let t = 0; t < r; t++) coords[i * r + t] = L[i * n + t] as number;
+  return { rank: r, pivots: Int32Array.from(pivots), coords: { data: coords, rows: n, cols: r } };
+}
+
+/** Rows of K × r coefficients in the basis B, as K × d full-space rows: (A L_p⁻¹) X_p. */
+function rowsToFullSpace(a: Float64Array, classes: number, space: RowSpace, x: FeatureMatrix): Float64Array {
+  const r = space.rank;
+  const d = x.cols;
+  const L = space.coords.data;
+  const out = new Float64Array(classes * d);
+  const c = new Float64Array(r);
+  for (let k = 0; k < classes; k++) {
+    // c · L_p = a_k, L_p lower-triangular (row t of L_p is L's row pivots[t]): back substitution.
+    for (let t = r - 1; t >= 0; t--) {
+      let v = a[k * r + t] as number;
+      for (let u = t + 1; u < r; u++) v -= (c[u] as number) * (L[(space.pivots[u] as number) * r + t] as number);
+      c[t] = v / (L[(space.pivots[t] as number) * r + t] as number);
+    }
+    for (let t = 0; t < r; t++) {
+      const ct = c[t] as number;
+      if (ct === 0) continue;
+      const row = (space.pivots[t] as number) * d;
+      for (let j = 0; j < d; j++) out[k * d + j] = (out[k * d + j] as number) + ct * (x.data[row + j] as number);
+    }
+  }
+  return out;
+}
+
+/** [W, b] in the full space from [W̃, b] in the basis. */
+function toFullSpace(theta: Float64Array, space: RowSpace, classes: number, x: FeatureMatrix): Float64Array {
+  const wLen = classes * space.rank;
+  const out = new Float64Array(classes * x.cols + classes);
+  out.set(rowsToFullSpace(theta, classes, space, x));
+  out.set(theta.subarray(wLen, wLen + classes), classes * x.cols);
+  return out;
+}
+
+/**
  * Fits the L2-penalised multinomial logistic regression to rows `x` with
  * labels `y` in 0…classes−1 by L-BFGS (two-loop recursion, backtracking Armijo
  * line search), starting from θ = 0 as scikit-learn does.
@@ -111,12 +205,32 @@ export function fitLogisticRegression(x: FeatureMatrix, y: Int32Array, classes: 
   check(Number.isInteger(memory) && memory >= 1, 'memory', memory, 'a positive integer');
   check(Number.isInteger(classes) && classes >= 2, 'classes', classes, 'an integer ≥ 2');
   check(y.length === x.rows, 'labels', `${y.length} labels`, `${x.rows}, one per row`);
-  for (let i = 0; i < y.length; i++) check(Number.isInteger(y[i]) && (y[i] as number) >= 0 && (y[i] as number) < classes, 'labels', y[i], `integers in [0, ${classes - 1}]`);
+  for (let i = 0; i < y.length; i++) if (!(Number.isInteger(y[i]) && (y[i] as number) >= 0 && (y[i] as number) < classes)) check(false, 'labels', y[i], `integers in [0, ${classes - 1}]`);
 
-  const p = classes * x.cols + classes;
+  const space = x.cols > x.rows ? rowSpace(x) : undefined;
+  const fitX = space ? space.coords : x;
+  // The stopping test is on the full-space max |∂f/∂θ|, which a rotation changes. B is an isometry, so a class
+  // row's 2-norm is the same in both spaces and bounds its entries: ‖g‖₂/√d ≤ max|g| ≤ ‖g‖₂. Only between the
+  // bounds is the full-space gradient formed; `exact` forms it for the result.
+  const gradientNorm = (g: Float64Array, exact = false): number => {
+    if (!space) return maxAbs(g);
+    const r = space.rank;
+    let bias = 0;
+    for (let k = 0; k < classes; k++) bias = Math.max(bias, Math.abs(g[classes * r + k] as number));
+    let row2 = 0;
+    for (let k = 0; k < classes; k++) {
+      let s = 0;
+      for (let t = 0; t < r; t++) s += (g[k * r + t] as number) ** 2;
+      row2 = Math.max(row2, Math.sqrt(s));
+    }
+    if (!exact && (bias > tolerance || row2 / Math.sqrt(x.cols) > tolerance)) return Math.max(bias, row2 / Math.sqrt(x.cols));
+    if (!exact && row2 <= tolerance) return Math.max(bias, row2);
+    return Math.max(bias, maxAbs(rowsToFullSpace(g, classes, space, x)));
+  };
+  const p = classes * fitX.cols + classes;
   let theta = new Float64Array(p);
   let grad = new Float64Array(p);
-  let f = logisticObjective(theta, x, y, classes, C, grad);
+  let f = logisticObjective(theta, fitX, y, classes, C, grad);
   const sList: Float64Array[] = [];
   const yList: Float64Array[] = [];
   const rhoList: number[] = [];
@@ -125,7 +239,7 @@ export function fitLogisticRegression(x: FeatureMatrix, y: Int32Array, classes: 
   let nextTheta = new Float64Array(p);
   let nextGrad = new Float64Array(p);
   let iterations = 0;
-  let gnorm = maxAbs(grad);
+  let gnorm = gradientNorm(grad);
   while (gnorm > tolerance && iterations < maxIterations) {
     iterations++;
     // Two-loop recursion: dir = −H·grad.
@@ -167,7 +281,7 @@ export function fitLogisticRegression(x: FeatureMatrix, y: Int32Array, classes: 
     let accepted = false;
     for (let ls = 0; ls < 60; ls++) {
       for (let i = 0; i < p; i++) nextTheta[i] = (theta[i] as number) + step * (dir[i] as number);
-      fNext = logisticObjective(nextTheta, x, y, classes, C, nextGrad);
+      fNext = logisticObjective(nextTheta, fitX, y, classes, C, nextGrad);
       if (fNext <= f + 1e-4 * step * slope) {
         accepted = true;
         break;
@@ -197,16 +311,18 @@ export function fitLogisticRegression(x: FeatureMatrix, y: Int32Array, classes: 
     [grad, nextGrad] = [nextGrad, grad];
     const fPrev = f;
     f = fNext;
-    gnorm = maxAbs(grad);
+    gnorm = gradientNorm(grad);
     // Stalled at machine precision: no further progress is representable.
     if (fPrev - f <= 1e-16 * Math.max(1, Math.abs(f)) && gnorm > tolerance && step < 1e-10) break;
   }
+  if (space) gnorm = gradientNorm(grad, true);
+  const full = space ? toFullSpace(theta, space, classes, x) : theta;
   const wLen = classes * x.cols;
   return {
     classes,
     features: x.cols,
-    weights: theta.slice(0, wLen),
-    bias: theta.slice(wLen),
+    weights: full.slice(0, wLen),
+    bias: full.slice(wLen),
     objective: f,
     gradientNorm: gnorm,
     iterations,

@@ -100,17 +100,17 @@ export function fitBoundary(codes: { values: ArrayLike<number>; rows: number; co
   check(Number.isInteger(rows) && rows >= 4, 'codes.rows', rows, 'an integer ≥ 4');
   check(Number.isInteger(cols) && cols >= 1, 'codes.cols', cols, 'a positive integer');
   check(values.length === rows * cols, 'codes.values', `${values.length} values`, `rows × cols = ${rows * cols}`);
-  for (let k = 0; k < values.length; k++) check(Number.isFinite(values[k]), 'codes.values', `${values[k]} at row ${Math.floor(k / cols)}, column ${k % cols}`, 'finite numbers');
+  for (let k = 0; k < values.length; k++) if (!(Number.isFinite(values[k]))) check(false, 'codes.values', `${values[k]} at row ${Math.floor(k / cols)}, column ${k % cols}`, 'finite numbers');
   check(scores !== null && typeof scores === 'object' && typeof scores.length === 'number', 'scores', scores, 'an array of numbers');
   check(scores.length === rows, 'scores', `${scores.length} scores`, `${rows}, one per code row`);
-  for (let i = 0; i < rows; i++) check(Number.isFinite(scores[i]), 'scores', `${scores[i]} at ${i}`, 'finite numbers');
+  for (let i = 0; i < rows; i++) if (!(Number.isFinite(scores[i]))) check(false, 'scores', `${scores[i]} at ${i}`, 'finite numbers');
   check(typeof binary === 'boolean', 'binary', binary, 'a boolean');
   check(typeof C === 'number' && Number.isFinite(C) && C > 0, 'C', C, 'a positive number');
 
   let chosen: number[];
   let labels: number[];
   if (binary) {
-    for (let i = 0; i < rows; i++) check(scores[i] === 0 || scores[i] === 1, 'scores', `${scores[i]} at ${i}`, '0/1 labels (binary: true)');
+    for (let i = 0; i < rows; i++) if (!(scores[i] === 0 || scores[i] === 1)) check(false, 'scores', `${scores[i]} at ${i}`, '0/1 labels (binary: true)');
     chosen = Array.from({ length: rows }, (_, i) => i);
     labels = chosen.map((i) => scores[i] as number);
   } else {
@@ -172,7 +172,7 @@ export interface Boundary {
 
 function checkLayerList(list: unknown, argument: string, layers: number): number[] {
   check(Array.isArray(list) && list.length > 0, argument, list, `a non-empty array of layer indices in [0, ${layers - 1}]`);
-  for (const l of list) check(Number.isInteger(l) && l >= 0 && l < layers, argument, list, `layer indices, integers in [0, ${layers - 1}]`);
+  for (const l of list) if (!(Number.isInteger(l) && l >= 0 && l < layers)) check(false, argument, list, `layer indices, integers in [0, ${layers - 1}]`);
   return [...new Set(list as number[])].sort((a, b) => a - b);
 }
 

@@ -362,7 +362,7 @@ export class MarginLoss extends MetricLoss {
     let betaIdx: Int32Array | undefined;
     if (this.beta.size > 1) {
       betaIdx = Int32Array.from(a, (i) => labels[i] as number);
-      for (const c of betaIdx) check(c >= 0 && c < this.beta.size, 'labels', c, `class ids in [0, ${this.beta.size}) for per-class β`);
+      for (const c of betaIdx) if (!(c >= 0 && c < this.beta.size)) check(false, 'labels', c, `class ids in [0, ${this.beta.size}) for per-class β`);
       beta = tf.gather(this.beta, tf.tensor1d(betaIdx, 'int32'));
     }
     const mat = this.distance.matrix(embeddings);

@@ -54,7 +54,7 @@ export abstract class WeightLoss extends MetricLoss {
 
   protected checkClassLabels(labels: Int32Array, embeddings: tf.Tensor2D): void {
     check(embeddings.shape[1] === this.embeddingSize, 'embeddings', embeddings, `${this.embeddingSize} columns (the loss's embeddingSize)`);
-    for (const l of labels) check(l >= 0 && l < this.numClasses, 'labels', l, `class ids in [0, ${this.numClasses}) (numClasses)`);
+    for (const l of labels) if (!(l >= 0 && l < this.numClasses)) check(false, 'labels', l, `class ids in [0, ${this.numClasses}) (numClasses)`);
   }
 }
 

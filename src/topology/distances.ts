@@ -236,7 +236,7 @@ export function uniformWasserstein1D(a: ArrayLike<number>, b: ArrayLike<number>)
     ['a', a],
     ['b', b],
   ] as const) {
-    for (let i = 0; i < v.length; i++) check(Number.isFinite(v[i]), `${name}[${i}]`, v[i], 'a finite number');
+    for (let i = 0; i < v.length; i++) if (!(Number.isFinite(v[i]))) check(false, `${name}[${i}]`, v[i], 'a finite number');
   }
   const n = a.length;
   const m = b.length;
@@ -283,7 +283,7 @@ export function uniformWasserstein1D(a: ArrayLike<number>, b: ArrayLike<number>)
 export function uniformTransport(cost: ArrayLike<number>, n: number, m: number): { plan: Float64Array; total: number } {
   check(Number.isInteger(n) && n >= 1 && Number.isInteger(m) && m >= 1, 'transport size', [n, m], 'integers ≥ 1');
   check(cost.length === n * m, 'cost', cost.length, `an n × m matrix with n × m = ${n * m}`);
-  for (let k = 0; k < cost.length; k++) check(Number.isFinite(cost[k]) && (cost[k] as number) >= 0, `cost[${k}]`, cost[k], 'a finite number ≥ 0');
+  for (let k = 0; k < cost.length; k++) if (!(Number.isFinite(cost[k]) && (cost[k] as number) >= 0)) check(false, `cost[${k}]`, cost[k], 'a finite number ≥ 0');
   const flow = new Float64Array(n * m);
   const supply = new Float64Array(n).fill(m);
   const demand = new Float64Array(m).fill(n);

@@ -63,7 +63,7 @@ function checkPool(realBirths: ReadonlyArray<ArrayLike<number>>): void {
   check(Array.isArray(realBirths) && realBirths.length >= 1, 'realBirths', realBirths, 'a non-empty list of birth-time lists (the real pool)');
   realBirths.forEach((b, j) => {
     check(b !== null && typeof b === 'object' && typeof b.length === 'number', `realBirths[${j}]`, b, 'a list of numbers');
-    for (let k = 0; k < b.length; k++) check(Number.isFinite(b[k]), `realBirths[${j}][${k}]`, b[k], 'a finite number');
+    for (let k = 0; k < b.length; k++) if (!(Number.isFinite(b[k]))) check(false, `realBirths[${j}][${k}]`, b[k], 'a finite number');
   });
 }
 

@@ -38,7 +38,7 @@ export function bettiScore(real: ArrayLike<number>, generated: ArrayLike<number>
     ['generated', generated],
   ] as const) {
     check(v.length >= 1, name, v, 'a non-empty list of Betti numbers');
-    for (let i = 0; i < v.length; i++) check(Number.isInteger(v[i]) && (v[i] as number) >= 0, `${name}[${i}]`, v[i], 'an integer ≥ 0');
+    for (let i = 0; i < v.length; i++) if (!(Number.isInteger(v[i]) && (v[i] as number) >= 0)) check(false, `${name}[${i}]`, v[i], 'an integer ≥ 0');
   }
   const hist = (v: ArrayLike<number>) => {
     const h = new Map<number, number>();

@@ -37,6 +37,28 @@ test('logistic regression: the gradient is ~0 at the solution and the objective 
   }
 });
 
+test('logistic regression with more features than rows (5-way 5-shot, 640-d): solved in the rows\' span, optimal in the full space', () => {
+  const x = l2NormalizeRows(toFeatureMatrix(randomMatrix(25, 640, 5)));
+  // Two duplicated rows: the span has rank 23, and the basis must skip the repeats.
+  x.data.copyWithin(24 * 640, 3 * 640, 4 * 640);
+  x.data.copyWithin(23 * 640, 7 * 640, 8 * 640);
+  const y = Int32Array.from({ length: 25 }, (_, i) => i % 5);
+  y[24] = y[3] as number;
+  y[23] = y[7] as number;
+  const model = fitLogisticRegression(x, y, 5);
+  assert.ok(model.converged, `not converged: ${model.gradientNorm}`);
+  const theta = Float64Array.from([...model.weights, ...model.bias]);
+  const grad = new Float64Array(theta.length);
+  const f = logisticObjective(theta, x, y, 5, 1, grad);
+  assert.ok(Math.max(...grad.map(Math.abs)) <= 1e-6, `full-space gradient ${Math.max(...grad.map(Math.abs))}`);
+  assert.ok(Math.abs(f - model.objective) < 1e-10);
+  const rng = createRng(6);
+  for (let t = 0; t < 20; t++) {
+    const moved = theta.map((v) => v + 1e-3 * rng.normal());
+    assert.ok(logisticObjective(moved, x, y, 5, 1, new Float64Array(theta.length)) >= f);
+  }
+});
+
 test('logistic objective: the analytic gradient equals central finite differences', () => {
   const x = toFeatureMatrix(randomMatrix(7, 3, 3));
   const y = Int32Array.from([0, 1, 2, 0, 1, 2, 2]);
