@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   retrieval: () => import('./retrieval.js'),
   networks: () => import('./networks.js'),
   episode: () => import('./episode.js'),
+  losses: () => import('./losses.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

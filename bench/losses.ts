@@ -1,0 +1,83 @@
+/**
+ * One Adam step of each metric loss on a 128 × 64 batch (32 classes × 4), with
+ * the library's defaults (triplet with its TripletMarginMiner), on the native
+ * and the wasm backends and against the same formulas in PyTorch
+ * (bench/torch_losses.py, Debian's python3-torch, same threads). Targets:
+ * native ≤ 1.0× PyTorch and never slower than wasm.
+ *
+ * Options: --steps N (default 10), --backends native,wasm, --json.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createRng, initEngine, nativeThreads, tf, type BackendName } from '../src/engine/index.js';
+import { makeLoss, makeMiner, type LossName } from '../src/metric/index.js';
+import { arg, median } from './util.js';
+
+const N = 128;
+const D = 64;
+const C = 32;
+const LOSSES: Array<{ loss: LossName; miner?: 'triplet_margin' }> = [{ loss: 'contrastive' }, { loss: 'triplet', miner: 'triplet_margin' }, { loss: 'multi_similarity' }, { loss: 'ntxent' }, { loss: 'proxy_anchor' }, { loss: 'arcface' }];
+
+async function timeLosses(backend: BackendName, steps: number): Promise<Record<string, number>> {
+  await initEngine({ backend });
+  const labels = Int32Array.from({ length: N }, (_, i) => i % C);
+  const out: Record<string, number> = {};
+  for (const { loss: name, miner: minerName } of LOSSES) {
+    const rng = createRng(3);
+    const emb = tf.variable(tf.tensor2d(Float32Array.from({ length: N * D }, () => rng.normal()), [N, D]));
+    const loss = makeLoss(name, { numClasses: C, embeddingSize: D, seed: 1 });
+    const miner = minerName ? makeMiner(minerName) : undefined;
+    const optimizer = tf.train.adam(1e-3);
+    const vars = [emb, ...loss.trainableWeights];
+    const step = (): void => {
+      const value = optimizer.minimize(() => loss.compute(emb, labels, miner?.mine(emb, labels)), true, vars);
+      value?.dataSync();
+      value?.dispose();
+    };
+    step();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      step();
+      times.push(performance.now() - t);
+    }
+    out[name] = median(times);
+    optimizer.dispose();
+    loss.dispose();
+    emb.dispose();
+  }
+  return out;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const steps = Number(arg(argv, 'steps', '10'));
+  const backends = arg(argv, 'backends', 'native,wasm').split(',') as BackendName[];
+  const json = argv.includes('--json');
+  const rows: Record<string, Record<string, number>> = {};
+  for (const b of backends) {
+    try {
+      rows[b] = await timeLosses(b, steps);
+    } catch (err) {
+      console.log(`  ${b}: not run (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  const threads = nativeThreads();
+  const r = spawnSync('/usr/bin/python3', [path.join(import.meta.dirname, 'torch_losses.py'), String(threads), String(steps)], { encoding: 'utf8' });
+  const torch = r.error || r.status !== 0 ? undefined : (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>);
+  if (json) {
+    console.log(JSON.stringify({ losses: rows, pytorch: torch ?? null }));
+    return;
+  }
+  console.log(`one Adam step of each loss, ${N} × ${D} (${C} classes × ${N / C}), median ms of ${steps} steps; native ${threads} threads, PyTorch the same`);
+  if (!torch) console.log(`  PyTorch peer not run (${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}); install it with: apt-get install python3-torch`);
+  for (const { loss } of LOSSES) {
+    const nat = rows.native?.[loss];
+    const wasm = rows.wasm?.[loss];
+    const pt = torch?.[loss];
+    const parts = [`  ${loss.padEnd(17)}`];
+    if (nat !== undefined) parts.push(`native ${nat.toFixed(1).padStart(7)} ms`);
+    if (wasm !== undefined) parts.push(`wasm ${wasm.toFixed(1).padStart(7)} ms${nat !== undefined ? ` (native ${nat <= wasm ? 'faster' : 'SLOWER'})` : ''}`);
+    if (pt !== undefined) parts.push(`PyTorch ${pt.toFixed(1).padStart(6)} ms${nat !== undefined ? `: ${(nat / pt).toFixed(2)}× (target ≤ 1.0×: ${nat <= pt ? 'met' : 'NOT met'})` : ''}`);
+    console.log(parts.join('   '));
+  }
+}
