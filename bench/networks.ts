@@ -9,7 +9,11 @@
  * share of one step, and peak RSS of each process. Targets: train and forward
  * ≤ 1.0× PyTorch, peak RSS ≤ 1.5×.
  *
- * Options: --steps N (timed steps, default 6), --json. Threads: ECCVKIT_THREADS
+ * With --leak-steps N (e.g. 1000), N more training steps follow the timing and
+ * the bench reports the change in live tensors and in RSS over them (sampled
+ * every N/10 steps: flat means no leak).
+ *
+ * Options: --steps N (timed steps, default 6), --leak-steps N (default 0), --json. Threads: ECCVKIT_THREADS
  * (default: all cores) for eccvkit and PyTorch alike.
  */
 import { spawnSync } from 'node:child_process';
@@ -59,6 +63,24 @@ export async function main(argv: string[]): Promise<void> {
   const profile = await profileCpuKernels(() => {
     trainer.runEpoch();
   });
+  const leakSteps = Number(arg(argv, 'leak-steps', '0'));
+  const leak: Array<{ step: number; tensors: number; rssMiB: number }> = [];
+  if (leakSteps > 0) {
+    // Epochs of steps + 1 batches; a fresh trainer per block of epochs keeps within its epoch budget.
+    const every = Math.max(1, Math.round(leakSteps / 10));
+    let done = 0;
+    const loop = new ClassifierTrainer(model, data as never, { seed: 2, epochs: 1e6, batchSize: 32, augment: false, learningRate: 0.05 });
+    leak.push({ step: 0, tensors: tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 2 ** 20 });
+    while (done < leakSteps) {
+      loop.runEpoch();
+      done += steps + 1;
+      if (done % every < steps + 1 || done >= leakSteps) {
+        leak.push({ step: done, tensors: tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 2 ** 20 });
+        if (!json) console.log(`  leak check: ${done}/${leakSteps} steps, ${tf.memory().numTensors} tensors, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+      }
+    }
+    loop.dispose();
+  }
   const features = featureExtractor(model);
   const x128 = tf.tidy(() => tf.randomUniform([128, 32, 32, 3], 0, 1, 'float32', 3));
   const forward = (): void => {
@@ -79,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
   model.dispose();
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const peer = runTorch(threads, steps);
-  const row = { backend: engine.backend, threads, trainStepMs, forwardMs, peakRssMiB, cpuKernelShare: profile.totalMs > 0 ? profile.cpuMs / profile.totalMs : 0, cpuKernels: profile.kernels.slice(0, 8), peer };
+  const row = { backend: engine.backend, threads, trainStepMs, forwardMs, peakRssMiB, cpuKernelShare: profile.totalMs > 0 ? profile.cpuMs / profile.totalMs : 0, cpuKernels: profile.kernels.slice(0, 8), peer, ...(leak.length ? { leak } : {}) };
   if (json) {
     console.log(JSON.stringify({ resnet12: row }));
     return;
@@ -91,5 +113,9 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`  embedding forward, batch 128                       ${forwardMs.toFixed(0)} ms${vs(forwardMs, t?.forwardMs, 1)}`);
   console.log(`  peak RSS (MiB)                                     ${peakRssMiB.toFixed(0)}${vs(peakRssMiB, t?.peakRssMiB, 1.5)}`);
   if (typeof peer === 'string') console.log(`  ${peer}`);
+  if (leak.length > 1) {
+    const [first, second, last] = [leak[0]!, leak[1]!, leak[leak.length - 1]!];
+    console.log(`  ${last.step} more steps: tensors ${first.tensors} → ${last.tensors}; RSS ${second.rssMiB.toFixed(0)} MiB after ${second.step} steps → ${last.rssMiB.toFixed(0)} MiB after ${last.step}`);
+  }
   console.log(`  tfjs cpu kernels: ${(100 * row.cpuKernelShare).toFixed(1)}% of a profiled epoch's kernel time${profile.kernels.length ? `: ${profile.kernels.slice(0, 8).map((k) => `${k.kernel} ${k.calls}× ${k.ms.toFixed(0)} ms (${k.why})`).join(', ')}` : ''}`);
 }
