@@ -11,7 +11,8 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { EccvkitInputError, check } from '../errors.js';
 import { createStudy, makeSampler, SAMPLER_NAMES, STUDY_DIRECTIONS, type FrozenTrial, type StudyDirection, type StudyStorage, type Trial } from '../hpo/index.js';
-import { openStudyStorage, type StudyStorageOptions } from '../hpo/storage/index.js';
+import { openStudyStorage, sqliteStoragePath, type StudyStorageOptions } from '../hpo/storage/index.js';
+import { checkWritablePath } from '../fs.js';
 import { DEFAULT_STORE_PATH } from '../store/index.js';
 import { integerOption, positiveOption } from './options.js';
 import { COMMAND_DESCRIPTIONS } from './groups.js';
@@ -40,6 +41,12 @@ function storageOptions(o: { heartbeat: string; grace?: string; retries: string 
   const gracePeriodS = o.grace === undefined ? 2 * heartbeatIntervalS : positiveOption(o.grace, '--grace');
   check(gracePeriodS > heartbeatIntervalS, '--grace', o.grace, `more seconds than --heartbeat (${heartbeatIntervalS})`);
   return { heartbeatIntervalS, gracePeriodS, maxRetries: integerOption(o.retries, '--retries', 0) };
+}
+
+/** A reading command's SQLite storage must exist: opening a missing one would create an empty file. */
+function requireStorageFile(url: string | undefined): void {
+  const file = sqliteStoragePath(url);
+  if (file !== undefined && !fs.existsSync(file)) throw new EccvkitInputError('--storage', path.resolve(file), 'an existing study storage (there is no file there; start a study with eccvkit hpo run)');
 }
 
 async function requireStudy(storage: StudyStorage, name: string): Promise<{ id: number; name: string; direction: StudyDirection }> {
@@ -143,6 +150,8 @@ export function registerHpoCommands(cli: Command): void {
         const seed = integerOption(opts.seed, '--seed', 0);
         check((STUDY_DIRECTIONS as readonly string[]).includes(opts.direction), '--direction', opts.direction, `one of ${STUDY_DIRECTIONS.join(', ')}`);
         const sampler = makeSampler(opts.sampler, seed, '--sampler');
+        const file = sqliteStoragePath(opts.storage);
+        if (file !== undefined) checkWritablePath(file, 'file', '--storage');
         const so = storageOptions(opts);
         const objective = await loadObjective(opts.objective);
         const storage = await openStudyStorage(opts.storage, so);
@@ -191,6 +200,7 @@ export function registerHpoCommands(cli: Command): void {
     .option('--storage <url>', STORAGE_HELP)
     .option('--json', 'print as JSON', false)
     .action(async (opts: { study: string; storage?: string; json: boolean }) => {
+      requireStorageFile(opts.storage);
       const storage = await openStudyStorage(opts.storage);
       try {
         const s = await requireStudy(storage, opts.study);
@@ -222,6 +232,7 @@ export function registerHpoCommands(cli: Command): void {
     .option('--out <file>', 'write here instead of standard output')
     .action(async (opts: { study: string; storage?: string; format: string; out?: string }) => {
       check(opts.format === 'csv' || opts.format === 'json', '--format', opts.format, 'csv or json');
+      requireStorageFile(opts.storage);
       const storage = await openStudyStorage(opts.storage);
       try {
         const s = await requireStudy(storage, opts.study);

@@ -169,6 +169,9 @@ describe('eccvkit hpo: bad input, status, export', () => {
       [[...base, '--objective', OBJECTIVE, '--heartbeat', '2', '--grace', '1'], /--grace: got "1", expected more seconds than --heartbeat \(2\)/],
       [['hpo', 'status', '--study', 'nope', '--storage', store], /--study: got "nope", expected one of the studies in .*bad.db: s/],
       [['hpo', 'export', '--study', 's', '--storage', store, '--format', 'xml'], /--format: got "xml", expected csv or json/],
+      [['hpo', 'status', '--study', 's', '--storage', path.join(dir, 'missing.db')], /--storage: got ".*missing.db", expected an existing study storage \(there is no file there/],
+      [['hpo', 'export', '--study', 's', '--storage', `sqlite:${path.join(dir, 'missing.db')}`, '--format', 'csv'], /--storage: got ".*missing.db", expected an existing study storage/],
+      [[...base.slice(0, 4), '--storage', '/proc/eccvkit/x.db', '--objective', OBJECTIVE], /--storage/],
     ];
     for (const [args, pattern] of cases) {
       const cli = new Command('eccvkit').exitOverride();
@@ -180,6 +183,7 @@ describe('eccvkit hpo: bad input, status, export', () => {
       });
     }
     assert.equal((await trialsOf(store, 's')).length, 2, 'nothing was added by the refused runs');
+    assert.equal(fs.existsSync(path.join(dir, 'missing.db')), false, 'status and export did not create the missing storage');
   });
 
   it('bad input from the command: one line, exit 2 (a missing objective file, an unreachable PostgreSQL server)', async () => {

@@ -28,6 +28,15 @@ export type StudyStorageOptions = Omit<SqlStorageOptions, 'description'>;
  *
  * @throws {@link EccvkitInputError} for another scheme, an unreachable server or a file that is not a run store
  */
+/** The SQLite file a storage URL names (the default store, `sqlite:FILE` or a plain path), or undefined for a server or memory. */
+export function sqliteStoragePath(url: string | undefined): string | undefined {
+  if (url === undefined || url === '') return DEFAULT_STORE_PATH;
+  if (/^postgres(ql)?:\/\//i.test(url) || url === 'memory:' || url === 'memory') return undefined;
+  const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(url);
+  if (sqlite) return sqlite[2] as string;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : url;
+}
+
 export async function openStudyStorage(url: string | undefined, o: StudyStorageOptions = {}): Promise<StudyStorage> {
   if (url === undefined || url === '') return openSqliteStudyStorage(DEFAULT_STORE_PATH, o);
   check(typeof url === 'string', '--storage', url, 'a storage URL');
