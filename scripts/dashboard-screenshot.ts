@@ -33,7 +33,7 @@ try {
   const out = path.resolve(outArg);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}.png`;
-  await page.screenshot({ path: tmp, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
+  await page.screenshot({ path: tmp, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(box.y + box.height + 16) } });
   fs.renameSync(tmp, out);
   console.log(out);
 } finally {
