@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   networks: () => import('./networks.js'),
   episode: () => import('./episode.js'),
   losses: () => import('./losses.js'),
+  presets: () => import('./presets.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
