@@ -9,14 +9,13 @@
  *
  * Options: --episodes N (default 30), --dim D (640), --json.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeNpy } from '../src/data/npy.js';
 import { createRng } from '../src/engine/rng.js';
 import { classifyEpisode } from '../src/fewshot/classifiers.js';
-import { arg, median } from './util.js';
+import { arg, median, runPythonPeer } from './util.js';
 
 const WAYS = 5;
 const SHOTS = 5;
@@ -57,8 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     writeNpy(files[0]!, { data: support, shape: [episodes, s, dim], dtype: 'float32' });
     writeNpy(files[1]!, { data: labels, shape: [episodes, s], dtype: 'int32' });
     writeNpy(files[2]!, { data: query, shape: [episodes, q, dim], dtype: 'float32' });
-    const r = spawnSync('/usr/bin/python3', [path.join(import.meta.dirname, 'sklearn_episode.py'), ...files], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    peer = r.error || r.status !== 0 ? `scikit-learn peer not run (${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}); install it with: apt-get install python3-sklearn` : (JSON.parse(r.stdout.trim().split('\n').pop() as string) as typeof peer);
+    peer = runPythonPeer('sklearn_episode.py', files, 'scikit-learn', 'python3-sklearn');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

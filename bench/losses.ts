@@ -7,11 +7,9 @@
  *
  * Options: --steps N (default 10), --backends native,wasm, --json.
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { createRng, initEngine, nativeThreads, tf, type BackendName } from '../src/engine/index.js';
 import { makeLoss, makeMiner, type LossName } from '../src/metric/index.js';
-import { arg, median } from './util.js';
+import { arg, median, runPythonPeer } from './util.js';
 
 const N = 128;
 const D = 64;
@@ -62,14 +60,14 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const threads = nativeThreads();
-  const r = spawnSync('/usr/bin/python3', [path.join(import.meta.dirname, 'torch_losses.py'), String(threads), String(steps)], { encoding: 'utf8' });
-  const torch = r.error || r.status !== 0 ? undefined : (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number>);
+  const peer = runPythonPeer<Record<string, number>>('torch_losses.py', [String(threads), String(steps)], 'PyTorch', 'python3-torch');
+  const torch = typeof peer === 'string' ? undefined : peer;
   if (json) {
     console.log(JSON.stringify({ losses: rows, pytorch: torch ?? null }));
     return;
   }
   console.log(`one Adam step of each loss, ${N} × ${D} (${C} classes × ${N / C}), median ms of ${steps} steps; native ${threads} threads, PyTorch the same`);
-  if (!torch) console.log(`  PyTorch peer not run (${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}); install it with: apt-get install python3-torch`);
+  if (typeof peer === 'string') console.log(`  ${peer}`);
   for (const { loss } of LOSSES) {
     const nat = rows.native?.[loss];
     const wasm = rows.wasm?.[loss];

@@ -16,12 +16,10 @@
  * Options: --steps N (timed steps, default 6), --leak-steps N (default 0), --json. Threads: ECCVKIT_THREADS
  * (default: all cores) for eccvkit and PyTorch alike.
  */
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { createRng, initEngine, nativeThreads, profileCpuKernels, tf } from '../src/engine/index.js';
 import { ClassifierTrainer, featureExtractor, resnet12 } from '../src/fewshot/index.js';
-import { arg, median } from './util.js';
+import { arg, median, runPythonPeer } from './util.js';
 
 interface TorchRow {
   torch: string;
@@ -29,15 +27,6 @@ interface TorchRow {
   trainStepMs: number;
   forwardMs: number;
   peakRssMiB: number;
-}
-
-function runTorch(threads: number, steps: number): TorchRow | string {
-  const r = spawnSync('/usr/bin/python3', [path.join(import.meta.dirname, 'torch_networks.py'), String(threads), String(steps)], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
-    return `PyTorch peer not run (${why}); install it with: apt-get install python3-torch`;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchRow;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -100,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
   trainer.dispose();
   model.dispose();
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  const peer = runTorch(threads, steps);
+  const peer = runPythonPeer<TorchRow>('torch_networks.py', [String(threads), String(steps)], 'PyTorch', 'python3-torch');
   const row = { backend: engine.backend, threads, trainStepMs, forwardMs, peakRssMiB, cpuKernelShare: profile.totalMs > 0 ? profile.cpuMs / profile.totalMs : 0, cpuKernels: profile.kernels.slice(0, 8), peer, ...(leak.length ? { leak } : {}) };
   if (json) {
     console.log(JSON.stringify({ resnet12: row }));

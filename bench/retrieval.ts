@@ -9,14 +9,13 @@
  * Options: --rows N (default 60000), --classes 100,10, --json. Threads:
  * ECCVKIT_THREADS (default: all cores) for eccvkit and faiss alike.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeNpy } from '../src/data/npy.js';
 import { createRng, initEngine, nativeThreads, tf } from '../src/engine/index.js';
 import { accuracy } from '../src/metric/accuracy.js';
-import { arg } from './util.js';
+import { arg, runPythonPeer } from './util.js';
 
 const DIM = 128;
 
@@ -40,15 +39,6 @@ interface FaissRow {
   mean_average_precision_at_r: number;
 }
 
-function runFaiss(threads: number, embFile: string, labelFile: string): FaissRow | string {
-  const r = spawnSync('/usr/bin/python3', [path.join(import.meta.dirname, 'faiss_peer.py'), String(threads), embFile, labelFile], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.error || r.status !== 0) {
-    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
-    return `faiss peer not run (${why}); install it with: apt-get install python3-faiss`;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as FaissRow;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const rows = Number(arg(argv, 'rows', '60000'));
   const classList = arg(argv, 'classes', '100,10').split(',').map(Number);
@@ -70,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
       const ours = accuracy(emb, labels, undefined, undefined, { nmi: false });
       const seconds = (performance.now() - t) / 1000;
       emb.dispose();
-      const peer = runFaiss(threads, embFile, labelFile);
+      const peer = runPythonPeer<FaissRow>('faiss_peer.py', [String(threads), embFile, labelFile], 'faiss', 'python3-faiss');
       const row: Record<string, unknown> = { classes, rows, eccvkitSeconds: seconds, metrics: ours };
       if (typeof peer !== 'string') {
         const diff = Math.max(...(['precision_at_1', 'r_precision', 'mean_average_precision_at_r'] as const).map((m) => Math.abs(ours[m] - peer[m])));

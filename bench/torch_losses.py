@@ -7,12 +7,12 @@ argv: threads steps
 """
 import json
 import math
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+from peer_timing import median_ms
 
 threads = int(sys.argv[1])
 steps = int(sys.argv[2])
@@ -111,11 +111,5 @@ for name, (fn, wshape) in LOSSES.items():
         opt.step()
         loss.item()
 
-    step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    out[name] = statistics.median(times)
+    out[name] = median_ms(step, steps)
 print(json.dumps(out))

@@ -11,12 +11,12 @@ argv: threads steps
 """
 import json
 import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
+
+from peer_timing import median_ms
 
 threads = int(sys.argv[1])
 steps = int(sys.argv[2])
@@ -60,14 +60,6 @@ class ResNet12(nn.Module):
         return self.fc(self.features(x))
 
 
-def median_ms(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 net = ResNet12(64).to(memory_format=torch.channels_last)

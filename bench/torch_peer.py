@@ -4,12 +4,13 @@ Prints one JSON object. Run with Debian's python3 (apt-get install python3-torch
 argv: threads steps
 """
 import json
-import statistics
 import sys
 import time
 
 import torch
 import torch.nn as nn
+
+from peer_timing import median_ms
 
 threads = int(sys.argv[1])
 steps = int(sys.argv[2])
@@ -17,14 +18,6 @@ torch.set_num_threads(threads)
 torch.manual_seed(0)
 
 
-def median_ms(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 net = nn.Sequential(
