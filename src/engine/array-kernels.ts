@@ -143,3 +143,52 @@ export function resizeNearestInto(out: Float32Array, x: Float32Array, shape: rea
     }
   }
 }
+
+/**
+ * out = x transposed by `perm` (out axis d is x axis perm[d]). Axes that stay
+ * neighbours in order merge first, so a batch of matrix transposes is a 3-D
+ * walk; the output is written in order, its source index advanced by strides
+ * (an odometer, no index division per element as the cpu kernel does).
+ */
+export function transposeInto(out: Values, x: Values, shape: readonly number[], perm: readonly number[]): void {
+  // Merge runs of output axes whose source axes are consecutive.
+  const dims: number[] = [];
+  const srcAxes: number[][] = [];
+  for (let d = 0; d < perm.length; d++) {
+    const a = perm[d] as number;
+    if ((shape[a] as number) === 1) continue;
+    const last = srcAxes[srcAxes.length - 1];
+    if (last !== undefined && last[last.length - 1] === a - 1) {
+      last.push(a);
+      dims[dims.length - 1] = (dims[dims.length - 1] as number) * (shape[a] as number);
+    } else {
+      srcAxes.push([a]);
+      dims.push(shape[a] as number);
+    }
+  }
+  const xs = stridesOf(shape);
+  // The stride of a merged axis is that of its innermost source axis.
+  const strides = srcAxes.map((axes) => xs[axes[axes.length - 1] as number] as number);
+  const rank = dims.length;
+  const n = out.length;
+  if (rank <= 1) {
+    out.set(x.subarray(0, n));
+    return;
+  }
+  const innerDim = dims[rank - 1] as number;
+  const innerStride = strides[rank - 1] as number;
+  const idx = new Array<number>(rank - 1).fill(0);
+  let src = 0;
+  for (let o = 0; o < n; o += innerDim) {
+    if (innerStride === 1) out.set(x.subarray(src, src + innerDim), o);
+    else for (let j = 0, s = src; j < innerDim; j++, s += innerStride) out[o + j] = x[s] as number;
+    // Advance the odometer over the outer axes.
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d] = (idx[d] as number) + 1;
+      src += strides[d] as number;
+      if ((idx[d] as number) < (dims[d] as number)) break;
+      src -= (dims[d] as number) * (strides[d] as number);
+      idx[d] = 0;
+    }
+  }
+}

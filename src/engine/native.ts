@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EccvkitInputError } from '../errors.js';
 import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
-import { copyBox, gatherInto, resizeNearestInto, segmentSumInto } from './array-kernels.js';
+import { copyBox, gatherInto, resizeNearestInto, segmentSumInto, transposeInto } from './array-kernels.js';
 import { tf } from './tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
@@ -791,6 +791,17 @@ function slice(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(size, x.dtype, io.out);
 }
 
+function transpose(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const perm = args.attrs?.perm as number[];
+  const outShape = perm.map((a) => x.shape[a]!);
+  const io = typedIO(backend, x, sizeOf(outShape));
+  if (!io) return cpuKernel('Transpose')(args as never) as tf.TensorInfo;
+  transposeInto(io.out, io.values, x.shape, perm);
+  return backend.makeTensorInfo(outShape, x.dtype, io.out);
+}
+
 function padV2(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const x = args.inputs.x as tf.TensorInfo;
@@ -864,6 +875,7 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'Tile', kernelFunc: tile },
   { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
   { kernel: 'Slice', kernelFunc: slice },
+  { kernel: 'Transpose', kernelFunc: transpose },
   { kernel: 'PadV2', kernelFunc: padV2 },
   { kernel: 'GatherV2', kernelFunc: gatherV2 },
   { kernel: 'LogicalNot', kernelFunc: logicalNot },

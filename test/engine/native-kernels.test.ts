@@ -235,6 +235,19 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     });
   });
 
+  it('transposes of every kind, with their gradients (Transpose): matrix, batched, 4-D permutations, size-1 axes, int32', async () => {
+    const cases: Array<[number[], number[]]> = [[[5, 7], [1, 0]], [[3, 4, 5], [0, 2, 1]], [[3, 4, 5], [2, 0, 1]], [[2, 3, 4, 5], [0, 3, 1, 2]], [[2, 3, 4, 5], [3, 2, 1, 0]], [[2, 1, 4, 1, 3], [4, 1, 2, 0, 3]], [[6, 1], [1, 0]], [[2, 3, 4], [0, 1, 2]]];
+    for (const [shape, perm] of cases) await compareWithCpu([shape], (x) => tf.transpose(x, perm), `transpose [${shape.join(',')}] by [${perm.join(',')}]`);
+    const run = () => {
+      const x = tf.tensor3d(Int32Array.from({ length: 24 }, (_, i) => i * 7 - 30), [2, 3, 4], 'int32');
+      const y = tf.transpose(x, [2, 0, 1]);
+      const v = Array.from(y.dataSync());
+      tf.dispose([x, y]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+  });
+
   it('nearest-neighbour resizing in every corner/centre mode (ResizeNearestNeighbor)', async () => {
     for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]] as const) {
       for (const [shape, size] of [
