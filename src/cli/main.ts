@@ -163,21 +163,24 @@ async function program(selected: readonly string[]): Promise<Command> {
     .command('reproduce')
     .description('run every registered experiment in turn (skipping finished ones), then write the report')
     .addOption(presetOption())
+    .option('--storage <url>', 'shared storage for the units of the experiments that have them (postgres://…): eccvkit worker --storage URL processes on other machines share their cells; the others run here')
     .addOption(storeOption())
     .addOption(backendOption())
     .option('--out <file>', 'report file (default: report.html beside the store)')
     .option('--json', 'print the results as JSON', false)
-    .action(async (opts: { preset: string; store: string; backend?: BackendName; out?: string; json: boolean }) => {
-      const { claimRows, claimsTableText, listExperiments, PRESETS, runExperiment, writeStoreReport } = await experiments();
+    .action(async (opts: { preset: string; storage?: string; store: string; backend?: BackendName; out?: string; json: boolean }) => {
+      const { claimRows, claimsTableText, hasConfigKey, listExperiments, PRESETS, runExperiment, writeStoreReport } = await experiments();
       if (!(PRESETS as readonly string[]).includes(opts.preset)) throw new EccvkitInputError('--preset', opts.preset, `one of ${PRESETS.join(', ')}`);
       const store = openStore(opts.store);
       try {
         const results: Array<{ experiment: string; run?: number; status: string; metrics?: Record<string, number | string>; error?: string }> = [];
         for (const experiment of listExperiments()) {
-          console.error(`== ${experiment.name} (${opts.preset}) ==`);
+          const shared = opts.storage !== undefined && hasConfigKey(experiment, 'storage');
+          console.error(`== ${experiment.name} (${opts.preset})${opts.storage === undefined ? '' : shared ? `, units in ${opts.storage}` : ', in this process (its cells are not units)'} ==`);
           try {
             const outcome = await runExperiment(experiment.name, {
               preset: opts.preset,
+              ...(shared ? { settings: [`storage=${JSON.stringify(opts.storage)}`] } : {}),
               store,
               progress: createProgress(),
               ...(opts.backend ? { backend: opts.backend } : {}),

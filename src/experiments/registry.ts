@@ -109,6 +109,12 @@ export function parseSetting(text: string): [string[], unknown] {
  * The config a run uses: schema defaults, then the preset, then each `--set`,
  * validated. Unknown keys and wrong types are errors naming the setting.
  */
+/** Whether `experiment`'s config has a top-level key `key` (e.g. `storage`: its cells run as units of a shared storage). */
+export function hasConfigKey(experiment: Experiment<BaseConfig>, key: string): boolean {
+  const defaults = experiment.schema.parse({}) as unknown as Record<string, unknown>;
+  return key in defaults;
+}
+
 export function resolveConfig<C extends BaseConfig>(experiment: Experiment<C>, preset: string, settings: string[] = []): C {
   if (!(PRESETS as readonly string[]).includes(preset)) throw new EccvkitInputError('--preset', preset, `one of ${PRESETS.join(', ')}`);
   const merged: Record<string, unknown> = structuredClone(experiment.presets[preset as Preset] as Record<string, unknown>);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildReport, claimRows, claimsOf, claimsTableText, combineVerdict, getExperiment, listExperiments, resolveConfig, VERDICTS, type ClaimRow } from '../../src/experiments/index.js';
+import { buildReport, claimRows, claimsOf, claimsTableText, combineVerdict, getExperiment, hasConfigKey, listExperiments, resolveConfig, VERDICTS, type ClaimRow } from '../../src/experiments/index.js';
 import { RunStore } from '../../src/store/index.js';
 import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
 
@@ -261,6 +261,12 @@ describe('claims dashboard', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  it('reproduce --storage hands the URL to the experiments whose cells are units, and only to them', () => {
+    const withUnits = listExperiments().filter((e) => hasConfigKey(e, 'storage')).map((e) => e.name);
+    assert.deepEqual(withUnits.sort(), ['gc-ablation', 'metric-reality-check']);
+    assert.equal(hasConfigKey(getExperiment('mnist-baseline'), 'storage'), false);
   });
 
   it('the plain-text table has a header and one line per experiment with its verdict', () => {
