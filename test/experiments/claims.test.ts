@@ -187,6 +187,11 @@ describe('claims dashboard', () => {
     const results = [0, 1, 2].flatMap((s) => [res('inDomain', s, 0.05 + s * 0.001, 0.1, 10 + s * 0.1), res('optimEncoder', s, 0.04, 0.3 + s * 0.01, 14 + s * 0.2), res('optimMean', s, 0.04, 0.5, 16), res('encoder', s, 0.09 + s * 0.002, 0.05, 12)]);
     storeRun(store, 'idinvert', { artifacts: { results: { results } } });
     assert.equal(row(store, 'idinvert').verdict, 'reproduced', row(store, 'idinvert').why);
+    // Midpoints better than from the mean w but worse than optimisation from the encoder: only part of the claim.
+    const mixed = [0, 1, 2].flatMap((s) => [res('inDomain', s, 0.01 + s * 0.001, 0.002, 25 + s * 0.1), res('optimEncoder', s, 0.004, 0.018 + s * 0.001, 21.5 + s * 0.2), res('optimMean', s, 0.07, 0.28, 54 + s), res('encoder', s, 0.03 + s * 0.002, 0.002, 26)]);
+    storeRun(store, 'idinvert', { artifacts: { results: { results: mixed } } });
+    assert.equal(row(store, 'idinvert').verdict, 'partly', row(store, 'idinvert').why);
+    assert.match(row(store, 'idinvert').why, /less realistic than optimisation from the encoder/);
   });
 
   it('damaged stored results give a row that says so instead of failing the report', () => {
