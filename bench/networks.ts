@@ -52,6 +52,25 @@ export async function main(argv: string[]): Promise<void> {
   const profile = await profileCpuKernels(() => {
     trainer.runEpoch();
   });
+  const features = featureExtractor(model);
+  const x128 = tf.tidy(() => tf.randomUniform([128, 32, 32, 3], 0, 1, 'float32', 3));
+  const forward = (): void => {
+    const y = tf.tidy(() => features.predict(x128) as tf.Tensor);
+    y.dataSync();
+    y.dispose();
+  };
+  forward();
+  const fwd: number[] = [];
+  for (let i = 0; i < Math.max(3, Math.floor(steps / 2)); i++) {
+    const t = performance.now();
+    forward();
+    fwd.push(performance.now() - t);
+  }
+  const forwardMs = median(fwd);
+  tf.dispose(x128);
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  // The peer right after our timing, before the long leak loop, so both run on a machine in the same state.
+  const peer = runPythonPeer<TorchRow>('torch_networks.py', [String(threads), String(steps)], 'PyTorch', 'python3-torch');
   const leakSteps = Number(arg(argv, 'leak-steps', '0'));
   const leak: Array<{ step: number; tensors: number; rssMiB: number }> = [];
   if (leakSteps > 0) {
@@ -70,26 +89,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     loop.dispose();
   }
-  const features = featureExtractor(model);
-  const x128 = tf.tidy(() => tf.randomUniform([128, 32, 32, 3], 0, 1, 'float32', 3));
-  const forward = (): void => {
-    const y = tf.tidy(() => features.predict(x128) as tf.Tensor);
-    y.dataSync();
-    y.dispose();
-  };
-  forward();
-  const fwd: number[] = [];
-  for (let i = 0; i < Math.max(3, Math.floor(steps / 2)); i++) {
-    const t = performance.now();
-    forward();
-    fwd.push(performance.now() - t);
-  }
-  const forwardMs = median(fwd);
-  tf.dispose(x128);
   trainer.dispose();
   model.dispose();
-  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  const peer = runPythonPeer<TorchRow>('torch_networks.py', [String(threads), String(steps)], 'PyTorch', 'python3-torch');
   const row = { backend: engine.backend, threads, trainStepMs, forwardMs, peakRssMiB, cpuKernelShare: profile.totalMs > 0 ? profile.cpuMs / profile.totalMs : 0, cpuKernels: profile.kernels.slice(0, 8), peer, ...(leak.length ? { leak } : {}) };
   if (json) {
     console.log(JSON.stringify({ resnet12: row }));
