@@ -18,6 +18,13 @@ import { check } from '../errors.js';
 /** Floats per distance block (64 MiB of float32). */
 const BLOCK_FLOATS = 16 * 1024 * 1024;
 
+/** Query rows per distance block against `refRows` references: `blockRows` when given (checked), else a 64 MiB block. */
+function distanceBlockRows(refRows: number, blockRows: number | undefined): number {
+  const rows = blockRows ?? Math.max(1, Math.min(4096, Math.floor(BLOCK_FLOATS / refRows)));
+  check(Number.isInteger(rows) && rows > 0, 'blockRows', blockRows, 'a positive integer');
+  return rows;
+}
+
 /**
  * Calls `visit(row, queryIndex)` for every query with its squared Euclidean
  * distances to all reference rows (`row` is reused between calls: copy what
@@ -33,8 +40,7 @@ export function forEachDistanceRow(
 ): void {
   const [nq] = query.shape;
   const [nr] = ref.shape;
-  const rows = blockRows ?? Math.max(1, Math.min(4096, Math.floor(BLOCK_FLOATS / nr)));
-  check(Number.isInteger(rows) && rows > 0, 'blockRows', blockRows, 'a positive integer');
+  const rows = distanceBlockRows(nr, blockRows);
   // Only the products run on the backend; the norms are added on the CPU while each row is
   // visited anyway, which saves three elementwise passes over every block.
   const refSq = squaredNorms(ref);
@@ -98,8 +104,7 @@ export function rankNeighbours(
     );
     return;
   }
-  const rows = blockRows ?? Math.max(1, Math.min(4096, Math.floor(BLOCK_FLOATS / nr)));
-  check(Number.isInteger(rows) && rows > 0, 'blockRows', blockRows, 'a positive integer');
+  const rows = distanceBlockRows(nr, blockRows);
   const refSq = squaredNorms(ref);
   const querySq = selfIncluded ? refSq : squaredNorms(query);
   const dim = query.shape[1];

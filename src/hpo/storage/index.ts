@@ -19,6 +19,15 @@ export { SqlStudyStorage, type SqlStorageOptions } from './sql.js';
 /** Options of {@link openStudyStorage}: heartbeat interval, grace period and retry limit of the SQL storages. */
 export type StudyStorageOptions = Omit<SqlStorageOptions, 'description'>;
 
+/** The SQLite file a storage URL names (the default store, `sqlite:FILE` or a plain path), or undefined for a server, memory or another scheme. */
+export function sqliteStoragePath(url: string | undefined): string | undefined {
+  if (url === undefined || url === '') return DEFAULT_STORE_PATH;
+  if (/^postgres(ql)?:\/\//i.test(url) || url === 'memory:' || url === 'memory') return undefined;
+  const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(url);
+  if (sqlite) return sqlite[2] as string;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : url;
+}
+
 /**
  * Opens a study storage from a URL:
  * - `postgres://…` or `postgresql://…`: PostgreSQL;
@@ -28,22 +37,13 @@ export type StudyStorageOptions = Omit<SqlStorageOptions, 'description'>;
  *
  * @throws {@link EccvkitInputError} for another scheme, an unreachable server or a file that is not a run store
  */
-/** The SQLite file a storage URL names (the default store, `sqlite:FILE` or a plain path), or undefined for a server or memory. */
-export function sqliteStoragePath(url: string | undefined): string | undefined {
-  if (url === undefined || url === '') return DEFAULT_STORE_PATH;
-  if (/^postgres(ql)?:\/\//i.test(url) || url === 'memory:' || url === 'memory') return undefined;
-  const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(url);
-  if (sqlite) return sqlite[2] as string;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : url;
-}
-
 export async function openStudyStorage(url: string | undefined, o: StudyStorageOptions = {}): Promise<StudyStorage> {
-  if (url === undefined || url === '') return openSqliteStudyStorage(DEFAULT_STORE_PATH, o);
-  check(typeof url === 'string', '--storage', url, 'a storage URL');
-  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgresStudyStorage(url, o);
-  if (url === 'memory:' || url === 'memory') return new InMemoryStorage();
-  const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(url);
-  if (sqlite) return openSqliteStudyStorage(sqlite[2] as string, o);
-  check(!/^[a-z][a-z0-9+.-]*:\/\//i.test(url), '--storage', url, 'postgres://user@host:port/db, sqlite:FILE, a file path, or memory:');
-  return openSqliteStudyStorage(url, o);
+  if (url !== undefined && url !== '') {
+    check(typeof url === 'string', '--storage', url, 'a storage URL');
+    if (/^postgres(ql)?:\/\//i.test(url)) return openPostgresStudyStorage(url, o);
+    if (url === 'memory:' || url === 'memory') return new InMemoryStorage();
+  }
+  const file = sqliteStoragePath(url);
+  check(file !== undefined, '--storage', url, 'postgres://user@host:port/db, sqlite:FILE, a file path, or memory:');
+  return openSqliteStudyStorage(file, o);
 }
