@@ -387,6 +387,26 @@ napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
     float* x = floats(env, a[0], s.srcSize(), "x");
     float* dy = floats(env, a[1], s.dstSize(), "dy");
     float* dw = floats(env, a[2], s.weightSize(), "dw");
+    if (s.KH == 1 && s.KW == 1 && s.G == 1 && s.PT == 0 && s.PL == 0 && s.PB == 0 && s.PR == 0) {
+      // A 1×1 filter's gradient is one product, dw[ic, oc] = Σ x[n, oh·SH, ow·SW, ic]·dy[n, oh, ow, oc].
+      // It also keeps oneDNN 2.6's strided 1×1 path off: with stride 2 and fewer than 8 input
+      // channels its source copy writes past its scratch buffer (a 4×32×32×4 → 8 step corrupted the heap).
+      const int64_t rows = s.N * s.OH * s.OW;
+      const float* src = x;
+      std::vector<float> picked;
+      if (s.SH != 1 || s.SW != 1 || s.OH != s.IH || s.OW != s.IW) {
+        picked.resize(static_cast<size_t>(rows * s.IC));
+        for (int64_t n = 0; n < s.N; ++n)
+          for (int64_t oh = 0; oh < s.OH; ++oh)
+            for (int64_t ow = 0; ow < s.OW; ++ow)
+              std::memcpy(picked.data() + ((n * s.OH + oh) * s.OW + ow) * s.IC, x + ((n * s.IH + oh * s.SH) * s.IW + ow * s.SW) * s.IC,
+                          sizeof(float) * s.IC);
+        src = picked.data();
+      }
+      dnnl_status_t st = dnnl_sgemm('T', 'N', s.IC, s.OC, rows, 1.f, src, s.IC, dy, s.OC, 0.f, dw, s.OC);
+      if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+      return undefinedValue(env);
+    }
     auto pd = cache.get(p, 0, [&] {
       auto hint = forwardDesc(s, false, dnnl::primitive_attr());
       dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
