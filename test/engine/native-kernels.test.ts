@@ -7,7 +7,12 @@
  * ECCVKIT_REQUIRE_NATIVE=1 (set by .ci/run), which makes its absence a failure.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { initEngine, NATIVE_KERNELS, nativeThreads, tf } from '../../src/engine/index.js';
 import { broadcastPlan, sumPasses, sumPlan } from '../../src/engine/native.js';
 import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
@@ -72,6 +77,23 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     const got = g.dataSync();
     for (let ic = 0; ic < 4; ic++) for (let oc = 0; oc < 8; oc++) assert.ok(Math.abs((got[ic * 8 + oc] as number) - (expected[ic] as number)) < 1e-3, `dw[${ic}, ${oc}]`);
     tf.dispose([x, w, g]);
+  });
+
+  it('products survive a storm of profiler signals (node --cpu-prof)', () => {
+    // Before the addon blocked asynchronous signals during its kernels, a SIGPROF handled in the middle of
+    // oneDNN's sgemm corrupted the heap: this child aborted ("corrupted size vs. prev_size") within 300 products.
+    const addonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'eccvkit_native.node');
+    const script = [
+      `const addon = require(${JSON.stringify(addonPath)});`,
+      'addon.setThreads(1);',
+      'const a = new Float32Array(64 * 512).fill(1), b = new Float32Array(512 * 64).fill(1), c = new Float32Array(64 * 64);',
+      'for (let i = 0; i < 600; i++) addon.matMul(a, b, c, null, Int32Array.of(1, 1, 64, 64, 512, 0, 0, 0), 0.2);',
+      'if (c[0] !== 512) throw new Error(`c[0] = ${c[0]}`);',
+    ].join('\n');
+    const dir = path.join(os.tmpdir(), `eccvkit-prof-${process.pid}`);
+    const child = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, '-e', script], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(child.status, 0, `the profiled child exited with ${child.status} (signal ${child.signal}): ${child.stderr.slice(-400)}`);
   });
 
   it('dilated conv2d forward', async () => {
