@@ -441,6 +441,8 @@ export const gcAblation: Experiment<GcAblationConfig> = {
     quick: { seeds: 3, trainSize: 1024, testSize: 1000, epochs: 2, batchSize: 64, filters: [8, 16], hidden: 32, logEvery: 4 },
     full: { seeds: 5, trainSize: 6400, testSize: 0, epochs: 3, batchSize: 128, logEvery: 5 },
   },
+  fullPreset:
+    'trains 5 paired seeds × 4 arms (SGD-momentum and Adam, each with and without GC) on 6,400 Fashion-MNIST images for 3 epochs and tests on all 10,000: 3,000 steps, about 15 min on an idle 2-core machine (43–55 min on a loaded one). Its last run here found no gain: SGD-M −0.29 points (95% CI −0.74 to +0.15), Adam −0.35 (−0.62 to −0.08).',
   run,
   report,
 };

@@ -605,6 +605,8 @@ export const metricRealityCheck: Experiment<MetricRealityCheckConfig> = {
     // gather gradient dominates (the engine-speed issue).
     full: { classes: 200, perClass: 20, itersPerEpoch: 50, maxEpochs: 30, patience: 4, trials: 50, reproductions: 4, losses: ['contrastive', 'triplet', 'ntxent', 'multi_similarity', 'proxy_anchor', 'arcface'] },
   },
+  fullPreset:
+    "runs the protocol on 200 glyph classes: 6 losses × 50 TPE trials × 4 class-disjoint folds, then 4 reproductions of each loss's best settings (1,296 models; hours, resumable, shareable with workers through --storage).",
   run,
   report,
 };

@@ -216,6 +216,8 @@ export const mnistBaseline: Experiment<MnistBaselineConfig> = {
     quick: { epochs: 5 },
     full: { epochs: 15, filters: [32, 64], hidden: 128 },
   },
+  fullPreset:
+    'trains the wider net (32 and 64 filters, 128 hidden) for 15 epochs on the same split.',
   run,
   report,
 };

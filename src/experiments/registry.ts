@@ -63,6 +63,11 @@ export interface Experiment<C extends BaseConfig = BaseConfig> {
   schema: z.ZodType<C>;
   /** Overrides applied on top of the schema defaults. */
   presets: Record<Preset, Partial<C>>;
+  /**
+   * What `--preset full` trains, what it measures and what it cost here, in
+   * one sentence: the report shows it wherever a quick run is only a pipeline check.
+   */
+  fullPreset: string;
   /** Trains and measures; returns the final metrics to store. */
   run(config: C, ctx: ExperimentContext): Promise<Record<string, number | string>>;
   /** Renders this experiment's stored run as the body of a report section (HTML). */

@@ -42,8 +42,14 @@ export function buildReport(store: RunStore, generatedAt = new Date().toISOStrin
       `<p class="paper"><strong>Source.</strong> ${escapeHtml(experiment.paper)}</p>` +
       `<p class="verdict-line">${badgeHtml(row.verdict)} ${escapeHtml(row.why)}. <a href="#claims">Back to the claims</a></p>` +
       (run ? `<p><strong>Ours:</strong> ${escapeHtml(row.measured)}. <strong>Paper:</strong> ${escapeHtml(row.paper)}.</p>${findingsHtml(row.findings)}` : '');
+    // A quick run that cannot tell the effect from noise says so, and what the full preset would take and show.
+    const pipelineOnly =
+      run && row.verdict === 'pipeline check only'
+        ? `<p class="pipeline-only"><strong>This ${escapeHtml(run.preset)} run checks the pipeline, not the claim.</strong> <code>--preset full</code> ${escapeHtml(experiment.fullPreset)}</p>`
+        : '';
     const body = run
       ? `<p class="run-meta">Run ${run.id}, preset <code>${escapeHtml(run.preset)}</code>, seed ${run.seed}, backend ${escapeHtml(run.backend)}, finished ${escapeHtml(run.finishedAt ?? '')}.</p>` +
+        pipelineOnly +
         experiment.report(run, store)
       : `<p><em>Not run yet.</em> Run it with <code>npx eccvkit run ${escapeHtml(experiment.name)}</code>.</p>`;
     sections.push({ id: experiment.name, title: experiment.title, html: head + body });

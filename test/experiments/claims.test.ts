@@ -155,8 +155,37 @@ describe('claims dashboard', () => {
         const [reg, alpha] = key.split('@') as [string, string];
         return [cell('nonSaturating', reg, Number(alpha), a), cell('exp', reg, Number(alpha), b)];
       });
-    storeRun(store, 'lipschitz-domain-scaling', { preset: 'quick', artifacts: { cells: grid({ 'none@1': [181, 182], 'none@0.01': [181.5, 181], 'sn1@1': [180.5, 181], 'sn1@0.01': [181, 182] }) } });
+    // Sections are rendered from a store of this experiment's runs only, with the quick preset's whole config.
+    const own = RunStore.open(path.join(dir, 'lipschitz', 'eccvkit.db'));
+    const config = resolveConfig(getExperiment('lipschitz-domain-scaling'), 'quick') as unknown as Record<string, unknown>;
+    const both = (o: Parameters<typeof storeRun>[2]) => {
+      storeRun(store, 'lipschitz-domain-scaling', o);
+      storeRun(own, 'lipschitz-domain-scaling', { ...o, config });
+    };
+    const section = () => {
+      const html = buildReport(own);
+      const start = html.indexOf('<section id="lipschitz-domain-scaling">');
+      return html.slice(start, html.indexOf('</section>', start));
+    };
+    const fullPreset = getExperiment('lipschitz-domain-scaling').fullPreset;
+    both({ preset: 'quick', artifacts: { cells: grid({ 'none@1': [181, 182], 'none@0.01': [181.5, 181], 'sn1@1': [180.5, 181], 'sn1@0.01': [181, 182] }) } });
     assert.equal(row(store, 'lipschitz-domain-scaling').verdict, 'pipeline check only');
+    // A pipeline check says so in its section, with what the full preset trains and shows.
+    assert.match(section(), /This quick run checks the pipeline, not the claim/);
+    assert.ok(section().includes(fullPreset.slice(0, 40)), 'the full preset is described');
+    // The quick preset's grid: a loose bound at α = 1 (exp overflows, least squares stays noise) against α = 0.01.
+    const loose = [
+      { ...cell('nonSaturating', 'snLarge', 1, 88), diverged: false },
+      { ...cell('leastSquares', 'snLarge', 1, 161), diverged: false },
+      { ...cell('exp', 'snLarge', 1, NaN), diverged: true },
+      ...[cell('nonSaturating', 'snLarge', 0.01, 45), cell('leastSquares', 'snLarge', 0.01, 54), cell('exp', 'snLarge', 0.01, 49)],
+    ].map((c) => ({ ...c, fd: Number.isFinite(c.fd) ? c.fd : null }));
+    both({ preset: 'quick', artifacts: { cells: loose } });
+    const q = row(store, 'lipschitz-domain-scaling');
+    assert.equal(q.verdict, 'reproduced', q.why);
+    assert.match(q.why, /only the α part is tested/);
+    assert.doesNotMatch(section(), /checks the pipeline, not the claim/);
+    own.close();
     storeRun(store, 'lipschitz-domain-scaling', { artifacts: { cells: grid({ 'none@1': [20, 60], 'none@0.01': [20, 22], 'sn1@1': [20, 23], 'sn1@0.01': [20, 21] }) } });
     const r = row(store, 'lipschitz-domain-scaling');
     assert.equal(r.verdict, 'reproduced', r.why);

@@ -54,7 +54,7 @@ registerClaims('lipschitz-domain-scaling', {
       ? `quick run: every cell's FD is within ×${SPREAD_TOLERANCE} of the others (${Math.min(...finite).toFixed(0)}–${Math.max(...finite).toFixed(0)}), generators still far from the data`
       : parts.length === 0
         ? 'the grid has neither two α values nor SN k = 1 beside a looser bound'
-        : `spread shrinks as α shrinks under ${shrinking.length ? shrinking.join(', ') : 'no regulariser'}${sn1 && looser.length ? `; at α = ${maxAlpha}, SN k = 1 ${looser.every((s) => compare(sn1.spread, s.spread) < 0) ? 'makes losses more alike' : 'does not make losses clearly more alike'}` : ''} (changes under ×${SPREAD_TOLERANCE} count as none)`;
+        : `spread shrinks as α shrinks under ${shrinking.length ? shrinking.join(', ') : 'no regulariser'}${sn1 && looser.length ? `; at α = ${maxAlpha}, SN k = 1 ${looser.every((s) => compare(sn1.spread, s.spread) < 0) ? 'makes losses more alike' : 'does not make losses clearly more alike'}` : '; SN k = 1 beside a looser bound is not in this grid, so only the α part is tested'} (changes under ×${SPREAD_TOLERANCE} count as none)`;
     return { measured, verdict, why };
   },
 });
