@@ -10,18 +10,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadMnistDigits, shuffledBatches, stratifiedSplit, subset, toTensors } from '../data/index.js';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
+import { check } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
+import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
+import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { classifierStep } from '../nn/small-convnet.js';
 import { escapeHtml, findingsHtml, htmlTable, imageGridPng, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { mnistConvNet } from './mnist-baseline.js';
-import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { registerExperiment, silentProgress, type Experiment, type ExperimentContext, type ProgressReporter } from './registry.js';
 
 const REGULARISERS = ['none', 'sn1', 'snLarge'] as const;
 type RegulariserName = (typeof REGULARISERS)[number];
@@ -47,6 +50,13 @@ const schema = z
     sampleEvery: z.number().int().min(0).default(500),
     /** Save a checkpoint inside a cell every this many steps (0: only between cells). */
     checkpointEvery: z.number().int().min(0).default(500),
+    /**
+     * Study storage URL (`postgres://…`, `sqlite:FILE`): each cell becomes a
+     * unit there that `eccvkit worker --storage URL` processes on any machine
+     * (restarting a dead worker's cell from its start); empty: every cell
+     * trains in this process, checkpointed inside the cell.
+     */
+    storage: z.string().default(''),
   })
   .strict();
 export type LipschitzDomainScalingConfig = z.infer<typeof schema>;
@@ -79,26 +89,42 @@ function featureModel(classifier: tf.LayersModel): tf.LayersModel {
 }
 
 
-async function trainClassifier(train: ReturnType<typeof toTensors>, config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<tf.LayersModel> {
-  const net = mnistConvNet({ filters: [16, 32], hidden: 64 }, ctx.rng.seedInt());
+async function trainClassifier(train: ReturnType<typeof toTensors>, config: LipschitzDomainScalingConfig, seed: number, progress: ProgressReporter): Promise<tf.LayersModel> {
+  const net = mnistConvNet({ filters: [16, 32], hidden: 64 }, seed);
   const opt = tf.train.adam(1e-3);
   const n = train.y.shape[0];
   const targets = tf.tidy(() => tf.oneHot(train.y, 10).toFloat());
   for (let epoch = 0; epoch < config.classifierEpochs; epoch++) {
     const batches = shuffledBatches(n, 64, config.seed * 7919 + epoch);
-    ctx.progress.start(`feature classifier epoch ${epoch + 1}/${config.classifierEpochs}`, batches.length);
+    progress.start(`feature classifier epoch ${epoch + 1}/${config.classifierEpochs}`, batches.length);
     batches.forEach((b, i) => {
       classifierStep(net, opt, train.x, targets, b);
-      if (i % 20 === 0) ctx.progress.update(i + 1);
+      if (i % 20 === 0) progress.update(i + 1);
     });
-    ctx.progress.stop();
+    progress.stop();
   }
   tf.dispose(targets);
   opt.dispose();
   return net;
 }
 
-async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
+/** What every cell of one config trains on and is scored against: the real digits in [−1, 1] and the feature classifier. */
+interface CellData {
+  realTanh: tf.Tensor4D;
+  classifier: tf.LayersModel;
+  featureNet: tf.LayersModel;
+  realFeatures: ReturnType<typeof modelFeatures>;
+  accuracy: number;
+  fdFloor: number;
+}
+
+/**
+ * Loads the digits and the feature classifier (from `classifierDir` when one
+ * is saved there, else trained with `classifierSeed` and saved there). The
+ * seed is the run's first random draw, so a worker on another machine that
+ * trains its own classifier for a unit gets the run's classifier.
+ */
+async function prepareCellData(config: LipschitzDomainScalingConfig, o: { classifierSeed: number; progress: ProgressReporter; classifierDir?: string; onSaved?: (dir: string) => void }): Promise<CellData> {
   const all = loadMnistDigits();
   const split = stratifiedSplit(all.labels, 0.2, config.seed);
   const trainSet = subset(all, split.train, 'mnist[train]');
@@ -109,120 +135,269 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
   const floorSet = subset(all, pick(split.train), 'mnist[train sample]');
   const train = toTensors(trainSet);
   const test = toTensors(testSet);
-  const realTanh = tf.tidy(() => tf.sub(tf.mul(train.x, 2), 1) as tf.Tensor4D);
-  const classifierDir = path.join(ctx.run.dir, 'classifier');
-  let classifier: tf.LayersModel;
-  if (fs.existsSync(path.join(classifierDir, 'model.json'))) classifier = await loadModel(classifierDir);
-  else {
-    classifier = await trainClassifier(train, config, ctx);
-    await saveModel(classifier, classifierDir);
-    ctx.addArtifact('feature-classifier', 'tfjs-layers-model', classifierDir);
+  try {
+    const realTanh = tf.tidy(() => tf.sub(tf.mul(train.x, 2), 1) as tf.Tensor4D);
+    let classifier: tf.LayersModel;
+    if (o.classifierDir && fs.existsSync(path.join(o.classifierDir, 'model.json'))) classifier = await loadModel(o.classifierDir);
+    else {
+      classifier = await trainClassifier(train, config, o.classifierSeed, o.progress);
+      if (o.classifierDir) {
+        await saveModel(classifier, o.classifierDir);
+        o.onSaved?.(o.classifierDir);
+      }
+    }
+    const featureNet = featureModel(classifier);
+    const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(classifier.predict(test.x) as tf.Tensor, 1), test.y), 'float32')).dataSync()[0] as number);
+    const realFeatures = modelFeatures(featureNet, test.x);
+    // The floor: held-out real digits against as many training digits.
+    const floor = toTensors(floorSet);
+    const realFloorFeatures = modelFeatures(featureNet, floor.x);
+    tf.dispose([floor.x, floor.y]);
+    return { realTanh, classifier, featureNet, realFeatures, accuracy, fdFloor: frechetDistance(realFeatures, realFloorFeatures) };
+  } finally {
+    tf.dispose([train.x, train.y, test.x, test.y]);
   }
-  const featureNet = featureModel(classifier);
-  const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(classifier.predict(test.x) as tf.Tensor, 1), test.y), 'float32')).dataSync()[0] as number);
-  const realFeatures = modelFeatures(featureNet, test.x);
-  // The floor: held-out real digits against as many training digits.
-  const floor = toTensors(floorSet);
-  const realFloorFeatures = modelFeatures(featureNet, floor.x);
-  tf.dispose([floor.x, floor.y]);
-  const fdFloor = frechetDistance(realFeatures, realFloorFeatures);
-  ctx.progress.log(`feature classifier: held-out accuracy ${(100 * accuracy).toFixed(2)}%, FD(train, test) = ${fdFloor.toFixed(3)}`);
+}
 
-  const cells: Array<Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>> = [];
-  for (const regulariser of config.regularisers) for (const alpha of config.alphas) for (const loss of config.losses) cells.push({ loss, regulariser, alpha });
-  const done: DomainScalingCell[] = Array.isArray(ctx.resumeFrom?.meta.cells) ? cellsFromJson(ctx.resumeFrom.meta.cells) : [];
-  const midCell = ctx.resumeFrom?.meta.partial as { key: string; step: number } | undefined;
+function disposeCellData(data: CellData): void {
+  data.realTanh.dispose();
+  // featureNet shares the classifier's layers.
+  data.classifier.dispose();
+}
+
+type CellSpec = Pick<DomainScalingCell, 'loss' | 'regulariser' | 'alpha'>;
+
+/** How a cell reports while it trains: in-process runs checkpoint inside it, units only log. */
+interface CellHooks {
+  progress: ProgressReporter;
+  onLog(step: number, values: Record<string, number>): void;
+  onSample(step: number, png: Buffer): void;
+  checkpointEvery: number;
+  onCheckpoint?(step: number, trainer: GanTrainer): Promise<void>;
+  resumeFrom?: { dir: string; step: number };
+}
+
+/** Trains one cell of the grid (its seed from the config's seed and its index) and scores its EMA generator. */
+async function trainCell(cell: CellSpec, index: number, cellCount: number, config: LipschitzDomainScalingConfig, data: CellData, hooks: CellHooks): Promise<{ result: Omit<DomainScalingCell, 'grid'>; grid: Buffer }> {
   const gridNoiseSeed = createRng(config.seed + 17).seedInt();
   const evalNoiseSeed = createRng(config.seed + 23).seedInt();
+  const cellSeed = createRng(config.seed * 1009 + index).seedInt();
+  const bound = cell.regulariser === 'sn1' ? 1 : cell.regulariser === 'snLarge' ? config.largeBound : undefined;
+  const generator = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
+  const ema = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
+  const discriminator = dcganDiscriminator({ width: config.width, seed: cellSeed + 1, ...(bound === undefined ? {} : { spectralNormBound: bound }) });
+  const trainer = new GanTrainer({
+    generator,
+    discriminator,
+    ema,
+    real: data.realTanh,
+    loss: ganLoss(cell.loss, cell.alpha),
+    batchSize: config.batchSize,
+    seed: cellSeed,
+    generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+    discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+  });
+  const grid = () => {
+    const zGrid = trainer.noise(64, gridNoiseSeed);
+    const images = trainer.samples(zGrid);
+    zGrid.dispose();
+    return imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 });
+  };
   try {
-    for (const [index, cell] of cells.entries()) {
-      if (done.some((d) => cellKey(d) === cellKey(cell))) continue;
-      const cellSeed = createRng(config.seed * 1009 + index).seedInt();
-      const bound = cell.regulariser === 'sn1' ? 1 : cell.regulariser === 'snLarge' ? config.largeBound : undefined;
-      const generator = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
-      const ema = dcganGenerator({ latentDim: config.latentDim, width: config.width, seed: cellSeed });
-      const discriminator = dcganDiscriminator({ width: config.width, seed: cellSeed + 1, ...(bound === undefined ? {} : { spectralNormBound: bound }) });
-      const trainer = new GanTrainer({
-        generator,
-        discriminator,
-        ema,
-        real: realTanh,
-        loss: ganLoss(cell.loss, cell.alpha),
-        batchSize: config.batchSize,
-        seed: cellSeed,
-        generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
-        discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
-      });
-      try {
-        if (midCell && midCell.key === cellKey(cell) && ctx.resumeFrom) await trainer.load(path.join(ctx.resumeFrom.path, 'cell'), midCell.step);
-        const t0 = performance.now();
+    if (hooks.resumeFrom) await trainer.load(hooks.resumeFrom.dir, hooks.resumeFrom.step);
+    const t0 = performance.now();
+    // Stops at the first non-finite loss: the cell is then marked diverged.
+    const last = await trainGan(trainer, {
+      steps: config.steps,
+      label: `${cellKey(cell)} (${index + 1}/${cellCount})`,
+      progress: hooks.progress,
+      logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
+      onLog: (step, values) => {
+        const logged = Object.entries({ [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! }).filter(([, v]) => Number.isFinite(v));
+        if (logged.length > 0) hooks.onLog(step, Object.fromEntries(logged));
+      },
+      sampleEvery: config.sampleEvery,
+      onSample: (step) => {
+        if (step !== config.steps) hooks.onSample(step, grid());
+      },
+      checkpointEvery: hooks.onCheckpoint ? hooks.checkpointEvery : 0,
+      onCheckpoint: async (step) => hooks.onCheckpoint?.(step, trainer),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
+    const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
+    // Checked on the images: tfjs max-pooling drops NaN (wasm even returns −∞), so NaN samples can give finite features.
+    const finite = (fakeImages.dataSync() as Float32Array).every(Number.isFinite);
+    const fakeFeatures = modelFeatures(data.featureNet, fakeImages);
+    tf.dispose([zEval, fakeImages]);
+    const fd = finite ? frechetDistance(data.realFeatures, fakeFeatures) : NaN;
+    const kid = finite ? kernelInceptionDistance(data.realFeatures, fakeFeatures, { subsetSize: Math.min(500, config.evalSamples), subsets: 10, seed: config.seed }).mean : NaN;
+    return { result: { ...cell, fd, kid, diverged: lossesDiverged(last) || !finite, steps: trainer.step, seconds }, grid: grid() };
+  } finally {
+    trainer.dispose();
+    [generator, ema, discriminator].forEach((m) => m.dispose());
+  }
+}
+
+const gridFile = (dir: string, cell: CellSpec, step?: number) => path.join(dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}${step === undefined ? '' : `-step${step}`}.png`);
+
+async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
+  const classifierDir = path.join(ctx.run.dir, 'classifier');
+  const data = await prepareCellData(config, {
+    classifierSeed: ctx.rng.seedInt(),
+    progress: ctx.progress,
+    classifierDir,
+    onSaved: (dir) => ctx.addArtifact('feature-classifier', 'tfjs-layers-model', dir),
+  });
+  ctx.progress.log(`feature classifier: held-out accuracy ${(100 * data.accuracy).toFixed(2)}%, FD(train, test) = ${data.fdFloor.toFixed(3)}`);
+
+  const cells: CellSpec[] = [];
+  for (const regulariser of config.regularisers) for (const alpha of config.alphas) for (const loss of config.losses) cells.push({ loss, regulariser, alpha });
+  const done: DomainScalingCell[] = Array.isArray(ctx.resumeFrom?.meta.cells) ? cellsFromJson(ctx.resumeFrom.meta.cells) : [];
+  const record = (cell: CellSpec, index: number, result: Omit<DomainScalingCell, 'grid'>, png: Buffer) => {
+    const grid = gridFile(ctx.run.dir, cell);
+    writeFileAtomic(grid, png);
+    ctx.addArtifact(`samples:${cellKey(cell)}`, 'image/png', grid);
+    done.push({ ...result, grid });
+    const baseStep = index * config.steps;
+    if (Number.isFinite(result.fd) && Number.isFinite(result.kid)) ctx.logMetrics(baseStep + config.steps, { [`fd:${cellKey(cell)}`]: result.fd, [`kid:${cellKey(cell)}`]: result.kid });
+    ctx.progress.log(`${cellKey(cell)}: FD ${result.fd.toFixed(3)}, KID ${result.kid.toFixed(4)}${result.diverged ? ` (diverged at step ${result.steps})` : ''}, ${result.seconds.toFixed(1)} s`);
+  };
+  const sample = (cell: CellSpec, step: number, png: Buffer) => {
+    const file = gridFile(ctx.run.dir, cell, step);
+    writeFileAtomic(file, png);
+    ctx.addArtifact(`samples:${cellKey(cell)}:step${step}`, 'image/png', file);
+  };
+  try {
+    if (config.storage !== '') await runCellsAsUnits(config, ctx, cells, done, record, sample);
+    else {
+      const midCell = ctx.resumeFrom?.meta.partial as { key: string; step: number } | undefined;
+      for (const [index, cell] of cells.entries()) {
+        if (done.some((d) => cellKey(d) === cellKey(cell))) continue;
         const baseStep = index * config.steps;
-        // Stops at the first non-finite loss: the cell is then marked diverged.
-        const last = await trainGan(trainer, {
-          steps: config.steps,
-          label: `${cellKey(cell)} (${index + 1}/${cells.length})`,
+        const resume = midCell && midCell.key === cellKey(cell) && ctx.resumeFrom ? { dir: path.join(ctx.resumeFrom.path, 'cell'), step: midCell.step } : undefined;
+        const { result, grid } = await trainCell(cell, index, cells.length, config, data, {
           progress: ctx.progress,
-          logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
-          onLog: (step, values) => {
-            const logged = Object.entries({ [`d_loss:${cellKey(cell)}`]: values.d_loss!, [`g_loss:${cellKey(cell)}`]: values.g_loss! }).filter(([, v]) => Number.isFinite(v));
-            if (logged.length > 0) ctx.logMetrics(baseStep + step, Object.fromEntries(logged));
-          },
-          sampleEvery: config.sampleEvery,
-          onSample: (step) => {
-            if (step === config.steps) return;
-            const zGrid = trainer.noise(64, gridNoiseSeed);
-            const images = trainer.samples(zGrid);
-            zGrid.dispose();
-            const file = path.join(ctx.run.dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}-step${step}.png`);
-            writeFileAtomic(file, imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 }));
-            ctx.addArtifact(`samples:${cellKey(cell)}:step${step}`, 'image/png', file);
-          },
+          onLog: (step, values) => ctx.logMetrics(baseStep + step, values),
+          onSample: (step, png) => sample(cell, step, png),
           checkpointEvery: config.checkpointEvery,
-          onCheckpoint: async (step) => {
+          onCheckpoint: async (step, trainer) => {
             await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: cellsToJson(done), partial: { key: cellKey(cell), step } });
           },
+          ...(resume ? { resumeFrom: resume } : {}),
         });
-        const seconds = (performance.now() - t0) / 1000;
-        const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
-        const fakeImages = tf.tidy(() => tf.div(tf.add(ema.predict(zEval) as tf.Tensor, 1), 2) as tf.Tensor4D);
-        // Checked on the images: tfjs max-pooling drops NaN (wasm even returns −∞), so NaN samples can give finite features.
-        const finite = (fakeImages.dataSync() as Float32Array).every(Number.isFinite);
-        const fakeFeatures = modelFeatures(featureNet, fakeImages);
-        tf.dispose([zEval, fakeImages]);
-        const fd = finite ? frechetDistance(realFeatures, fakeFeatures) : NaN;
-        const kid = finite ? kernelInceptionDistance(realFeatures, fakeFeatures, { subsetSize: Math.min(500, config.evalSamples), subsets: 10, seed: config.seed }).mean : NaN;
-        const zGrid = trainer.noise(64, gridNoiseSeed);
-        const images = trainer.samples(zGrid);
-        zGrid.dispose();
-        const grid = path.join(ctx.run.dir, `samples-${cell.loss}-${cell.regulariser}-${cell.alpha}.png`);
-        writeFileAtomic(grid, imageGridPng(images, { count: 64, height: 28, width: 28, channels: 1, cols: 8 }));
-        ctx.addArtifact(`samples:${cellKey(cell)}`, 'image/png', grid);
-        const result: DomainScalingCell = { ...cell, fd, kid, diverged: lossesDiverged(last) || !finite, steps: trainer.step, seconds, grid };
-        done.push(result);
-        if (Number.isFinite(fd) && Number.isFinite(kid)) ctx.logMetrics(baseStep + config.steps, { [`fd:${cellKey(cell)}`]: fd, [`kid:${cellKey(cell)}`]: kid });
-        ctx.progress.log(`${cellKey(cell)}: FD ${fd.toFixed(3)}, KID ${kid.toFixed(4)}${result.diverged ? ` (diverged at step ${trainer.step})` : ''}, ${seconds.toFixed(1)} s`);
+        record(cell, index, result, grid);
         await ctx.saveCheckpoint(baseStep + config.steps, async () => {}, { cells: cellsToJson(done) });
-      } finally {
-        trainer.dispose();
-        [generator, ema, discriminator].forEach((m) => m.dispose());
       }
     }
   } finally {
-    tf.dispose([train.x, train.y, test.x, test.y, realTanh]);
-    // featureNet shares the classifier's layers.
-    classifier.dispose();
+    disposeCellData(data);
   }
+  // Grid order, whichever order the cells finished in.
+  done.sort((a, b) => cells.findIndex((c) => cellKey(c) === cellKey(a)) - cells.findIndex((c) => cellKey(c) === cellKey(b)));
   const table = path.join(ctx.run.dir, 'cells.json');
   writeFileAtomic(table, JSON.stringify(cellsToJson(done), null, 1));
   ctx.addArtifact('cells', 'application/json', table);
   const findings = domainScalingFindings(done, config.largeBound);
   return {
-    classifier_accuracy: accuracy,
-    fd_real_floor: fdFloor,
+    classifier_accuracy: data.accuracy,
+    fd_real_floor: data.fdFloor,
     cells: done.length,
     ...Object.fromEntries(done.map((c) => [`fd:${cellKey(c)}`, Number.isFinite(c.fd) ? c.fd : 'diverged'])),
     findings: findings.join(' '),
   };
+}
+
+/** A unit's arguments: the config without its storage, the cell, its index in the grid and the backend. */
+interface CellUnitArgs {
+  config: Omit<LipschitzDomainScalingConfig, 'storage'>;
+  cell: CellSpec;
+  index: number;
+  cellCount: number;
+  backend: BackendName;
+}
+
+/** A unit's result: the cell as JSON (FD and KID null when diverged), its grids as base64 PNG and its loss points. */
+interface CellUnitResult {
+  cell: ReturnType<typeof cellsToJson>[number];
+  grid: string;
+  samples: Array<[number, string]>;
+  log: Array<[number, Record<string, number>]>;
+}
+
+/** The digits and classifier of the last config a worker's units ran (a worker runs many cells of one config). */
+let unitData: { key: string; data: CellData } | undefined;
+
+/** Runs one cell by its arguments alone (the `lipschitz-domain-scaling/cell` unit kind); the worker trains the run's classifier once per config. */
+export async function lipschitzCellUnit(args: CellUnitArgs): Promise<CellUnitResult> {
+  const config = schema.parse({ ...args.config, storage: '' }) as LipschitzDomainScalingConfig;
+  const index = args.index;
+  check(Number.isInteger(index) && index >= 0 && index < args.cellCount, 'index', index, `an integer in [0, ${args.cellCount})`);
+  check(GAN_LOSSES.includes(args.cell?.loss) && REGULARISERS.includes(args.cell?.regulariser) && Number.isFinite(args.cell?.alpha), 'cell', args.cell, 'a { loss, regulariser, alpha } of the grid');
+  await initEngine({ backend: args.backend });
+  const key = JSON.stringify(config);
+  const quiet = silentProgress;
+  if (unitData?.key !== key) {
+    if (unitData) disposeCellData(unitData.data);
+    unitData = undefined;
+    unitData = { key, data: await prepareCellData(config, { classifierSeed: createRng(config.seed).seedInt(), progress: quiet }) };
+  }
+  const samples: Array<[number, string]> = [];
+  const log: Array<[number, Record<string, number>]> = [];
+  const baseStep = index * config.steps;
+  const { result, grid } = await trainCell(args.cell, index, args.cellCount, config, unitData.data, {
+    progress: quiet,
+    onLog: (step, values) => log.push([baseStep + step, values]),
+    onSample: (step, png) => samples.push([step, png.toString('base64')]),
+    checkpointEvery: 0,
+  });
+  return { cell: cellsToJson([{ ...result, grid: '' }])[0]!, grid: grid.toString('base64'), samples, log };
+}
+
+/** Frees the tensors a worker keeps between cells of one config. */
+export function releaseLipschitzUnitData(): void {
+  if (unitData) disposeCellData(unitData.data);
+  unitData = undefined;
+}
+
+registerUnitKind('lipschitz-domain-scaling/cell', (args) => lipschitzCellUnit(args as unknown as CellUnitArgs) as unknown as Promise<UnitJson>);
+
+/** Enqueues the cells not done yet as units, works on them here too, and records every worker's cells. */
+async function runCellsAsUnits(
+  config: LipschitzDomainScalingConfig,
+  ctx: ExperimentContext,
+  cells: CellSpec[],
+  done: DomainScalingCell[],
+  record: (cell: CellSpec, index: number, result: Omit<DomainScalingCell, 'grid'>, png: Buffer) => void,
+  sample: (cell: CellSpec, step: number, png: Buffer) => void,
+): Promise<void> {
+  const storage = await openStudyStorage(config.storage);
+  const { storage: _url, ...plain } = config;
+  const study = unitStudyName('lipschitz-domain-scaling', ctx.run.configHash);
+  const units = cells
+    .map((cell, index) => ({ cell, index }))
+    .filter(({ cell }) => !done.some((d) => cellKey(d) === cellKey(cell)))
+    .map(({ cell, index }) => ({ kind: 'lipschitz-domain-scaling/cell', key: cellKey(cell), args: { config: plain, cell, index, cellCount: cells.length, backend: ctx.engine.backend } as unknown as UnitJson }));
+  try {
+    const rec = await enqueueUnits(storage, study, units);
+    ctx.progress.log(`lipschitz-domain-scaling: ${units.length} cells as units of study "${study}" on ${storage.description}; start more with eccvkit worker --storage URL`);
+    const results = await collectUnits(storage, rec, units.map((u) => u.key), {
+      worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
+      onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+    });
+    for (const [index, cell] of cells.entries()) {
+      const r = results.get(cellKey(cell)) as unknown as CellUnitResult | undefined;
+      if (!r) continue;
+      for (const [step, values] of r.log) ctx.logMetrics(step, values);
+      for (const [step, png] of r.samples) sample(cell, step, Buffer.from(png, 'base64'));
+      const [result] = cellsFromJson([r.cell]);
+      record(cell, index, result!, Buffer.from(r.grid, 'base64'));
+    }
+    await ctx.saveCheckpoint(cells.length * config.steps, async () => {}, { cells: cellsToJson(done) });
+  } finally {
+    releaseLipschitzUnitData();
+    await storage.close();
+  }
 }
 
 /** Spread of FD across losses in one (regulariser, α) row: max/min ratio over finite cells, Infinity when any diverged. */

@@ -115,4 +115,29 @@ describe('units on the study storage', () => {
       store.close();
     }
   });
+
+  it('lipschitz-domain-scaling cells through units give the in-process numbers and grids', async () => {
+    await initEngine({ backend: 'wasm' });
+    const store = RunStore.open(path.join(dir, 'lds.db'));
+    try {
+      const settings = ['losses=["hinge","exp"]', 'regularisers=["sn1"]', 'alphas=[1]', 'steps=3', 'width=2', 'latentDim=4', 'batchSize=8', 'evalSamples=30', 'classifierEpochs=1', 'sampleEvery=2', 'checkpointEvery=0'];
+      const here = await runExperiment('lipschitz-domain-scaling', { store, settings, backend: 'wasm' });
+      const units = await runExperiment('lipschitz-domain-scaling', { store, settings: [...settings, `storage="sqlite:${path.join(dir, 'lds-units.db')}"`], backend: 'wasm' });
+      assert.equal(units.status, 'finished');
+      for (const key of ['fd:hinge/sn1/1', 'fd:exp/sn1/1', 'classifier_accuracy', 'fd_real_floor']) assert.equal(units.metrics[key], here.metrics[key], key);
+      assert.deepEqual(store.metrics(units.run.id, 'd_loss:exp/sn1/1'), store.metrics(here.run.id, 'd_loss:exp/sn1/1'));
+      // The grids a worker drew come back as the files an in-process run writes.
+      const grid = (id: number, name: string) => fs.readFileSync(store.artifacts(id).find((a) => a.name === name)!.path);
+      for (const name of ['samples:hinge/sn1/1', 'samples:exp/sn1/1:step2']) assert.ok(grid(units.run.id, name).equals(grid(here.run.id, name)), name);
+      const s = await openStudyStorage(path.join(dir, 'lds-units.db'));
+      try {
+        const trials = await s.getTrials((await s.findStudy(unitStudyName('lipschitz-domain-scaling', units.run.configHash)))!.id);
+        assert.deepEqual(trials.map((t) => t.state), ['COMPLETE', 'COMPLETE']);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      store.close();
+    }
+  });
 });
