@@ -599,10 +599,10 @@ export const metricRealityCheck: Experiment<MetricRealityCheckConfig> = {
   schema: schema as unknown as z.ZodType<MetricRealityCheckConfig>,
   presets: {
     quick: { classes: 40, perClass: 8, filters: [4, 8], embeddingSize: 16, batchSize: 16, itersPerEpoch: 4, maxEpochs: 3, patience: 1, trials: 3, startupTrials: 2, reproductions: 2 },
-    // quick: 80 models, about 30 s on one native thread. full: 6 losses × (50 trials + 4 reproductions) × 4 folds = 1,296 models;
-    // measured one thread, glyphs 200 × 20, s/epoch: contrastive 6.9, triplet 22.9, ntxent 11.5, multi-similarity 2.0,
-    // ProxyAnchor 2.2, ArcFace 1.6, so about 43 h at 15 epochs a model (85 h if every model runs all 30): the pair losses'
-    // gather gradient dominates (the engine-speed issue).
+    // quick: 80 models, about 10 s on native. full: 6 losses × (50 trials + 4 reproductions) × 4 folds = 1,296 models;
+    // measured on one native thread (glyphs 200 × 20, 2 epochs a model, the other core busy): 2.8 s a model, about
+    // 1.4 s an epoch for every loss since the loss kernels were fixed (triplet was 22.9 s an epoch), so about 6 h at
+    // 12 epochs a model on one thread (about 3 h with two workers), 15 h if every model ran all 30.
     full: { classes: 200, perClass: 20, itersPerEpoch: 50, maxEpochs: 30, patience: 4, trials: 50, reproductions: 4, losses: ['contrastive', 'triplet', 'ntxent', 'multi_similarity', 'proxy_anchor', 'arcface'] },
   },
   fullPreset:
