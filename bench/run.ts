@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   hpo: () => import('./hpo.js'),
   retrieval: () => import('./retrieval.js'),
   networks: () => import('./networks.js'),
+  gans: () => import('./gans.js'),
   episode: () => import('./episode.js'),
   losses: () => import('./losses.js'),
   presets: () => import('./presets.js'),

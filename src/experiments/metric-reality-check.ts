@@ -19,11 +19,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { generateGlyphs, loadImageFolder, MPerClassSampler, subset, type ImageDataset } from '../data/index.js';
-import { tf } from '../engine/index.js';
-import { EccvkitInputError } from '../errors.js';
+import { initEngine, tf, type BackendName } from '../engine/index.js';
+import { check, EccvkitInputError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { createStudy, NopPruner, RandomSampler, TPESampler, type FrozenTrial, type ParamValue, type StudyStorage, type Trial } from '../hpo/index.js';
-import { openStudyStorage } from '../hpo/storage/index.js';
+import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
+import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { accuracy, embed, LOSS_NAMES, makeLoss, MetricTrainer, type LossName, type OptionValue } from '../metric/index.js';
 import { findingsHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri, studyChartsSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
@@ -244,7 +245,17 @@ function suggestAll(trial: Trial, space: readonly SearchParam[]): Record<string,
   return out;
 }
 
-async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
+/** The protocol's data: the class split, each fold's train and validation tensors, and the test classes. */
+interface RealityData {
+  all: ImageDataset;
+  trainClasses: number[];
+  testClasses: number[];
+  folds: Array<{ train: Split; val: Split }>;
+  test: Split;
+  inputShape: [number, number, number];
+}
+
+function prepareData(config: MetricRealityCheckConfig): RealityData {
   const all = loadData(config);
   const classIds = [...new Set(all.labels)].sort((a, b) => a - b);
   if (classIds.length < 2 * config.folds) throw new EccvkitInputError('classes', classIds.length, `at least ${2 * config.folds} classes (half train in ${config.folds} folds, half test)`);
@@ -255,7 +266,155 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
     val: tensorsOf(subset(all, indicesOf(all.labels, fold.val), `fold ${f} val`)),
   }));
   const test = tensorsOf(subset(all, indicesOf(all.labels, testClasses), 'test'));
-  const inputShape = all.shape as [number, number, number];
+  return { all, trainClasses, testClasses, folds, test, inputShape: all.shape as [number, number, number] };
+}
+
+function disposeData(data: RealityData): void {
+  tf.dispose([data.test.x, ...data.folds.flatMap((f) => [f.train.x, f.val.x])]);
+}
+
+/** Trains one fold model with `params` (the caller disposes the model). */
+function trainFoldModel(
+  data: RealityData,
+  config: MetricRealityCheckConfig,
+  loss: LossName,
+  params: Record<string, ParamValue>,
+  f: number,
+  seed: number,
+  onEpoch?: (e: { epoch: number; valMapAtR: number; loss: number }) => void,
+): { model: tf.Sequential; result: ReturnType<MetricTrainer['finish']>; seconds: number } {
+  const t0 = performance.now();
+  const fold = data.folds[f] as RealityData['folds'][number];
+  const { settings, lossLr } = splitParams(loss, params, config);
+  const model = glyphEmbeddingNet(config, seed, data.inputShape);
+  const lossFn = makeLoss(loss, { numClasses: fold.train.classes, embeddingSize: config.embeddingSize, seed }, settings);
+  const optimizer = tf.train.adam(config.learningRate);
+  const lossOptimizer = tf.train.adam(lossLr);
+  const sampler = new MPerClassSampler(fold.train.labels, { m: config.m, batchSize: config.batchSize, seed, lengthBeforeNewIter: config.batchSize * config.itersPerEpoch });
+  const trainer = new MetricTrainer({
+    model,
+    loss: lossFn,
+    optimizer,
+    lossOptimizer,
+    sampler,
+    trainX: fold.train.x,
+    trainLabels: fold.train.labels,
+    valX: fold.val.x,
+    valLabels: fold.val.labels,
+    maxEpochs: config.maxEpochs,
+    patience: config.patience,
+    onEpoch,
+  });
+  try {
+    while (!trainer.done) trainer.runEpoch();
+    return { model, result: trainer.finish(), seconds: (performance.now() - t0) / 1000 };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    trainer.dispose();
+    lossFn.dispose();
+    optimizer.dispose();
+    lossOptimizer.dispose();
+  }
+}
+
+/** One fold model of reproduction `rep`: trained with the best parameters, its embedding of the test images and its validation record. */
+interface ReproducedFold {
+  embedding: Float32Array;
+  val: number;
+  bestEpoch: number;
+  epochs: number;
+  seconds: number;
+  /** Per epoch [epoch, validation MAP@R, training loss] (reproduction 0 only: the report's curves). */
+  curve: Array<[number, number, number]>;
+}
+
+function reproduceFold(data: RealityData, config: MetricRealityCheckConfig, loss: LossName, best: Record<string, ParamValue>, rep: number, f: number): ReproducedFold {
+  const curve: Array<[number, number, number]> = [];
+  const { model, result, seconds } = trainFoldModel(data, config, loss, best, f, seedOf(config.seed, rep, f, 3), rep === 0 ? (e) => curve.push([e.epoch, e.valMapAtR, e.loss]) : undefined);
+  try {
+    const e = embed(model, data.test.x);
+    const embedding = e.dataSync() as Float32Array;
+    e.dispose();
+    return { embedding, val: result.bestValMapAtR, bestEpoch: result.bestEpoch, epochs: result.history.length, seconds, curve };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Test accuracy of one reproduction from its fold models' embeddings: separated (averaged over folds) and concatenated. */
+function scoreReproduction(embeddings: Float32Array[], labels: Int32Array): { separated: Scores; concatenated: Scores } {
+  const separated = { precision_at_1: 0, r_precision: 0, mean_average_precision_at_r: 0 };
+  const concatenated = { ...separated };
+  const n = labels.length;
+  const parts = embeddings.map((v) => tf.tensor2d(v, [n, v.length / n]));
+  try {
+    for (const e of parts) {
+      const acc = accuracy(e, labels, undefined, undefined, { nmi: false, warn: () => {} });
+      for (const m of METRICS) separated[m] += acc[m] / parts.length;
+    }
+    const cat = tf.concat(parts, 1);
+    try {
+      const acc = accuracy(cat, labels, undefined, undefined, { nmi: false, warn: () => {} });
+      for (const m of METRICS) concatenated[m] = acc[m];
+    } finally {
+      cat.dispose();
+    }
+  } finally {
+    tf.dispose(parts);
+  }
+  return { separated, concatenated };
+}
+
+/** A reproduction unit's arguments: the config without its storage and study, the loss, its best parameters, the reproduction and the fold. */
+interface FoldUnitArgs {
+  config: Omit<MetricRealityCheckConfig, 'storage' | 'study'>;
+  loss: LossName;
+  params: Record<string, ParamValue>;
+  rep: number;
+  fold: number;
+  backend: BackendName;
+}
+
+/** The data of the last config a worker's units ran (a worker runs many fold models of one config). */
+let unitData: { key: string; data: RealityData } | undefined;
+
+/** Trains one fold model of one reproduction by its arguments alone (the `metric-reality-check/reproduction` unit kind). */
+export async function realityCheckFoldUnit(args: FoldUnitArgs): Promise<UnitJson> {
+  const config = schema.parse({ ...args.config, storage: '', study: '' }) as MetricRealityCheckConfig;
+  check((LOSS_NAMES as readonly string[]).includes(args.loss), 'loss', args.loss, `one of ${LOSS_NAMES.join(', ')}`);
+  check(Number.isInteger(args.fold) && args.fold >= 0 && args.fold < config.folds, 'fold', args.fold, `an integer in [0, ${config.folds})`);
+  check(Number.isInteger(args.rep) && args.rep >= 0 && args.rep < config.reproductions, 'rep', args.rep, `an integer in [0, ${config.reproductions})`);
+  await initEngine({ backend: args.backend });
+  const key = JSON.stringify(config);
+  if (unitData?.key !== key) {
+    if (unitData) disposeData(unitData.data);
+    unitData = undefined;
+    unitData = { key, data: prepareData(config) };
+  }
+  const r = reproduceFold(unitData.data, config, args.loss, args.params, args.rep, args.fold);
+  return { ...r, embedding: Buffer.from(r.embedding.buffer, r.embedding.byteOffset, r.embedding.byteLength).toString('base64') } as unknown as UnitJson;
+}
+
+/** Frees the tensors a worker keeps between units of one config. */
+export function releaseRealityCheckUnitData(): void {
+  if (unitData) disposeData(unitData.data);
+  unitData = undefined;
+}
+
+registerUnitKind('metric-reality-check/reproduction', (args) => realityCheckFoldUnit(args as unknown as FoldUnitArgs));
+
+function foldFromUnit(r: Record<string, unknown>): ReproducedFold {
+  const bytes = Buffer.from(r.embedding as string, 'base64');
+  const embedding = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(embedding.buffer).set(bytes);
+  return { ...(r as unknown as ReproducedFold), embedding };
+}
+
+async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
+  const data = prepareData(config);
+  const { all, trainClasses, testClasses, test } = data;
   if (config.dataset === 'glyphs') {
     const gridFile = path.join(ctx.run.dir, 'glyphs.png');
     const shown = Math.min(all.labels.length, 10 * config.perClass);
@@ -264,44 +423,10 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
   }
 
   const modelSeconds: number[] = [];
-  /** Trains one fold model with `params`; the caller disposes the model. */
-  const trainFold = (loss: LossName, params: Record<string, ParamValue>, f: number, seed: number, curve?: string) => {
-    const t0 = performance.now();
-    const fold = folds[f] as (typeof folds)[number];
-    const { settings, lossLr } = splitParams(loss, params, config);
-    const model = glyphEmbeddingNet(config, seed, inputShape);
-    const lossFn = makeLoss(loss, { numClasses: fold.train.classes, embeddingSize: config.embeddingSize, seed }, settings);
-    const optimizer = tf.train.adam(config.learningRate);
-    const lossOptimizer = tf.train.adam(lossLr);
-    const sampler = new MPerClassSampler(fold.train.labels, { m: config.m, batchSize: config.batchSize, seed, lengthBeforeNewIter: config.batchSize * config.itersPerEpoch });
-    const trainer = new MetricTrainer({
-      model,
-      loss: lossFn,
-      optimizer,
-      lossOptimizer,
-      sampler,
-      trainX: fold.train.x,
-      trainLabels: fold.train.labels,
-      valX: fold.val.x,
-      valLabels: fold.val.labels,
-      maxEpochs: config.maxEpochs,
-      patience: config.patience,
-      onEpoch: curve === undefined ? undefined : (e) => ctx.logMetrics(e.epoch, { [curve]: e.valMapAtR, [curve.replace(/val_map_at_r$/, 'train_loss')]: e.loss }),
-    });
-    try {
-      while (!trainer.done) trainer.runEpoch();
-      const result = trainer.finish();
-      modelSeconds.push((performance.now() - t0) / 1000);
-      return { model, result };
-    } catch (err) {
-      model.dispose();
-      throw err;
-    } finally {
-      trainer.dispose();
-      lossFn.dispose();
-      optimizer.dispose();
-      lossOptimizer.dispose();
-    }
+  const trainFold = (loss: LossName, params: Record<string, ParamValue>, f: number, seed: number) => {
+    const out = trainFoldModel(data, config, loss, params, f, seed);
+    modelSeconds.push(out.seconds);
+    return out;
   };
 
   const meta = ctx.resumeFrom?.meta ?? {};
@@ -367,40 +492,46 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
         for (const t of trials) if (t.value !== null) ctx.logMetrics(t.number, { [`${loss}/trial_value`]: t.value });
       }
 
-      // 2. Reproductions of the best parameters, tested separated and concatenated.
-      for (let r = 0; r < config.reproductions; r++) {
-        if (reproductions.some((d) => d.loss === loss && d.rep === r)) continue;
+      // 2. Reproductions of the best parameters, tested separated and concatenated; with a storage URL,
+      // each fold model is a unit any worker (or a second run of this command) can train.
+      const todo = Array.from({ length: config.reproductions }, (_, r) => r).filter((r) => !reproductions.some((d) => d.loss === loss && d.rep === r));
+      const trained = new Map<string, ReproducedFold>();
+      if (config.storage !== '' && todo.length > 0) {
+        storage ??= await openStudyStorage(config.storage);
+        const { storage: _url, study: _study, ...plain } = config;
+        const units = todo.flatMap((r) =>
+          Array.from({ length: config.folds }, (_, f) => ({ kind: 'metric-reality-check/reproduction', key: `${loss}/rep${r}/fold${f}`, args: { config: plain, loss, params: best, rep: r, fold: f, backend: ctx.engine.backend } as unknown as UnitJson })),
+        );
+        const rec = await enqueueUnits(storage, unitStudyName('metric-reality-check', ctx.run.configHash), units);
+        ctx.progress.log(`${loss}: ${units.length} reproduction fold models as units on ${storage.description}; eccvkit worker --storage URL can share them`);
+        const results = await collectUnits(storage, rec, units.map((u) => u.key), {
+          worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
+          onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+        });
+        for (const u of units) trained.set(u.key, foldFromUnit(results.get(u.key) as unknown as Record<string, unknown>));
+      }
+      for (const r of todo) {
         const t0 = performance.now();
-        const embs: tf.Tensor2D[] = [];
         const rec: Reproduction = { loss, rep: r, separated: { precision_at_1: 0, r_precision: 0, mean_average_precision_at_r: 0 }, concatenated: { precision_at_1: 0, r_precision: 0, mean_average_precision_at_r: 0 }, val: [], bestEpochs: [], epochs: [], seconds: 0 };
+        const embeddings: Float32Array[] = [];
         ctx.progress.start(`${loss} reproduction ${r + 1}/${config.reproductions}`, config.folds);
         try {
           for (let f = 0; f < config.folds; f++) {
-            const { model, result } = trainFold(loss, best, f, seedOf(config.seed, r, f, 3), r === 0 ? `${loss}/fold${f}/val_map_at_r` : undefined);
-            try {
-              embs.push(embed(model, test.x));
-            } finally {
-              model.dispose();
+            let fold = trained.get(`${loss}/rep${r}/fold${f}`);
+            if (!fold) {
+              fold = reproduceFold(data, config, loss, best, r, f);
             }
-            rec.val.push(result.bestValMapAtR);
-            rec.bestEpochs.push(result.bestEpoch);
-            rec.epochs.push(result.history.length);
-            ctx.progress.update(f + 1, { val_mapr: result.bestValMapAtR });
+            modelSeconds.push(fold.seconds);
+            for (const [epoch, val, trainLoss] of fold.curve) ctx.logMetrics(epoch, { [`${loss}/fold${f}/val_map_at_r`]: val, [`${loss}/fold${f}/train_loss`]: trainLoss });
+            embeddings.push(fold.embedding);
+            rec.val.push(fold.val);
+            rec.bestEpochs.push(fold.bestEpoch);
+            rec.epochs.push(fold.epochs);
+            ctx.progress.update(f + 1, { val_mapr: fold.val });
           }
-          for (const e of embs) {
-            const acc = accuracy(e, test.labels, undefined, undefined, { nmi: false, warn: () => {} });
-            for (const m of METRICS) rec.separated[m] += acc[m] / embs.length;
-          }
-          const cat = tf.concat(embs, 1);
-          try {
-            const acc = accuracy(cat, test.labels, undefined, undefined, { nmi: false, warn: () => {} });
-            for (const m of METRICS) rec.concatenated[m] = acc[m];
-          } finally {
-            cat.dispose();
-          }
+          Object.assign(rec, scoreReproduction(embeddings, test.labels));
         } finally {
           ctx.progress.stop();
-          tf.dispose(embs);
         }
         rec.seconds = (performance.now() - t0) / 1000;
         reproductions.push(rec);
@@ -409,7 +540,8 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
       }
     }
   } finally {
-    tf.dispose([test.x, ...folds.flatMap((f) => [f.train.x, f.val.x])]);
+    disposeData(data);
+    releaseRealityCheckUnitData();
     await storage?.close();
   }
 

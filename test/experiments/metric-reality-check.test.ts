@@ -13,6 +13,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildReport, initEngine, openStudyStorage, realityCheckFindings, runExperiment, RunStore, silentProgress, tf } from '../../src/index.js';
 import { contiguousClassFolds, SEARCH_SPACES } from '../../src/experiments/metric-reality-check.js';
+import { getExperiment, resolveConfig } from '../../src/experiments/index.js';
+import { unitStudyName } from '../../src/hpo/units.js';
 
 describe('metric-reality-check', () => {
   let dir: string;
@@ -115,7 +117,28 @@ describe('metric-reality-check', () => {
     assert.equal(d.metrics.triplet_trials, 1);
     const storage = await openStudyStorage(shared);
     try {
-      assert.deepEqual((await storage.listStudies()).map((s) => s.name), ['lab-search/triplet']);
+      // The search study by its shared name, and the reproductions' fold models as units.
+      assert.deepEqual((await storage.listStudies()).map((s) => s.name), ['lab-search/triplet', unitStudyName('metric-reality-check', d.run.configHash)]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('with a storage URL each reproduction fold model is a unit, with the in-process numbers', async () => {
+    const extra = ['trials=1', 'losses=["contrastive"]'];
+    const here = await runExperiment('metric-reality-check', { store, settings: [...settings, ...extra], backend: 'wasm' });
+    const shared = path.join(dir, 'units.db');
+    const u = await runExperiment('metric-reality-check', { store, settings: [...settings, ...extra, 'study=lab-units', `storage=${shared}`], backend: 'wasm' });
+    for (const key of ['contrastive_mean_average_precision_at_r', 'contrastive_concat_mean_average_precision_at_r', 'contrastive_precision_at_1', 'contrastive_val_map_at_r', 'contrastive_epochs', 'models_trained']) {
+      assert.equal(u.metrics[key], here.metrics[key], key);
+    }
+    assert.deepEqual(store.metrics(u.run.id, 'contrastive/fold1/val_map_at_r'), store.metrics(here.run.id, 'contrastive/fold1/val_map_at_r'));
+    const storage = await openStudyStorage(shared);
+    try {
+      const trials = await storage.getTrials((await storage.findStudy(unitStudyName('metric-reality-check', u.run.configHash)))!.id);
+      const reps = Number((resolveConfig(getExperiment('metric-reality-check'), 'quick', settings) as unknown as { reproductions: number }).reproductions);
+      assert.equal(trials.length, reps * 4);
+      assert.ok(trials.every((t) => t.state === 'COMPLETE'));
     } finally {
       await storage.close();
     }
