@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -108,7 +109,7 @@ napi_value undefinedValue(napi_env env) {
   return u;
 }
 
-// Asynchronous signals wait until a kernel returns. A signal handled on this
+// Asynchronous signals wait until a oneDNN kernel returns. A signal handled on this
 // thread in the middle of oneDNN's sgemm corrupted the malloc heap: under
 // `node --cpu-prof` (V8's SIGPROF sampler) every 64×512×64 product aborted
 // within 300 calls ("corrupted size vs. prev_size"), and never with SIGPROF
@@ -138,7 +139,6 @@ class AsyncSignalBlock {
 
 template <typename F>
 napi_value guarded(napi_env env, F&& body) {
-  AsyncSignalBlock signalsWait;
   try {
     return body();
   } catch (const JsError& e) {
@@ -149,6 +149,15 @@ napi_value guarded(napi_env env, F&& body) {
     napi_throw_error(env, nullptr, (std::string("eccvkit native: ") + e.what()).c_str());
   }
   return nullptr;
+}
+
+// `guarded` for the kernels that run oneDNN code (its JIT sgemm and convolutions):
+// only those wait for signals, since the block costs about 0.45 µs a call and our
+// own loops are compiled code that signals never upset.
+template <typename F>
+napi_value guardedOneDnn(napi_env env, F&& body) {
+  AsyncSignalBlock signalsWait;
+  return guarded(env, std::forward<F>(body));
 }
 
 // ---------------------------------------------------------------------------
@@ -235,7 +244,7 @@ napi_value Version(napi_env env, napi_callback_info) {
 // (or [batchB, N, K]); a batch of 1 broadcasts. bias has N values (or 1).
 
 napi_value MatMul(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
+  return guardedOneDnn(env, [&] {
     std::vector<napi_value> a;
     args(env, info, 6, a);
     auto p = ints(env, a[4], 8, "params");
@@ -344,7 +353,7 @@ memory weightsFor(const memory::desc& want, memory user) {
 
 // conv2dForward(x, filter, bias|null, out, params, alpha)
 napi_value Conv2dForward(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
+  return guardedOneDnn(env, [&] {
     static PdCache<dnnl::convolution_forward::primitive_desc> cache;
     std::vector<napi_value> a;
     args(env, info, 6, a);
@@ -380,7 +389,7 @@ napi_value Conv2dForward(napi_env env, napi_callback_info info) {
 
 // conv2dBackwardData(dy, filter, dx, params)  (also conv2dTranspose's forward)
 napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
+  return guardedOneDnn(env, [&] {
     static PdCache<dnnl::convolution_backward_data::primitive_desc> cache;
     std::vector<napi_value> a;
     args(env, info, 4, a);
@@ -408,7 +417,7 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
 
 // conv2dBackwardFilter(x, dy, dw, params)
 napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
+  return guardedOneDnn(env, [&] {
     static PdCache<dnnl::convolution_backward_weights::primitive_desc> cache;
     std::vector<napi_value> a;
     args(env, info, 4, a);
@@ -1122,7 +1131,7 @@ ECCVKIT_CLONES int64_t collectBelow(const float* __restrict d, float bound, int6
 }
 
 napi_value RankRows(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
+  return guardedOneDnn(env, [&] {
     std::vector<napi_value> a;
     args(env, info, 11, a);
     const std::vector<int64_t> p = ints(env, a[10], 5, "params");
