@@ -29,7 +29,7 @@ import { accuracy, embed, LOSS_NAMES, makeLoss, MetricTrainer, type LossName, ty
 import { findingsHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri, studyChartsSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
 import { meanConfidenceInterval } from '../stats.js';
-import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { registerExperiment, silentProgress, type Experiment, type ExperimentContext, type ProgressReporter } from './registry.js';
 
 /** One searched hyperparameter: a loss option by name, or `lossLr` (the learning rate of the loss's own weights). */
 export interface SearchParam {
@@ -405,6 +405,85 @@ export function releaseRealityCheckUnitData(): void {
 
 registerUnitKind('metric-reality-check/reproduction', (args) => realityCheckFoldUnit(args as unknown as FoldUnitArgs));
 
+/** The sampler of a loss's search: seeded per loss, and per trial number inside the sampler, so every worker suggests alike. */
+function searchSampler(config: MetricRealityCheckConfig, li: number): TPESampler | RandomSampler {
+  const seed = seedOf(config.seed, li, 1);
+  return config.sampler === 'tpe' ? new TPESampler({ seed, nStartupTrials: config.startupTrials }) : new RandomSampler({ seed });
+}
+
+/**
+ * The search objective of one loss: train a model per fold with the trial's
+ * parameters (early-stopped on that fold) and return the mean validation
+ * MAP@R. A retried trial (its worker died) keeps the folds it finished.
+ */
+function searchObjective(
+  data: RealityData,
+  config: MetricRealityCheckConfig,
+  loss: LossName,
+  hooks: { progress: ProgressReporter; onModel?(seconds: number): void; onTrialSeconds?(seconds: number): void } = { progress: silentProgress },
+): (trial: Trial) => Promise<number> {
+  return async (trial) => {
+    const tt = performance.now();
+    const params = suggestAll(trial, SEARCH_SPACES[loss]);
+    const vals = Array.isArray(trial.userAttrs.folds) ? (trial.userAttrs.folds as number[]).slice(0, config.folds) : [];
+    hooks.progress.start(`${loss} trial ${trial.number}`, config.folds);
+    try {
+      for (let f = vals.length; f < config.folds; f++) {
+        const { model, result, seconds } = trainFoldModel(data, config, loss, params, f, seedOf(config.seed, f, 2));
+        model.dispose();
+        hooks.onModel?.(seconds);
+        vals.push(result.bestValMapAtR);
+        trial.setUserAttr('folds', vals);
+        trial.report(result.bestValMapAtR, f);
+        hooks.progress.update(f + 1, { val_mapr: result.bestValMapAtR });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      hooks.progress.stop();
+    }
+    hooks.onTrialSeconds?.((performance.now() - tt) / 1000);
+    return mean(vals);
+  };
+}
+
+/** Helper units per loss search: up to this many workers join a search (one helper runs trials until the study's budget is spent). */
+const SEARCH_HELPERS = 8;
+
+/** A search helper's arguments: the config without storage and study, the storage URL and study name it joins, the loss and its index. */
+interface SearchUnitArgs {
+  config: Omit<MetricRealityCheckConfig, 'storage' | 'study'>;
+  storage: string;
+  study: string;
+  loss: LossName;
+  lossIndex: number;
+  backend: BackendName;
+}
+
+/** Joins a loss's search on the shared storage and runs its trials until the budget is spent (the `metric-reality-check/search` unit kind). */
+export async function realityCheckSearchUnit(args: SearchUnitArgs): Promise<UnitJson> {
+  const config = schema.parse({ ...args.config, storage: '', study: '' }) as MetricRealityCheckConfig;
+  check((LOSS_NAMES as readonly string[]).includes(args.loss), 'loss', args.loss, `one of ${LOSS_NAMES.join(', ')}`);
+  check(typeof args.storage === 'string' && args.storage !== '', 'storage', args.storage, 'the study storage URL of the search');
+  await initEngine({ backend: args.backend });
+  const key = JSON.stringify(config);
+  if (unitData?.key !== key) {
+    if (unitData) disposeData(unitData.data);
+    unitData = undefined;
+    unitData = { key, data: prepareData(config) };
+  }
+  const data = unitData.data;
+  const storage = await openStudyStorage(args.storage);
+  try {
+    const study = await createStudy({ name: args.study, storage, direction: 'maximize', sampler: searchSampler(config, args.lossIndex), pruner: new NopPruner() });
+    const result = await study.optimize(searchObjective(data, config, args.loss), { trials: config.trials });
+    return { trials: result.trials.length };
+  } finally {
+    await storage.close();
+  }
+}
+
+registerUnitKind('metric-reality-check/search', (args) => realityCheckSearchUnit(args as unknown as SearchUnitArgs));
+
 function foldFromUnit(r: Record<string, unknown>): ReproducedFold {
   const bytes = Buffer.from(r.embedding as string, 'base64');
   const embedding = new Float32Array(bytes.byteLength / 4);
@@ -423,11 +502,6 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
   }
 
   const modelSeconds: number[] = [];
-  const trainFold = (loss: LossName, params: Record<string, ParamValue>, f: number, seed: number) => {
-    const out = trainFoldModel(data, config, loss, params, f, seed);
-    modelSeconds.push(out.seconds);
-    return out;
-  };
 
   const meta = ctx.resumeFrom?.meta ?? {};
   const reproductions: Reproduction[] = Array.isArray(meta.reproductions) ? (meta.reproductions as Reproduction[]) : [];
@@ -443,34 +517,21 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
         storage ??= await openStudyStorage(config.storage === '' ? ctx.store.file : config.storage);
         const t0 = performance.now();
         const name = `${config.study === '' ? `metric-reality-check/${ctx.run.configHash.slice(0, 12)}/run${ctx.run.id}` : config.study}/${loss}`;
-        const samplerSeed = seedOf(config.seed, li, 1);
-        const sampler = config.sampler === 'tpe' ? new TPESampler({ seed: samplerSeed, nStartupTrials: config.startupTrials }) : new RandomSampler({ seed: samplerSeed });
-        const study = await createStudy({ name, storage, direction: 'maximize', sampler, pruner: new NopPruner() });
+        const study = await createStudy({ name, storage, direction: 'maximize', sampler: searchSampler(config, li), pruner: new NopPruner() });
         ctx.progress.log(`${loss}: search (${config.trials} trials × ${config.folds} folds, ${config.sampler}) in study "${name}" on ${storage.description}`);
         const space = SEARCH_SPACES[loss];
+        if (config.storage !== '') {
+          // Any eccvkit worker on the storage may join this search through a helper unit.
+          const { storage: url, study: _study, ...plain } = config;
+          const helpers = Array.from({ length: SEARCH_HELPERS }, (_, i) => ({
+            kind: 'metric-reality-check/search',
+            key: `search/${loss}/helper${i}`,
+            args: { config: plain, storage: url, study: name, loss, lossIndex: li, backend: ctx.engine.backend } as unknown as UnitJson,
+          }));
+          await enqueueUnits(storage, unitStudyName('metric-reality-check', ctx.run.configHash), helpers);
+        }
         await study.optimize(
-          async (trial) => {
-            const tt = performance.now();
-            const params = suggestAll(trial, space);
-            // A retried trial (its worker died) keeps the folds it finished.
-            const vals = Array.isArray(trial.userAttrs.folds) ? (trial.userAttrs.folds as number[]).slice(0, config.folds) : [];
-            ctx.progress.start(`${loss} trial ${trial.number}`, config.folds);
-            try {
-              for (let f = vals.length; f < config.folds; f++) {
-                const { model, result } = trainFold(loss, params, f, seedOf(config.seed, f, 2));
-                model.dispose();
-                vals.push(result.bestValMapAtR);
-                trial.setUserAttr('folds', vals);
-                trial.report(result.bestValMapAtR, f);
-                ctx.progress.update(f + 1, { val_mapr: result.bestValMapAtR });
-                await new Promise<void>((resolve) => setImmediate(resolve));
-              }
-            } finally {
-              ctx.progress.stop();
-            }
-            trialSeconds.push((performance.now() - tt) / 1000);
-            return mean(vals);
-          },
+          searchObjective(data, config, loss, { progress: ctx.progress, onModel: (sec) => modelSeconds.push(sec), onTrialSeconds: (sec) => trialSeconds.push(sec) }),
           {
             trials: config.trials,
             onTrial: (t) => ctx.progress.log(`${loss} trial ${t.number}: ${t.state}${t.value === null ? (t.error ? ` (${t.error})` : '') : `, mean validation MAP@R ${t.value.toFixed(4)}`}`),

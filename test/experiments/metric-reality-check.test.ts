@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildReport, initEngine, openStudyStorage, realityCheckFindings, runExperiment, RunStore, silentProgress, tf } from '../../src/index.js';
 import { contiguousClassFolds, SEARCH_SPACES } from '../../src/experiments/metric-reality-check.js';
 import { getExperiment, resolveConfig } from '../../src/experiments/index.js';
-import { unitStudyName } from '../../src/hpo/units.js';
+import { runWorker, unitStudyName, type UnitOutcome } from '../../src/hpo/units.js';
 
 describe('metric-reality-check', () => {
   let dir: string;
@@ -137,8 +137,54 @@ describe('metric-reality-check', () => {
     try {
       const trials = await storage.getTrials((await storage.findStudy(unitStudyName('metric-reality-check', u.run.configHash)))!.id);
       const reps = Number((resolveConfig(getExperiment('metric-reality-check'), 'quick', settings) as unknown as { reproductions: number }).reproductions);
-      assert.equal(trials.length, reps * 4);
-      assert.ok(trials.every((t) => t.state === 'COMPLETE'));
+      const folds = trials.filter((t) => String(t.params.key).startsWith('contrastive/rep'));
+      assert.equal(folds.length, reps * 4);
+      assert.ok(folds.every((t) => t.state === 'COMPLETE'));
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('metric-reality-check with a worker', () => {
+  let dir: string;
+  let store: RunStore;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-mrc-worker-'));
+    store = RunStore.open(path.join(dir, 'eccvkit.db'));
+    await initEngine({ backend: 'wasm' });
+  });
+  after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an eccvkit worker on the storage joins the search through a helper unit and shares the reproductions', async () => {
+    const shared = path.join(dir, 'join.db');
+    const storage = await openStudyStorage(shared);
+    const stop = new AbortController();
+    const outcomes: UnitOutcome[] = [];
+    const worker = runWorker(storage, { worker: 'helper-worker', experiment: 'metric-reality-check', idleExit: false, pollS: 0.02, signal: stop.signal, onUnit: (o) => outcomes.push(o) });
+    try {
+      const settings = ['classes=24', 'perClass=6', 'filters=[2,4]', 'embeddingSize=8', 'batchSize=8', 'itersPerEpoch=2', 'maxEpochs=2', 'patience=1', 'reproductions=2', 'trials=4', 'startupTrials=4', 'losses=["triplet"]', 'study=lab-join', `storage=${shared}`];
+      const r = await runExperiment('metric-reality-check', { store, settings, backend: 'wasm' });
+      assert.equal(r.status, 'finished');
+      assert.equal(r.metrics.triplet_trials, 4);
+    } finally {
+      stop.abort();
+      await worker;
+    }
+    try {
+      const units = await storage.getTrials((await storage.findStudy(unitStudyName('metric-reality-check', store.listRuns()[0]!.configHash)))!.id);
+      const helped = units.filter((t) => String(t.params.key).startsWith('search/triplet/') && t.worker === 'helper-worker' && t.state === 'COMPLETE');
+      const searched = helped.reduce((n, t) => n + Number((t.userAttrs.result as { trials: number } | undefined)?.trials ?? 0), 0);
+      assert.ok(searched >= 1, `the worker ran no search trial (helper units it ran: ${helped.length})`);
+      const search = await storage.getTrials((await storage.findStudy('lab-join/triplet'))!.id);
+      assert.equal(search.filter((t) => t.state === 'COMPLETE').length, 4, 'the study-wide budget holds with two workers');
+      // Each reproduction fold model is one unit, finished once, whoever ran it.
+      const reps = units.filter((t) => String(t.params.key).startsWith('triplet/rep'));
+      assert.deepEqual([reps.length, reps.every((t) => t.state === 'COMPLETE')], [2 * 4, true]);
+      assert.ok(outcomes.every((o) => o.state === 'COMPLETE'), outcomes.map((o) => `${o.key} ${o.state} ${o.error ?? ''}`).join('; '));
     } finally {
       await storage.close();
     }
