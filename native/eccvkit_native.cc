@@ -766,8 +766,12 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 enum BinaryOp {
   kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDifference = 6,
   // Comparisons write tfjs's bool storage: one byte per element, 0 or 1.
-  kGreater = 7, kGreaterEqual = 8, kLess = 9, kLessEqual = 10, kEqual = 11, kNotEqual = 12
+  kGreater = 7, kGreaterEqual = 8, kLess = 9, kLessEqual = 10, kEqual = 11, kNotEqual = 12,
+  // After the comparisons: a float op again. In double, then rounded, as the cpu kernel's Math.pow.
+  kPow = 13
 };
+
+constexpr bool isComparison(int op) { return op >= kGreater && op <= kNotEqual; }
 
 template <int Op>
 inline float binaryFloat(float a, float b) {
@@ -778,12 +782,13 @@ inline float binaryFloat(float a, float b) {
   if constexpr (Op == kMax) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a > b ? a : b);
   if constexpr (Op == kMin) return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<float>::quiet_NaN() : (a < b ? a : b);
   if constexpr (Op == kSquaredDifference) return (a - b) * (a - b);
+  if constexpr (Op == kPow) return static_cast<float>(std::pow(static_cast<double>(a), static_cast<double>(b)));
   return 0.f;
 }
 
 template <int Op>
 inline auto binaryValue(float a, float b) {
-  if constexpr (Op >= kGreater) {
+  if constexpr (isComparison(Op)) {
     bool r = false;
     if constexpr (Op == kGreater) r = a > b;
     if constexpr (Op == kGreaterEqual) r = a >= b;
@@ -851,7 +856,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     }
     const float* A = floats(env, a[0], needA, "a");
     const float* B = floats(env, a[1], needB, "b");
-    if (p[0] >= kGreater) {
+    if (isComparison(p[0])) {
       size_t outLen = 0;
       uint8_t* out = typedArray<uint8_t>(env, a[2], napi_uint8_array, &outLen, "out");
       if (static_cast<int64_t>(outLen) < total) throw JsError{"eccvkit native: comparison output too small"};
@@ -875,6 +880,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
       case kMax: binaryLoop<kMax>(A, B, out, shape, sa, sb); break;
       case kMin: binaryLoop<kMin>(A, B, out, shape, sa, sb); break;
       case kSquaredDifference: binaryLoop<kSquaredDifference>(A, B, out, shape, sa, sb); break;
+      case kPow: binaryLoop<kPow>(A, B, out, shape, sa, sb); break;
       default: throw JsError{"eccvkit native: unknown binary op " + std::to_string(p[0])};
     }
     return undefinedValue(env);

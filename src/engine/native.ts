@@ -628,7 +628,7 @@ export function broadcastPlan(aShape: number[], bShape: number[]): { outShape: n
   return { outShape, dims, aStrides: strides(0), bStrides: strides(1) };
 }
 
-const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 };
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 13 };
 const COMPARISON_OPS: Record<string, number> = { Greater: 7, GreaterEqual: 8, Less: 9, LessEqual: 10, Equal: 11, NotEqual: 12 };
 
 function binary(args: KernelArgs, name: string): tf.TensorInfo {
@@ -853,6 +853,20 @@ function logicalNot(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(x.shape, 'bool', out);
 }
 
+/** LogicalAnd / LogicalOr of two bool tensors of one shape (broadcasting ones take the cpu kernel, which walks indices per element). */
+function logicalBinary(args: KernelArgs, name: 'LogicalAnd' | 'LogicalOr'): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+  const va = backend.data.get(a!.dataId).values;
+  const vb = backend.data.get(b!.dataId).values;
+  const same = a!.shape.length === b!.shape.length && a!.shape.every((n, i) => n === b!.shape[i]);
+  if (a!.dtype !== 'bool' || b!.dtype !== 'bool' || !(va instanceof Uint8Array) || !(vb instanceof Uint8Array) || !same) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const out = new Uint8Array(va.length);
+  if (name === 'LogicalAnd') for (let i = 0; i < va.length; i++) out[i] = va[i]! && vb[i]! ? 1 : 0;
+  else for (let i = 0; i < va.length; i++) out[i] = va[i]! || vb[i]! ? 1 : 0;
+  return backend.makeTensorInfo(a!.shape, 'bool', out);
+}
+
 /** Kernels the native backend runs through the addon, and what each covers. */
 export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo }> = [
   { kernel: 'BatchMatMul', kernelFunc: (a) => batchMatMul(a, false) },
@@ -879,6 +893,8 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'PadV2', kernelFunc: padV2 },
   { kernel: 'GatherV2', kernelFunc: gatherV2 },
   { kernel: 'LogicalNot', kernelFunc: logicalNot },
+  { kernel: 'LogicalAnd', kernelFunc: (a) => logicalBinary(a, 'LogicalAnd') },
+  { kernel: 'LogicalOr', kernelFunc: (a) => logicalBinary(a, 'LogicalOr') },
   { kernel: 'ResizeNearestNeighbor', kernelFunc: resizeNearestNeighbor },
   { kernel: 'Select', kernelFunc: select },
   ...[...Object.keys(BINARY_OPS), ...Object.keys(COMPARISON_OPS)].map((kernel) => ({ kernel, kernelFunc: (a: KernelArgs) => binary(a, kernel) })),

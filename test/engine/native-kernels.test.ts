@@ -310,6 +310,20 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     await compareWithCpu([[5, 4], [5, 4]], (x, y) => tf.where(tf.greater(x, y), tf.mul(x, 2), tf.square(y)), 'where() and its gradient');
   });
 
+  it('logical and / or of bool tensors (LogicalAnd, LogicalOr), same shape and broadcast', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.greater(tf.tensor([[1, -2, 3], [0, NaN, 5]]), 0);
+        const b = tf.less(tf.tensor([[2, -1, 4], [-3, 1, 9]]), 3);
+        const row = tf.greater(tf.tensor([[1, 0, -1]]), 0);
+        return [tf.logicalAnd(a, b), tf.logicalOr(a, b), tf.logicalAnd(a, row), tf.logicalOr(row, b)].map((t) => {
+          assert.equal(t.dtype, 'bool');
+          return [t.shape, Array.from(t.dataSync())];
+        });
+      });
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+  });
+
   it('training-mode batch norm: moments, their gradient (Tile) and leakyRelu\'s (Greater, Select)', async () => {
     await compareWithCpu([[4, 6, 5, 3], [3], [3]], (x, offset, scale) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
@@ -395,6 +409,8 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
       await compareWithCpu([a, b], (x, y) => tf.maximum(x, y), 'maximum');
       await compareWithCpu([a, b], (x, y) => tf.minimum(x, y), 'minimum');
       await compareWithCpu([a, b], (x, y) => tf.squaredDifference(x, y), 'squaredDifference');
+      // Pow on a positive base (the gradient takes log(base)), and a fractional exponent.
+      await compareWithCpu([a, b], (x, y) => tf.pow(tf.add(tf.abs(x), 0.5), tf.mul(y, 1.5)), 'pow');
       // Comparisons (bool outputs) and select, through where(); rounding makes ties common.
       for (const [name, cmp] of [
         ['greater', tf.greater],
