@@ -78,11 +78,15 @@ def adam(params):
     return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
 
 
-def wgan_gp(batch=64, latent=64, size=64):
+def setup(size, latent, sn):
     g = Generator(size, latent, 16).to(memory_format=torch.channels_last)
-    d = Critic(size, 16, False).to(memory_format=torch.channels_last)
-    og, od = adam(g.parameters()), adam(d.parameters())
+    d = Critic(size, 16, sn).to(memory_format=torch.channels_last)
     real_all = (torch.rand(1024, 1, size, size) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    return g, d, adam(g.parameters()), adam(d.parameters()), real_all
+
+
+def wgan_gp(batch=64, latent=64, size=64):
+    g, d, og, od, real_all = setup(size, latent, False)
 
     def step():
         for _ in range(5):
@@ -105,10 +109,7 @@ def wgan_gp(batch=64, latent=64, size=64):
 
 
 def sn_dcgan(batch=64, latent=32, size=28):
-    g = Generator(size, latent, 16).to(memory_format=torch.channels_last)
-    d = Critic(size, 16, True).to(memory_format=torch.channels_last)
-    og, od = adam(g.parameters()), adam(d.parameters())
-    real_all = (torch.rand(1024, 1, size, size) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    g, d, og, od, real_all = setup(size, latent, True)
 
     def step():
         real = real_all[torch.randint(0, 1024, (batch,))]

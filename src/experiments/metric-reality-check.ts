@@ -380,6 +380,17 @@ interface FoldUnitArgs {
 /** The data of the last config a worker's units ran (a worker runs many fold models of one config). */
 let unitData: { key: string; data: RealityData } | undefined;
 
+/** The data of `config`, kept for the next unit of the same config. */
+function unitDataFor(config: MetricRealityCheckConfig): RealityData {
+  const key = JSON.stringify(config);
+  if (unitData?.key !== key) {
+    if (unitData) disposeData(unitData.data);
+    unitData = undefined;
+    unitData = { key, data: prepareData(config) };
+  }
+  return unitData.data;
+}
+
 /** Trains one fold model of one reproduction by its arguments alone (the `metric-reality-check/reproduction` unit kind). */
 export async function realityCheckFoldUnit(args: FoldUnitArgs): Promise<UnitJson> {
   const config = schema.parse({ ...args.config, storage: '', study: '' }) as MetricRealityCheckConfig;
@@ -387,13 +398,7 @@ export async function realityCheckFoldUnit(args: FoldUnitArgs): Promise<UnitJson
   check(Number.isInteger(args.fold) && args.fold >= 0 && args.fold < config.folds, 'fold', args.fold, `an integer in [0, ${config.folds})`);
   check(Number.isInteger(args.rep) && args.rep >= 0 && args.rep < config.reproductions, 'rep', args.rep, `an integer in [0, ${config.reproductions})`);
   await initEngine({ backend: args.backend });
-  const key = JSON.stringify(config);
-  if (unitData?.key !== key) {
-    if (unitData) disposeData(unitData.data);
-    unitData = undefined;
-    unitData = { key, data: prepareData(config) };
-  }
-  const r = reproduceFold(unitData.data, config, args.loss, args.params, args.rep, args.fold);
+  const r = reproduceFold(unitDataFor(config), config, args.loss, args.params, args.rep, args.fold);
   return { ...r, embedding: Buffer.from(r.embedding.buffer, r.embedding.byteOffset, r.embedding.byteLength).toString('base64') } as unknown as UnitJson;
 }
 
@@ -465,13 +470,7 @@ export async function realityCheckSearchUnit(args: SearchUnitArgs): Promise<Unit
   check((LOSS_NAMES as readonly string[]).includes(args.loss), 'loss', args.loss, `one of ${LOSS_NAMES.join(', ')}`);
   check(typeof args.storage === 'string' && args.storage !== '', 'storage', args.storage, 'the study storage URL of the search');
   await initEngine({ backend: args.backend });
-  const key = JSON.stringify(config);
-  if (unitData?.key !== key) {
-    if (unitData) disposeData(unitData.data);
-    unitData = undefined;
-    unitData = { key, data: prepareData(config) };
-  }
-  const data = unitData.data;
+  const data = unitDataFor(config);
   const storage = await openStudyStorage(args.storage);
   try {
     const study = await createStudy({ name: args.study, storage, direction: 'maximize', sampler: searchSampler(config, args.lossIndex), pruner: new NopPruner() });
