@@ -791,6 +791,21 @@ function slice(args: KernelArgs): tf.TensorInfo {
   return backend.makeTensorInfo(size, x.dtype, io.out);
 }
 
+/** SplitV as the cpu kernel composes it, but through this backend's Slice (the cpu kernel calls its own, which walks a non-contiguous box element by element). */
+function splitV(args: KernelArgs): tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const axis = tf.util.parseAxisParam(args.attrs?.axis as number, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x, args.attrs?.numOrSizeSplits as number[] | number, axis);
+  const begin = x.shape.map(() => 0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[axis] = n;
+    const piece = slice({ ...args, attrs: { begin: [...begin], size } });
+    begin[axis]! += n;
+    return piece;
+  });
+}
+
 function transpose(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const x = args.inputs.x as tf.TensorInfo;
@@ -889,6 +904,7 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'Tile', kernelFunc: tile },
   { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
   { kernel: 'Slice', kernelFunc: slice },
+  { kernel: 'SplitV', kernelFunc: splitV as unknown as (args: KernelArgs) => tf.TensorInfo },
   { kernel: 'Transpose', kernelFunc: transpose },
   { kernel: 'PadV2', kernelFunc: padV2 },
   { kernel: 'GatherV2', kernelFunc: gatherV2 },

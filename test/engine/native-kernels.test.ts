@@ -310,6 +310,19 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     await compareWithCpu([[5, 4], [5, 4]], (x, y) => tf.where(tf.greater(x, y), tf.mul(x, 2), tf.square(y)), 'where() and its gradient');
   });
 
+  it('split along every axis, even and uneven (SplitV through the native Slice), with its gradient; int32 and bool too', async () => {
+    for (const [axis, sizes] of [[0, [1, 2]], [1, [2, 2, 1]], [2, 2], [-1, [3, 1]]] as Array<[number, number[] | number]>) {
+      await compareWithCpu([[3, 5, 4, 4]], (x) => tf.concat(tf.split(x, sizes, axis).map((p, i) => tf.mul(p, i + 1)), axis), `split ${JSON.stringify(sizes)} on axis ${axis}`);
+    }
+    const run = () =>
+      tf.tidy(() => {
+        const ints = tf.split(tf.tensor3d(Int32Array.from({ length: 24 }, (_, i) => i - 7), [2, 3, 4], 'int32'), [1, 3], 2);
+        const bools = tf.split(tf.greater(tf.tensor2d([1, -1, 2, 0, 3, -2], [2, 3]), 0), 3, 1);
+        return [...ints, ...bools].map((t) => [t.dtype, t.shape, Array.from(t.dataSync())]);
+      });
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+  });
+
   it('logical and / or of bool tensors (LogicalAnd, LogicalOr), same shape and broadcast', async () => {
     const run = () =>
       tf.tidy(() => {
