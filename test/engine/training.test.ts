@@ -140,6 +140,9 @@ describe('registered second-order gradients agree with finite differences', () =
     exp: (t) => tf.exp(tf.mul(t, 0.5)),
     softmax: (t) => tf.mul(tf.softmax(tf.mul(t, 3)), tf.linspace(-3, 5, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
     pow: (t) => tf.pow(tf.add(tf.abs(t), 0.5), tf.linspace(0.5, 2.5, 2 * 5 * 5 * 2).reshape([2, 5, 5, 2])),
+    // Sum and mean over some axes, squared so the second derivative is not zero.
+    sumAxes: (t) => tf.square(tf.sum(tf.square(t), [1, 3])),
+    meanAxes: (t) => tf.square(tf.mean(tf.tanh(t), [0, 2], true)),
   };
   for (const [name, op] of Object.entries(ops)) {
     it(name, async () => {
@@ -191,6 +194,27 @@ describe('first-order gradients eccvkit corrects', () => {
       assert.deepEqual(grads(tf.squaredDifference), [[-2, 6, 0, 4, -4, 0], [-2, -2, 0]]);
       tf.dispose([x, c]);
     });
+  });
+
+  it('sum and mean spread dy over the reduced axes (÷ their size for the mean), on every backend', async () => {
+    for (const backend of await availableBackends()) {
+      await onBackend(backend, () => {
+        const x = tf.tensor3d(randomValues(2 * 3 * 4, 41), [2, 3, 4]);
+        const r = tf.tensor2d([1, -2, 3, 0.5, 4, -1, 2, 5], [2, 4]);
+        const [gs, gm, gAll] = tf.tidy(() => [
+          Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.sum(a, 1), r)))(x).dataSync()),
+          Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, 1), r)))(x).dataSync()),
+          Array.from(tf.grad((a: tf.Tensor) => tf.mul(tf.mean(a), 6))(x).dataSync()),
+        ]);
+        const rv = r.dataSync();
+        const at = (i: number, j: number, k: number) => rv[i * 4 + k] as number;
+        const idx = Array.from({ length: 24 }, (_, p) => [Math.floor(p / 12), Math.floor(p / 4) % 3, p % 4] as const);
+        assertClose(gs, idx.map(([i, j, k]) => at(i, j, k)), 1e-6, `${backend}: d sum`);
+        assertClose(gm, idx.map(([i, j, k]) => at(i, j, k) / 3), 1e-6, `${backend}: d mean`);
+        assertClose(gAll, idx.map(() => 6 / 24), 1e-6, `${backend}: d mean of all`);
+        tf.dispose([x, r]);
+      });
+    }
   });
 
   it('nearest-neighbour upsampling sends each image only its own gradient (tfjs mixes the images of a batch)', async () => {
