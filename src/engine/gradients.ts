@@ -284,6 +284,8 @@ function reductionGradient(kind: 'Sum' | 'Mean'): tf.GradConfig['gradFunc'] {
     return {
       x: () =>
         tf.tidy(() => {
+          // broadcastTo leaves a size-1 axis as it is when the target axis is 0 (tfjs tiles only axes > 1).
+          if (x.size === 0) return tf.zeros(x.shape);
           const spread = tf.broadcastTo(tf.reshape(dy as tf.Tensor, kept), x.shape);
           return kind === 'Sum' ? spread : tf.div(spread, axes.reduce((size, d) => size * x.shape[d]!, 1));
         }),

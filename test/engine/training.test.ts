@@ -212,7 +212,11 @@ describe('first-order gradients eccvkit corrects', () => {
         assertClose(gs, idx.map(([i, j, k]) => at(i, j, k)), 1e-6, `${backend}: d sum`);
         assertClose(gm, idx.map(([i, j, k]) => at(i, j, k) / 3), 1e-6, `${backend}: d mean`);
         assertClose(gAll, idx.map(() => 6 / 24), 1e-6, `${backend}: d mean of all`);
-        tf.dispose([x, r]);
+        // An empty input has an empty gradient of its own shape.
+        const empty = tf.zeros([0, 3]);
+        const ge = tf.grad((a: tf.Tensor) => tf.sum(a))(empty);
+        assert.deepEqual(ge.shape, [0, 3]);
+        tf.dispose([x, r, empty, ge]);
       });
     }
   });
