@@ -874,8 +874,7 @@ function logicalBinary(args: KernelArgs, name: 'LogicalAnd' | 'LogicalOr'): tf.T
   const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
   const va = backend.data.get(a!.dataId).values;
   const vb = backend.data.get(b!.dataId).values;
-  const same = a!.shape.length === b!.shape.length && a!.shape.every((n, i) => n === b!.shape[i]);
-  if (a!.dtype !== 'bool' || b!.dtype !== 'bool' || !(va instanceof Uint8Array) || !(vb instanceof Uint8Array) || !same) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  if (a!.dtype !== 'bool' || b!.dtype !== 'bool' || !(va instanceof Uint8Array) || !(vb instanceof Uint8Array) || !tf.util.arraysEqual(a!.shape, b!.shape)) return cpuKernel(name)(args as never) as tf.TensorInfo;
   const out = new Uint8Array(va.length);
   if (name === 'LogicalAnd') for (let i = 0; i < va.length; i++) out[i] = va[i]! && vb[i]! ? 1 : 0;
   else for (let i = 0; i < va.length; i++) out[i] = va[i]! || vb[i]! ? 1 : 0;
@@ -883,7 +882,7 @@ function logicalBinary(args: KernelArgs, name: 'LogicalAnd' | 'LogicalOr'): tf.T
 }
 
 /** Kernels the native backend runs through the addon, and what each covers. */
-export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo }> = [
+export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] }> = [
   { kernel: 'BatchMatMul', kernelFunc: (a) => batchMatMul(a, false) },
   { kernel: '_FusedMatMul', kernelFunc: (a) => batchMatMul(a, true) },
   { kernel: 'Conv2D', kernelFunc: (a) => convForward(a, 'Conv2D', false, false) },
@@ -904,7 +903,7 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'Tile', kernelFunc: tile },
   { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
   { kernel: 'Slice', kernelFunc: slice },
-  { kernel: 'SplitV', kernelFunc: splitV as unknown as (args: KernelArgs) => tf.TensorInfo },
+  { kernel: 'SplitV', kernelFunc: splitV },
   { kernel: 'Transpose', kernelFunc: transpose },
   { kernel: 'PadV2', kernelFunc: padV2 },
   { kernel: 'GatherV2', kernelFunc: gatherV2 },

@@ -20,14 +20,14 @@ import {
 } from '../data/index.js';
 import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
-import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
 import { meanConfidenceInterval } from '../stats.js';
 import { GcAdam, GcMomentum, type GcOptimizer } from '../optim/index.js';
 import { classifierStep } from '../nn/small-convnet.js';
 import { escapeHtml, htmlTable, lineChartSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
-import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { registerExperiment, silentProgress, type Experiment, type ExperimentContext } from './registry.js';
 
 const schema = z
   .object({
@@ -280,8 +280,17 @@ interface GcUnitResult {
   curve: Array<[number, number]>;
 }
 
-/** The data set and its training tensors of the last config a unit ran (a worker runs many units of one config). */
-let unitData: { key: string; data: Data; x: tf.Tensor4D; targets: tf.Tensor2D } | undefined;
+/** The data set and its training tensors, kept for a worker's next unit of the same config. */
+const unitData = configCache(
+  (config: GcAblationConfig) => {
+    const data = loadData(config);
+    const t = toTensors(data.train);
+    const targets = tf.tidy(() => tf.oneHot(t.y, 10).toFloat()) as tf.Tensor2D;
+    t.y.dispose();
+    return { data, x: t.x, targets };
+  },
+  (d) => tf.dispose([d.x, d.targets]),
+);
 
 /** Runs one seed × arm unit by its arguments alone (the `gc-ablation/train` unit kind). */
 export async function gcAblationUnit(args: GcUnitArgs): Promise<GcUnitResult> {
@@ -290,19 +299,10 @@ export async function gcAblationUnit(args: GcUnitArgs): Promise<GcUnitResult> {
   check(arm !== undefined, 'arm', args.arm, `one of ${GC_ABLATION_ARMS.map((a) => a.id).join(', ')}`);
   check(Number.isInteger(args.seedIndex) && args.seedIndex >= 0 && args.seedIndex < config.seeds, 'seedIndex', args.seedIndex, `an integer in [0, ${config.seeds})`);
   await initEngine({ backend: args.backend });
-  const key = JSON.stringify(config);
-  if (unitData?.key !== key) {
-    if (unitData) tf.dispose([unitData.x, unitData.targets]);
-    const data = loadData(config);
-    const t = toTensors(data.train);
-    const targets = tf.tidy(() => tf.oneHot(t.y, 10).toFloat()) as tf.Tensor2D;
-    t.y.dispose();
-    unitData = { key, data, x: t.x, targets };
-  }
+  const held = await unitData.get(config);
   const curve: Array<[number, number]> = [];
-  const quiet = { start() {}, update() {}, stop() {}, log() {} } as unknown as ExperimentContext['progress'];
-  const result = trainOne(arm, args.seedIndex, unitData.data, unitData, config, {
-    progress: quiet,
+  const result = trainOne(arm, args.seedIndex, held.data, held, config, {
+    progress: silentProgress,
     logMetrics: (step, values) => {
       for (const v of Object.values(values)) curve.push([step, v]);
     },
@@ -312,8 +312,7 @@ export async function gcAblationUnit(args: GcUnitArgs): Promise<GcUnitResult> {
 
 /** Frees the tensors a worker keeps between units of one config. */
 export function releaseGcAblationUnitData(): void {
-  if (unitData) tf.dispose([unitData.x, unitData.targets]);
-  unitData = undefined;
+  unitData.release();
 }
 
 registerUnitKind('gc-ablation/train', (args) => gcAblationUnit(args as unknown as GcUnitArgs) as unknown as Promise<UnitJson>);

@@ -17,7 +17,7 @@ import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
-import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { classifierStep } from '../nn/small-convnet.js';
@@ -172,8 +172,8 @@ interface CellHooks {
   progress: ProgressReporter;
   onLog(step: number, values: Record<string, number>): void;
   onSample(step: number, png: Buffer): void;
-  checkpointEvery: number;
-  onCheckpoint?(step: number, trainer: GanTrainer): Promise<void>;
+  /** Saves the trainer every `every` steps inside the cell (absent: no checkpoints inside it). */
+  checkpoint?: { every: number; save(step: number, trainer: GanTrainer): Promise<void> };
   resumeFrom?: { dir: string; step: number };
 }
 
@@ -220,8 +220,8 @@ async function trainCell(cell: CellSpec, index: number, cellCount: number, confi
       onSample: (step) => {
         if (step !== config.steps) hooks.onSample(step, grid());
       },
-      checkpointEvery: hooks.onCheckpoint ? hooks.checkpointEvery : 0,
-      onCheckpoint: async (step) => hooks.onCheckpoint?.(step, trainer),
+      checkpointEvery: hooks.checkpoint?.every ?? 0,
+      onCheckpoint: async (step) => hooks.checkpoint?.save(step, trainer),
     });
     const seconds = (performance.now() - t0) / 1000;
     const zEval = trainer.noise(config.evalSamples, evalNoiseSeed);
@@ -280,9 +280,11 @@ async function run(config: LipschitzDomainScalingConfig, ctx: ExperimentContext)
           progress: ctx.progress,
           onLog: (step, values) => ctx.logMetrics(baseStep + step, values),
           onSample: (step, png) => sample(cell, step, png),
-          checkpointEvery: config.checkpointEvery,
-          onCheckpoint: async (step, trainer) => {
-            await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: cellsToJson(done), partial: { key: cellKey(cell), step } });
+          checkpoint: {
+            every: config.checkpointEvery,
+            save: async (step, trainer) => {
+              await ctx.saveCheckpoint(baseStep + step, (dir) => trainer.save(path.join(dir, 'cell')), { cells: cellsToJson(done), partial: { key: cellKey(cell), step } });
+            },
           },
           ...(resume ? { resumeFrom: resume } : {}),
         });
@@ -325,8 +327,11 @@ interface CellUnitResult {
   log: Array<[number, Record<string, number>]>;
 }
 
-/** The digits and classifier of the last config a worker's units ran (a worker runs many cells of one config). */
-let unitData: { key: string; data: CellData } | undefined;
+/** The digits and the classifier, trained once per config by the worker (a worker runs many cells of one config). */
+const unitData = configCache(
+  (config: LipschitzDomainScalingConfig) => prepareCellData(config, { classifierSeed: createRng(config.seed).seedInt(), progress: silentProgress }),
+  disposeCellData,
+);
 
 /** Runs one cell by its arguments alone (the `lipschitz-domain-scaling/cell` unit kind); the worker trains the run's classifier once per config. */
 export async function lipschitzCellUnit(args: CellUnitArgs): Promise<CellUnitResult> {
@@ -335,29 +340,21 @@ export async function lipschitzCellUnit(args: CellUnitArgs): Promise<CellUnitRes
   check(Number.isInteger(index) && index >= 0 && index < args.cellCount, 'index', index, `an integer in [0, ${args.cellCount})`);
   check(GAN_LOSSES.includes(args.cell?.loss) && REGULARISERS.includes(args.cell?.regulariser) && Number.isFinite(args.cell?.alpha), 'cell', args.cell, 'a { loss, regulariser, alpha } of the grid');
   await initEngine({ backend: args.backend });
-  const key = JSON.stringify(config);
-  const quiet = silentProgress;
-  if (unitData?.key !== key) {
-    if (unitData) disposeCellData(unitData.data);
-    unitData = undefined;
-    unitData = { key, data: await prepareCellData(config, { classifierSeed: createRng(config.seed).seedInt(), progress: quiet }) };
-  }
+  const data = await unitData.get(config);
   const samples: Array<[number, string]> = [];
   const log: Array<[number, Record<string, number>]> = [];
   const baseStep = index * config.steps;
-  const { result, grid } = await trainCell(args.cell, index, args.cellCount, config, unitData.data, {
-    progress: quiet,
+  const { result, grid } = await trainCell(args.cell, index, args.cellCount, config, data, {
+    progress: silentProgress,
     onLog: (step, values) => log.push([baseStep + step, values]),
     onSample: (step, png) => samples.push([step, png.toString('base64')]),
-    checkpointEvery: 0,
   });
   return { cell: cellsToJson([{ ...result, grid: '' }])[0]!, grid: grid.toString('base64'), samples, log };
 }
 
 /** Frees the tensors a worker keeps between cells of one config. */
 export function releaseLipschitzUnitData(): void {
-  if (unitData) disposeCellData(unitData.data);
-  unitData = undefined;
+  unitData.release();
 }
 
 registerUnitKind('lipschitz-domain-scaling/cell', (args) => lipschitzCellUnit(args as unknown as CellUnitArgs) as unknown as Promise<UnitJson>);

@@ -24,7 +24,7 @@ import { check, EccvkitInputError } from '../errors.js';
 import { writeFileAtomic } from '../fs.js';
 import { createStudy, NopPruner, RandomSampler, TPESampler, type FrozenTrial, type ParamValue, type StudyStorage, type Trial } from '../hpo/index.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
-import { collectUnits, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { accuracy, embed, LOSS_NAMES, makeLoss, MetricTrainer, type LossName, type OptionValue } from '../metric/index.js';
 import { findingsHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri, studyChartsSvg } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';
@@ -377,19 +377,8 @@ interface FoldUnitArgs {
   backend: BackendName;
 }
 
-/** The data of the last config a worker's units ran (a worker runs many fold models of one config). */
-let unitData: { key: string; data: RealityData } | undefined;
-
-/** The data of `config`, kept for the next unit of the same config. */
-function unitDataFor(config: MetricRealityCheckConfig): RealityData {
-  const key = JSON.stringify(config);
-  if (unitData?.key !== key) {
-    if (unitData) disposeData(unitData.data);
-    unitData = undefined;
-    unitData = { key, data: prepareData(config) };
-  }
-  return unitData.data;
-}
+/** The protocol's data, kept for a worker's next unit of the same config (a worker runs many fold models of one config). */
+const unitData = configCache(prepareData, disposeData);
 
 /** Trains one fold model of one reproduction by its arguments alone (the `metric-reality-check/reproduction` unit kind). */
 export async function realityCheckFoldUnit(args: FoldUnitArgs): Promise<UnitJson> {
@@ -398,14 +387,13 @@ export async function realityCheckFoldUnit(args: FoldUnitArgs): Promise<UnitJson
   check(Number.isInteger(args.fold) && args.fold >= 0 && args.fold < config.folds, 'fold', args.fold, `an integer in [0, ${config.folds})`);
   check(Number.isInteger(args.rep) && args.rep >= 0 && args.rep < config.reproductions, 'rep', args.rep, `an integer in [0, ${config.reproductions})`);
   await initEngine({ backend: args.backend });
-  const r = reproduceFold(unitDataFor(config), config, args.loss, args.params, args.rep, args.fold);
+  const r = reproduceFold(await unitData.get(config), config, args.loss, args.params, args.rep, args.fold);
   return { ...r, embedding: Buffer.from(r.embedding.buffer, r.embedding.byteOffset, r.embedding.byteLength).toString('base64') } as unknown as UnitJson;
 }
 
 /** Frees the tensors a worker keeps between units of one config. */
 export function releaseRealityCheckUnitData(): void {
-  if (unitData) disposeData(unitData.data);
-  unitData = undefined;
+  unitData.release();
 }
 
 registerUnitKind('metric-reality-check/reproduction', (args) => realityCheckFoldUnit(args as unknown as FoldUnitArgs));
@@ -470,7 +458,7 @@ export async function realityCheckSearchUnit(args: SearchUnitArgs): Promise<Unit
   check((LOSS_NAMES as readonly string[]).includes(args.loss), 'loss', args.loss, `one of ${LOSS_NAMES.join(', ')}`);
   check(typeof args.storage === 'string' && args.storage !== '', 'storage', args.storage, 'the study storage URL of the search');
   await initEngine({ backend: args.backend });
-  const data = unitDataFor(config);
+  const data = await unitData.get(config);
   const storage = await openStudyStorage(args.storage);
   try {
     const study = await createStudy({ name: args.study, storage, direction: 'maximize', sampler: searchSampler(config, args.lossIndex), pruner: new NopPruner() });
@@ -501,6 +489,9 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
   }
 
   const modelSeconds: number[] = [];
+  // What units carry (their config without the storage and study) and the study they are queued on.
+  const { storage: _url, study: _study, ...unitConfig } = config;
+  const unitStudy = unitStudyName('metric-reality-check', ctx.run.configHash);
 
   const meta = ctx.resumeFrom?.meta ?? {};
   const reproductions: Reproduction[] = Array.isArray(meta.reproductions) ? (meta.reproductions as Reproduction[]) : [];
@@ -521,13 +512,12 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
         const space = SEARCH_SPACES[loss];
         if (config.storage !== '') {
           // Any eccvkit worker on the storage may join this search through a helper unit.
-          const { storage: url, study: _study, ...plain } = config;
           const helpers = Array.from({ length: SEARCH_HELPERS }, (_, i) => ({
             kind: 'metric-reality-check/search',
             key: `search/${loss}/helper${i}`,
-            args: { config: plain, storage: url, study: name, loss, lossIndex: li, backend: ctx.engine.backend } as unknown as UnitJson,
+            args: { config: unitConfig, storage: config.storage, study: name, loss, lossIndex: li, backend: ctx.engine.backend } as unknown as UnitJson,
           }));
-          await enqueueUnits(storage, unitStudyName('metric-reality-check', ctx.run.configHash), helpers);
+          await enqueueUnits(storage, unitStudy, helpers);
         }
         await study.optimize(
           searchObjective(data, config, loss, { progress: ctx.progress, onModel: (sec) => modelSeconds.push(sec), onTrialSeconds: (sec) => trialSeconds.push(sec) }),
@@ -558,11 +548,10 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
       const trained = new Map<string, ReproducedFold>();
       if (config.storage !== '' && todo.length > 0) {
         storage ??= await openStudyStorage(config.storage);
-        const { storage: _url, study: _study, ...plain } = config;
         const units = todo.flatMap((r) =>
-          Array.from({ length: config.folds }, (_, f) => ({ kind: 'metric-reality-check/reproduction', key: `${loss}/rep${r}/fold${f}`, args: { config: plain, loss, params: best, rep: r, fold: f, backend: ctx.engine.backend } as unknown as UnitJson })),
+          Array.from({ length: config.folds }, (_, f) => ({ kind: 'metric-reality-check/reproduction', key: `${loss}/rep${r}/fold${f}`, args: { config: unitConfig, loss, params: best, rep: r, fold: f, backend: ctx.engine.backend } as unknown as UnitJson })),
         );
-        const rec = await enqueueUnits(storage, unitStudyName('metric-reality-check', ctx.run.configHash), units);
+        const rec = await enqueueUnits(storage, unitStudy, units);
         ctx.progress.log(`${loss}: ${units.length} reproduction fold models as units on ${storage.description}; eccvkit worker --storage URL can share them`);
         const results = await collectUnits(storage, rec, units.map((u) => u.key), {
           worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
@@ -577,10 +566,7 @@ async function run(config: MetricRealityCheckConfig, ctx: ExperimentContext): Pr
         ctx.progress.start(`${loss} reproduction ${r + 1}/${config.reproductions}`, config.folds);
         try {
           for (let f = 0; f < config.folds; f++) {
-            let fold = trained.get(`${loss}/rep${r}/fold${f}`);
-            if (!fold) {
-              fold = reproduceFold(data, config, loss, best, r, f);
-            }
+            const fold = trained.get(`${loss}/rep${r}/fold${f}`) ?? reproduceFold(data, config, loss, best, r, f);
             modelSeconds.push(fold.seconds);
             for (const [epoch, val, trainLoss] of fold.curve) ctx.logMetrics(epoch, { [`${loss}/fold${f}/val_map_at_r`]: val, [`${loss}/fold${f}/train_loss`]: trainLoss });
             embeddings.push(fold.embedding);

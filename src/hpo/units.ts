@@ -50,6 +50,32 @@ export function unitKinds(): string[] {
   return [...kinds.keys()].sort();
 }
 
+/**
+ * What a worker keeps between units of one config (data sets, tensors, a
+ * trained feature net): `get` prepares it for a config (told apart by its
+ * JSON) and frees the one it held before; `release` frees it when the work is
+ * done. A worker runs many units of one config, so it prepares them once.
+ */
+export function configCache<C, D>(prepare: (config: C) => D | Promise<D>, dispose: (data: D) => void): { get(config: C): Promise<D>; release(): void } {
+  let held: { key: string; data: D } | undefined;
+  const release = (): void => {
+    const old = held;
+    held = undefined;
+    if (old) dispose(old.data);
+  };
+  return {
+    async get(config) {
+      const key = JSON.stringify(config);
+      if (held?.key !== key) {
+        release();
+        held = { key, data: await prepare(config) };
+      }
+      return held.data;
+    },
+    release,
+  };
+}
+
 /** A unit to enqueue. */
 export interface UnitSpec {
   kind: string;
