@@ -952,6 +952,69 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   });
 }
 
+// adamUpdate(value, grad, m, v, outValue, outM, outV, params Float32Array[8]):
+// params = [β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, −lr], each already a float32.
+// tfjs's Adam, fused: the same float operations in the same order as its
+// composed ops (mul, add, square, div, sqrt), each rounded to float (no FMA on
+// this target), so the result is bit-identical to the unfused step.
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 8, a);
+    size_t n = 0;
+    const float* value = typedArray<float>(env, a[0], napi_float32_array, &n, "value");
+    const float* grad = floats(env, a[1], n, "grad");
+    const float* m = floats(env, a[2], n, "m");
+    const float* v = floats(env, a[3], n, "v");
+    float* outValue = floats(env, a[4], n, "outValue");
+    float* outM = floats(env, a[5], n, "outM");
+    float* outV = floats(env, a[6], n, "outV");
+    const float* p = floats(env, a[7], 8, "params");
+    const float b1 = p[0], ob1 = p[1], b2 = p[2], ob2 = p[3], c1 = p[4], c2 = p[5], eps = p[6], nlr = p[7];
+    const int64_t len = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (len > kParallelGrain)
+    for (int64_t i = 0; i < len; ++i) {
+      const float g = grad[i];
+      const float nm = m[i] * b1 + g * ob1;
+      const float nv = v[i] * b2 + (g * g) * ob2;
+      const float mh = nm / c1;
+      const float vh = nv / c2;
+      outM[i] = nm;
+      outV[i] = nv;
+      outValue[i] = (mh / (std::sqrt(vh) + eps)) * nlr + value[i];
+    }
+    return undefinedValue(env);
+  });
+}
+
+// momentumUpdate(value, grad, acc, outValue, outAcc, params Float32Array[3]):
+// params = [momentum, −lr, nesterov (0 or 1)]; tfjs's MomentumOptimizer fused,
+// in its operation order (bit-identical to the composed step).
+napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 6, a);
+    size_t n = 0;
+    const float* value = typedArray<float>(env, a[0], napi_float32_array, &n, "value");
+    const float* grad = floats(env, a[1], n, "grad");
+    const float* acc = floats(env, a[2], n, "acc");
+    float* outValue = floats(env, a[3], n, "outValue");
+    float* outAcc = floats(env, a[4], n, "outAcc");
+    const float* p = floats(env, a[5], 3, "params");
+    const float mom = p[0], c = p[1];
+    const bool nesterov = p[2] != 0.f;
+    const int64_t len = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static) if (len > kParallelGrain)
+    for (int64_t i = 0; i < len; ++i) {
+      const float g = grad[i];
+      const float na = mom * acc[i] + g;
+      outAcc[i] = na;
+      outValue[i] = nesterov ? c * (g + na * mom) + value[i] : c * na + value[i];
+    }
+    return undefinedValue(env);
+  });
+}
+
 // sum(x, out, params Int32Array[4]): x viewed as [A, R, B]; out[a, b] = Σ_r x[a, r, b],
 // accumulated in double as tfjs's cpu kernel does (JavaScript numbers); the
 // fourth parameter 1 divides by R (the mean).
@@ -1256,6 +1319,8 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"tile", Tile},
                     {"select", Select},
                     {"leakyReluGrad", LeakyReluGrad},
+                    {"adamUpdate", AdamUpdate},
+                    {"momentumUpdate", MomentumUpdate},
                     {"rankRows", RankRows}};
   for (const Fn& f : fns) {
     napi_value fn;
