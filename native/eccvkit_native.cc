@@ -826,6 +826,13 @@ void binaryLoop(const float* a, const float* b, Out* out, const std::vector<int6
       for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(pa[j], pb[j]);
     } else if (ia == 1) {
       const float vb = pb[0];
+      if constexpr (Op == kPow) {
+        // x^2 is exact in double for a float x, so this equals pow's value (a tenth of its time).
+        if (vb == 2.f) {
+          for (int64_t j = 0; j < inner; ++j) po[j] = static_cast<float>(static_cast<double>(pa[j]) * static_cast<double>(pa[j]));
+          continue;
+        }
+      }
       for (int64_t j = 0; j < inner; ++j) po[j] = binaryValue<Op>(pa[j], vb);
     } else if (ib == 1) {
       const float va = pa[0];

@@ -64,9 +64,14 @@ export abstract class Distance {
 
 const NORM_EPS = 1e-12;
 
-/** Rows divided by their L2 norm (clamped below at 1e-12, like `torch.nn.functional.normalize`). */
+/**
+ * Rows divided by their L2 norm (clamped below at 1e-12, like
+ * `torch.nn.functional.normalize`). The norm is √max(Σx², 1e-24), the same
+ * value as max(‖x‖, 1e-12) without tf.norm's abs and pow (pow's kernel and
+ * gradient were a tenth of a small loss step).
+ */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), NORM_EPS)) as tf.Tensor2D);
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), NORM_EPS * NORM_EPS))) as tf.Tensor2D);
 }
 
 /**

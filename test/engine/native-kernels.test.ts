@@ -442,6 +442,17 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     });
   }
 
+  it('pow by a scalar 2 (the fast square path) equals the cpu kernel bit for bit, negative bases, zeros and huge values included', async () => {
+    const run = () => {
+      const x = tf.tensor([...randomValues(997, 12, -30, 30), 0, -0, 1e20, -1e-30, 3.4e38, NaN, Infinity, -Infinity]);
+      const out = tf.tidy(() => [tf.pow(x, 2), tf.pow(x, tf.scalar(2, 'int32')), tf.pow(tf.reshape(x, [1005, 1]), tf.fill([1005, 3], 2))]);
+      const v = out.map((t) => Array.from(t.dataSync()));
+      tf.dispose([x, ...out]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+  });
+
   it('comparisons return bool tensors with the cpu backend\'s values', async () => {
     const run = () => {
       const a = tf.tensor([1, NaN, 3, 2]);
