@@ -253,22 +253,24 @@ export class ClassifierTrainer {
       const xb = augment === false ? xb0 : augmentImages(xb0, this.rng, augment);
       const yb = tf.tidy(() => tf.oneHot(tf.gather(this.y, idx), this.classes));
       const target = teacher ? tf.tidy(() => tf.softmax(tf.div(teacher.model.predict(xb) as tf.Tensor2D, T))) : undefined;
-      const loss = this.optimizer.minimize(
-        () => {
-          const logits = this.model.apply(xb, { training: true }) as tf.Tensor2D;
-          let l = tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
-          if (target) {
-            // KL(p_t ‖ p_s) summed over classes, averaged over the batch, × T² (Hinton et al.; RFS DistillKL).
-            const logPs = tf.logSoftmax(tf.div(logits, T));
-            const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logPs)), 1));
-            l = tf.add(tf.mul(ceWeight, l), tf.mul(klWeight * T * T, kl));
-          }
-          if (weightDecay > 0) l = tf.add(l, tf.mul(weightDecay / 2, tf.addN(this.vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
-          return l;
-        },
-        true,
-        this.vars,
-      ) as tf.Scalar;
+      const { value: loss, grads } = tf.variableGrads(() => {
+        const logits = this.model.apply(xb, { training: true }) as tf.Tensor2D;
+        let l = tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
+        if (target) {
+          // KL(p_t ‖ p_s) summed over classes, averaged over the batch, × T² (Hinton et al.; RFS DistillKL).
+          const logPs = tf.logSoftmax(tf.div(logits, T));
+          const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logPs)), 1));
+          l = tf.add(tf.mul(ceWeight, l), tf.mul(klWeight * T * T, kl));
+        }
+        return l;
+      }, this.vars);
+      // PyTorch's coupled decay: g + λw on the gradient (two passes per weight), not λ/2·Σw² in the loss
+      // (five more passes and a kernel per weight each step); the reported loss is the task loss, as RFS prints it.
+      const registered = tf.engine().registeredVariables;
+      const stepGrads: tf.NamedTensorMap = weightDecay > 0 ? tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.add(g, tf.mul(registered[name] as tf.Variable, weightDecay))]))) : grads;
+      this.optimizer.applyGradients(stepGrads as unknown as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
+      tf.dispose(Object.values(grads));
+      if (stepGrads !== grads) tf.dispose(Object.values(stepGrads));
       sum += loss.dataSync()[0] as number;
       tf.dispose([idx, xb0, xb, yb, loss, ...(target ? [target] : [])]);
     }
