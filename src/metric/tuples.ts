@@ -17,42 +17,58 @@ export type IndicesTuple = PairIndices | TripletIndices;
 
 /** Every positive pair (i, j), i ≠ j, same label, and every negative pair (i, j), different labels. */
 export function allPairs(labels: Int32Array): PairIndices {
-  const a1: number[] = [];
-  const p: number[] = [];
-  const a2: number[] = [];
-  const n: number[] = [];
-  for (let i = 0; i < labels.length; i++) {
-    for (let j = 0; j < labels.length; j++) {
+  // Counted first, then filled: typed arrays of the exact size (a loss step builds these every batch).
+  const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && labels[i] === labels[j]) positives++;
+  const negatives = n * (n - 1) - positives;
+  const a1 = new Int32Array(positives);
+  const p = new Int32Array(positives);
+  const a2 = new Int32Array(negatives);
+  const ng = new Int32Array(negatives);
+  let kp = 0;
+  let kn = 0;
+  for (let i = 0; i < n; i++) {
+    const li = labels[i];
+    for (let j = 0; j < n; j++) {
       if (i === j) continue;
-      if (labels[i] === labels[j]) {
-        a1.push(i);
-        p.push(j);
+      if (li === labels[j]) {
+        a1[kp] = i;
+        p[kp++] = j;
       } else {
-        a2.push(i);
-        n.push(j);
+        a2[kn] = i;
+        ng[kn++] = j;
       }
     }
   }
-  return [Int32Array.from(a1), Int32Array.from(p), Int32Array.from(a2), Int32Array.from(n)];
+  return [a1, p, a2, ng];
 }
 
 /** Every triplet (a, p, n): p ≠ a with a's label, n with another label. */
 export function allTriplets(labels: Int32Array): TripletIndices {
-  const a: number[] = [];
-  const p: number[] = [];
-  const n: number[] = [];
-  for (let i = 0; i < labels.length; i++) {
-    for (let j = 0; j < labels.length; j++) {
-      if (j === i || labels[j] !== labels[i]) continue;
-      for (let k = 0; k < labels.length; k++) {
-        if (labels[k] === labels[i]) continue;
-        a.push(i);
-        p.push(j);
-        n.push(k);
+  const n = labels.length;
+  const same = new Int32Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (labels[i] === labels[j]) same[i]!++;
+  let total = 0;
+  // Anchor i has same[i] − 1 positives and n − same[i] negatives.
+  for (let i = 0; i < n; i++) total += (same[i]! - 1) * (n - same[i]!);
+  const a = new Int32Array(total);
+  const p = new Int32Array(total);
+  const ng = new Int32Array(total);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const li = labels[i];
+    for (let j = 0; j < n; j++) {
+      if (j === i || labels[j] !== li) continue;
+      for (let m = 0; m < n; m++) {
+        if (labels[m] === li) continue;
+        a[k] = i;
+        p[k] = j;
+        ng[k++] = m;
       }
     }
   }
-  return [Int32Array.from(a), Int32Array.from(p), Int32Array.from(n)];
+  return [a, p, ng];
 }
 
 /** Checks a user- or miner-supplied tuple against a batch of `n` embeddings. */
@@ -115,7 +131,8 @@ export function tupleWeights(tuple: IndicesTuple | undefined, n: number): Float3
 /** Entries `[rows[k], cols[k]]` of a matrix, as a vector (gradient flows to the matrix). */
 export function gatherPairs(mat: tf.Tensor2D, rows: Int32Array, cols: Int32Array): tf.Tensor1D {
   const width = mat.shape[1];
-  const flat = Int32Array.from(rows, (r, k) => r * width + (cols[k] as number));
+  const flat = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) flat[k] = (rows[k] as number) * width + (cols[k] as number);
   return tf.tidy(() => tf.gather(tf.reshape(mat, [-1]), tf.tensor1d(flat, 'int32')) as tf.Tensor1D);
 }
 
