@@ -78,10 +78,12 @@ const schema = z
     /** Held-out real masks: FD statistics, the topology scores' real side, the floors. */
     heldOutImages: z.number().int().min(4).default(1000),
     /**
-     * Generator steps of every arm (each after `criticSteps` critic steps). Measured on the shared 2-core
-     * machine (native backend, one thread, the defaults below): 4.9 s per step for WGAN-GP and 8.0 s for
-     * TopoGAN in the first steps (persistence 47% of the step on noise masks), plus about 30 s of scoring,
-     * so a 1000-step cell takes 1.4 h (WGAN-GP) to 2.2 h (TopoGAN) and the full 18 cells about a day.
+     * Generator steps of every arm (each after `criticSteps` critic steps). Measured on the 2-core machine
+     * (native backend, one thread, the defaults below, two other processes on the cores): 20-step cells with
+     * their scoring took 60 s (WGAN-GP) and 111 s (TopoGAN, persistence 31% of a step on an untrained
+     * generator's masks), about 2.2 and 4.8 s a step; idle, about 1.5 and 3.2 s (bench gans: the WGAN-GP
+     * step is 1.06 s on two threads), so a 1000-step cell takes about 25 min (WGAN-GP) to 55 min (TopoGAN)
+     * and the 18 cells about 9 h (estimates from those timings, not a timed full run).
      */
     steps: z.number().int().min(2).default(1000),
     /** The paper's batch is 128; 64 halves the step time on 2 cores. */
@@ -724,7 +726,7 @@ export const topoGanExperiment: Experiment<TopoGanConfig> = {
     full: {},
   },
   fullPreset:
-    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 1,000 steps each (18 cells), then the U-Net downstream check: about 1.4–2.2 h a cell on one core, about 30 h in all; resumable per cell.',
+    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 1,000 steps each (18 cells), then the U-Net downstream check: about 25 min (WGAN-GP) to 55 min (TopoGAN) a cell on one core, about 9 h in all on a 2-core machine; resumable per cell.',
   run,
   report,
 };
