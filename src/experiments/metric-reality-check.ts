@@ -784,7 +784,7 @@ export const metricRealityCheck: Experiment<MetricRealityCheckConfig> = {
     full: { classes: 200, perClass: 20, itersPerEpoch: 50, maxEpochs: 30, patience: 4, trials: 50, reproductions: 4 },
   },
   fullPreset:
-    "runs the protocol on 200 glyph classes: contrastive, triplet, multi-similarity and ProxyAnchor, each 50 TPE trials × 4 class-disjoint folds, then 4 reproductions of its best settings (864 models; about 1.5 h with one run and one worker on 2 cores, resumable, shareable with workers through --storage).",
+    "runs the protocol on 200 glyph classes: contrastive, triplet, multi-similarity and ProxyAnchor, each 50 TPE trials × 4 class-disjoint folds, then 4 reproductions of its best settings (864 models; 75 min with one run and one worker on 2 cores, resumable, shareable with workers through --storage).",
   run,
   report,
 };
