@@ -873,6 +873,47 @@ function sumOrMean(args: KernelArgs, name: 'Sum' | 'Mean'): tf.TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', values);
 }
 
+/**
+ * Max or Min over one block of consecutive axes followed by kept ones (x as
+ * {@link sumPlan}'s `[A, R, B]`, B > 1), comparing in the cpu kernels' order
+ * (NaN wins), so the values are theirs; the cpu kernels first transpose the
+ * reduced axes innermost, Max element by element (ProxyAnchor's max over the
+ * batch axis: 175 µs against 20–35 µs here).
+ */
+function maxOrMin(args: KernelArgs, name: 'Max' | 'Min'): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const axes = tf.util.parseAxisParam((name === 'Max' ? args.attrs?.reductionIndices : args.attrs?.axis) as number | number[], x.shape);
+  const plan = x.dtype === 'float32' && sizeOf(x.shape) > 0 ? sumPlan(x.shape, axes) : undefined;
+  // With the reduced axes innermost (B = 1) the cpu kernel needs no transpose and is as fast.
+  if (!plan || plan[2] === 1) return cpuKernel(name)(args as never) as tf.TensorInfo;
+  const [A, R, B] = plan;
+  const v = valuesOf(backend, x);
+  const out = backend.allocFloat32(A * B);
+  // Each (a, b) sees its values in r order, as in the cpu kernels; value !== value is NaN.
+  for (let a = 0; a < A; a++) {
+    const o = a * B;
+    const base = a * R * B;
+    for (let b = 0; b < B; b++) out[o + b] = v[base + b] as number;
+    for (let r = 1; r < R; r++) {
+      const row = base + r * B;
+      if (name === 'Max') {
+        for (let b = 0; b < B; b++) {
+          const value = v[row + b] as number;
+          if (value > (out[o + b] as number) || value !== value) out[o + b] = value;
+        }
+      } else {
+        for (let b = 0; b < B; b++) {
+          const value = v[row + b] as number;
+          if (value < (out[o + b] as number) || value !== value) out[o + b] = value;
+        }
+      }
+    }
+  }
+  const outShape = args.attrs?.keepDims ? x.shape.map((n, d) => (axes.includes(d) ? 1 : n)) : x.shape.filter((_, d) => !axes.includes(d));
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
 function tile(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const x = args.inputs.x as tf.TensorInfo;
@@ -1037,6 +1078,8 @@ export const NATIVE_KERNELS: Array<{ kernel: string; kernelFunc: (args: KernelAr
   { kernel: 'FusedBatchNorm', kernelFunc: batchNorm },
   { kernel: 'Sum', kernelFunc: (a) => sumOrMean(a, 'Sum') },
   { kernel: 'Mean', kernelFunc: (a) => sumOrMean(a, 'Mean') },
+  { kernel: 'Max', kernelFunc: (a) => maxOrMin(a, 'Max') },
+  { kernel: 'Min', kernelFunc: (a) => maxOrMin(a, 'Min') },
   { kernel: 'Tile', kernelFunc: tile },
   { kernel: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
   { kernel: 'Slice', kernelFunc: slice },

@@ -442,6 +442,24 @@ describe('native backend kernels agree with the cpu kernels', { skip }, () => {
     });
   }
 
+  it('max and min over contiguous and split axes (Max, Min) equal the cpu kernels exactly, NaN and ties included, with their gradients', async () => {
+    const shape = [4, 5, 6];
+    const run = () => {
+      const base = Array.from(randomValues(120, 21), (v) => Math.round(v * 4) / 4);
+      base[7] = NaN;
+      base[64] = -Infinity;
+      const x = tf.tensor(base, shape);
+      const out = tf.tidy(() =>
+        ([[0], [1], [2], [0, 1], [1, 2], [0, 2], null, [-1]] as Array<number[] | null>).flatMap((axis) => [tf.max(x, axis ?? undefined), tf.min(x, axis ?? undefined, true), tf.max(tf.reshape(x, [1, 4, 1, 30]), [1, 2])]),
+      );
+      const v = out.map((t) => [t.shape, Array.from(t.dataSync())]);
+      tf.dispose([x, ...out]);
+      return v;
+    };
+    assert.deepEqual(await onBackend('native', run), await onBackend('cpu', run));
+    await compareWithCpu([shape], (x) => tf.add(tf.max(x, 1), tf.sum(tf.min(x, [0, 2], true))), 'max/min gradients');
+  });
+
   it('pow by a scalar 2 (the fast square path) equals the cpu kernel bit for bit, negative bases, zeros and huge values included', async () => {
     const run = () => {
       const x = tf.tensor([...randomValues(997, 12, -30, 30), 0, -0, 1e20, -1e-30, 3.4e38, NaN, Infinity, -Infinity]);
