@@ -849,6 +849,11 @@ export function sumPasses(shape: number[], axes: number[]): Array<[number, numbe
   return passes;
 }
 
+/** The shape of a reduction over `axes`: those axes dropped, or kept as 1 with `keepDims`. */
+function reducedShape(shape: number[], axes: number[], keepDims: boolean): number[] {
+  return keepDims ? shape.map((n, d) => (axes.includes(d) ? 1 : n)) : shape.filter((_, d) => !axes.includes(d));
+}
+
 /** Sum or Mean over any axes, in one addon pass per block of consecutive axes. */
 function sumOrMean(args: KernelArgs, name: 'Sum' | 'Mean'): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
@@ -856,8 +861,7 @@ function sumOrMean(args: KernelArgs, name: 'Sum' | 'Mean'): tf.TensorInfo {
   if (x.dtype !== 'float32') return cpuKernel(name)(args as never) as tf.TensorInfo;
   // A null axis means every axis, as in tf.sum(x).
   const axes = tf.util.parseAxisParam(args.attrs?.axis as number | number[], x.shape);
-  const kept = x.shape.map((n, d) => (axes.includes(d) ? 1 : n));
-  const outShape = args.attrs?.keepDims ? kept : x.shape.filter((_, d) => !axes.includes(d));
+  const outShape = reducedShape(x.shape, axes, Boolean(args.attrs?.keepDims));
   const native = loadNativeAddon();
   // A mean of means over equal-sized blocks is the mean.
   const mean = name === 'Mean' ? 1 : 0;
@@ -910,8 +914,7 @@ function maxOrMin(args: KernelArgs, name: 'Max' | 'Min'): tf.TensorInfo {
       }
     }
   }
-  const outShape = args.attrs?.keepDims ? x.shape.map((n, d) => (axes.includes(d) ? 1 : n)) : x.shape.filter((_, d) => !axes.includes(d));
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  return backend.makeTensorInfo(reducedShape(x.shape, axes, Boolean(args.attrs?.keepDims)), 'float32', out);
 }
 
 function tile(args: KernelArgs): tf.TensorInfo {

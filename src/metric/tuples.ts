@@ -15,12 +15,19 @@ export type TripletIndices = [a: Int32Array, p: Int32Array, n: Int32Array];
 /** What a miner returns and a loss accepts. */
 export type IndicesTuple = PairIndices | TripletIndices;
 
+/** For each item, how many items of the batch (itself included) share its label. */
+function sameLabelCounts(labels: Int32Array): Int32Array {
+  const perLabel = new Map<number, number>();
+  for (const l of labels) perLabel.set(l, (perLabel.get(l) ?? 0) + 1);
+  return Int32Array.from(labels, (l) => perLabel.get(l) as number);
+}
+
 /** Every positive pair (i, j), i ≠ j, same label, and every negative pair (i, j), different labels. */
 export function allPairs(labels: Int32Array): PairIndices {
   // Counted first, then filled: typed arrays of the exact size (a loss step builds these every batch).
   const n = labels.length;
   let positives = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && labels[i] === labels[j]) positives++;
+  for (const c of sameLabelCounts(labels)) positives += c - 1;
   const negatives = n * (n - 1) - positives;
   const a1 = new Int32Array(positives);
   const p = new Int32Array(positives);
@@ -47,8 +54,7 @@ export function allPairs(labels: Int32Array): PairIndices {
 /** Every triplet (a, p, n): p ≠ a with a's label, n with another label. */
 export function allTriplets(labels: Int32Array): TripletIndices {
   const n = labels.length;
-  const same = new Int32Array(n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (labels[i] === labels[j]) same[i]!++;
+  const same = sameLabelCounts(labels);
   let total = 0;
   // Anchor i has same[i] − 1 positives and n − same[i] negatives.
   for (let i = 0; i < n; i++) total += (same[i]! - 1) * (n - same[i]!);
