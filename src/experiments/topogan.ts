@@ -31,14 +31,18 @@
  * skips what is there.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { generateMasks, renderMicrograph, type MaskDataset } from '../data/index.js';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
+import { check } from '../errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../fs.js';
 import { ganLoss } from '../gan/losses.js';
 import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
+import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { trainImageClassifier } from '../nn/small-convnet.js';
@@ -47,7 +51,7 @@ import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '.
 import type { RunRecord, RunStore } from '../store/index.js';
 import { TopoGanTerm, topologyScores, type MaskStack } from '../topology/index.js';
 import { fmt, fmtInterval, interval, intervalDirection } from './intervals.js';
-import { registerExperiment, type Experiment, type ExperimentContext } from './registry.js';
+import { registerExperiment, silentProgress, type Experiment, type ExperimentContext, type ProgressReporter } from './registry.js';
 import { claimRunDir } from './run-dir.js';
 
 export const TOPOGAN_ARMS = ['wganGp', 'wganSn', 'topoGan'] as const;
@@ -134,6 +138,12 @@ const schema = z
     downstreamFilters: z.number().int().min(1).default(8),
     downstreamBatchSize: z.number().int().min(1).default(16),
     downstreamLearningRate: z.number().positive().max(1).default(5e-3),
+    /**
+     * Study storage URL (`postgres://…`, `sqlite:FILE`): each GAN cell becomes a unit there that
+     * `eccvkit worker --storage URL` trains on any machine (a dead worker's cell restarts from its start);
+     * this run trains cells too and scores them all. Empty: every cell trains here, resumably from checkpoints.
+     */
+    storage: z.string().default(''),
   })
   .strict();
 export type TopoGanConfig = z.infer<typeof schema>;
@@ -238,6 +248,7 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
   const stored: Stored = { real: [], cells: [], downstream: [] };
   const cellsPerDataset = config.seeds.length * config.arms.length;
   const total = config.datasets.length * cellsPerDataset;
+  if (config.storage !== '') await trainCellsAsUnits(config, ctx, dir);
 
   for (const [di, dataset] of config.datasets.entries()) {
     const dim = TOPOGAN_DIMS[dataset];
@@ -297,15 +308,14 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
 
       for (const [si, seed] of config.seeds.entries())
         for (const [ai, arm] of config.arms.entries()) {
-          const key = `${dataset}-${arm}-seed${seed}`;
+          const key = cellKey(dataset, arm, seed);
           const file = path.join(resultsDir, `${key}.json`);
           if (fs.existsSync(file)) {
             stored.cells.push(readJson<TopoGanCell>(file));
             continue;
           }
-          if (arm === 'topoGan' && term === undefined) term = new TopoGanTerm(train.images, [config.trainImages, 64, 64], { weight: config.topoWeight, dim, subsetRate: config.topoSubset, seed: config.seed * 131 + di });
           const index = di * cellsPerDataset + si * config.arms.length + ai + 1;
-          const cell = await trainCell(dataset, arm, seed, `${ARM_LABELS[arm]}, ${dataset}, seed ${seed} (${index}/${total})`, realTanh, arm === 'topoGan' ? term : undefined, (G, meta) => {
+          const evaluate = (G: tf.LayersModel, meta: CellMeta): TopoGanCell => {
             if (meta.diverged) return { ...meta, fd: NaN, mmd: {}, bettiScore: {}, bettiError: NaN, histogram: [], gridBetti: [], grid: '' };
             const zs = tf.randomNormal([config.evalSamples, config.latentDim], 0, 1, 'float32', createRng(config.seed * 31 + seed).seedInt()) as tf.Tensor2D;
             const images = tf.tidy(() => to01(G.predict(zs) as tf.Tensor) as tf.Tensor4D);
@@ -323,7 +333,21 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
             writeFileAtomic(grid, imageGridPng(values.slice(0, gridN * 4096), { count: gridN, height: 64, width: 64, channels: 1, cols: 8 }));
             ctx.addArtifact(`samples:${dataset}/${arm}/seed${seed}`, 'image/png', grid);
             return { ...meta, fd, mmd: s.mmd, bettiScore: s.bettiScore, bettiError: s.bettiError, histogram: histogramOf(s.betti.fake, dim), gridBetti: s.betti.fake.slice(0, gridN), grid };
-          });
+          };
+          const trainedFile = path.join(resultsDir, `${key}.trained.json`);
+          let cell: TopoGanCell;
+          if (fs.existsSync(trainedFile)) {
+            // Trained by a unit (here or on a worker): score its generator.
+            const G = await loadModel(path.join(dir, 'generators', key));
+            try {
+              cell = evaluate(G, readJson<CellMeta>(trainedFile));
+            } finally {
+              G.dispose();
+            }
+          } else {
+            if (arm === 'topoGan' && term === undefined) term = topoGanTerm(config, dataset, train.images);
+            cell = await trainCell(dataset, arm, seed, `${ARM_LABELS[arm]}, ${dataset}, seed ${seed} (${index}/${total})`, realTanh, arm === 'topoGan' ? term : undefined, evaluate);
+          }
           writeFileAtomic(file, jsonText(cell));
           stored.cells.push(cell);
           ctx.progress.log(
@@ -454,72 +478,212 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
     label: string,
     realTanh: tf.Tensor4D,
     topology: TopoGanTerm | undefined,
-    evaluate: (G: tf.LayersModel, meta: Omit<TopoGanCell, keyof TopoScores | 'gridBetti' | 'grid'>) => TopoGanCell,
+    evaluate: (G: tf.LayersModel, meta: CellMeta) => TopoGanCell,
   ): Promise<TopoGanCell> {
-    const key = `${dataset}-${arm}-seed${seed}`;
-    // The same nets for every arm of a seed: the arms differ only in their regulariser and loss.
-    const netSeed = createRng(seed * 7919 + 13).seedInt();
-    const gOptions = { imageSize: 64 as const, channels: 1, latentDim: config.latentDim, width: config.width, seed: netSeed };
-    const generator = dcganGenerator(gOptions);
-    const ema = dcganGenerator(gOptions);
-    const discriminator = dcganDiscriminator({ imageSize: 64, channels: 1, width: config.width, seed: netSeed + 1, ...(arm === 'wganSn' ? { spectralNormBound: config.snBound } : {}) });
-    const trainer = new GanTrainer({
-      generator,
-      discriminator,
-      ema,
-      real: realTanh,
-      loss: ganLoss('wasserstein'),
-      regulariser: arm === 'wganSn' ? { kind: 'none' } : { kind: 'gradientPenalty', weight: config.gpWeight },
-      criticSteps: config.criticSteps,
-      batchSize: config.batchSize,
-      seed: netSeed,
-      generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
-      discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
-      ...(topology ? { topology } : {}),
-    });
+    const key = cellKey(dataset, arm, seed);
     const checkpoint = path.join(dir, `${key}-checkpoint`);
+    const { ema, meta } = await trainArm(config, dataset, arm, seed, realTanh, topology, {
+      label,
+      progress: ctx.progress,
+      onLog: (step, values) => ctx.logMetrics(step, Object.fromEntries(Object.entries(values).map(([n, v]) => [`${n}:${key}`, v]))),
+      checkpoint,
+    });
     try {
-      let seconds = 0;
-      if (fs.existsSync(path.join(checkpoint, 'step.json'))) {
-        const meta = JSON.parse(fs.readFileSync(path.join(checkpoint, 'step.json'), 'utf8')) as { step: number; seconds: number };
-        await trainer.load(checkpoint, meta.step);
-        seconds = meta.seconds;
-        ctx.progress.log(`${key}: resuming at step ${meta.step}`);
-      }
-      const from = trainer.step;
-      let t0 = performance.now();
-      let topo = NaN;
-      let topoShare = NaN;
-      const last = await trainGan(trainer, {
-        steps: config.steps,
-        label,
-        progress: ctx.progress,
-        logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
-        onLog: (step, values) => {
-          if (values.topo !== undefined) [topo, topoShare] = [values.topo, values.topo_share ?? NaN];
-          const logged = Object.entries(values).filter(([, v]) => Number.isFinite(v));
-          if (logged.length > 0) ctx.logMetrics(step, Object.fromEntries(logged.map(([n, v]) => [`${n}:${key}`, v])));
-        },
-        checkpointEvery: config.checkpointEvery,
-        onCheckpoint: () =>
-          writeDirAtomic(checkpoint, async (tmp) => {
-            await trainer.save(tmp);
-            seconds += (performance.now() - t0) / 1000;
-            t0 = performance.now();
-            fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step, seconds }));
-          }),
-      });
-      seconds += (performance.now() - t0) / 1000;
-      // trainGan returns NaN losses when no step was left to take: only a run that stepped can have diverged.
-      const diverged = trainer.step > from && lossesDiverged(last);
       await writeDirAtomic(path.join(dir, 'generators', key), (tmp) => saveModel(ema, tmp));
-      const cell = evaluate(ema, { dataset, arm, seed, steps: trainer.step, seconds, diverged, topo, topoShare });
+      const cell = evaluate(ema, meta);
       fs.rmSync(checkpoint, { recursive: true, force: true });
       return cell;
     } finally {
-      trainer.dispose();
-      [generator, ema, discriminator].forEach((m) => m.dispose());
+      ema.dispose();
     }
+  }
+}
+
+/** A cell's name: its result file, generator folder, unit key and metric suffix. */
+const cellKey = (dataset: TopoGanDataset, arm: TopoGanArm, seed: number) => `${dataset}-${arm}-seed${seed}`;
+
+/** What training a cell yields besides its generator: the cell without its scores. */
+type CellMeta = Omit<TopoGanCell, keyof TopoScores | 'gridBetti' | 'grid'>;
+
+/**
+ * Trains one arm on one data set and seed and returns its EMA generator (the
+ * caller disposes it). With `checkpoint`, the trainer saves there every
+ * `checkpointEvery` steps and resumes from it; without (a unit), a stopped cell
+ * starts over. Every logged window goes to `onLog` (finite values only).
+ */
+async function trainArm(
+  config: TopoGanConfig,
+  dataset: TopoGanDataset,
+  arm: TopoGanArm,
+  seed: number,
+  realTanh: tf.Tensor4D,
+  topology: TopoGanTerm | undefined,
+  hooks: { label: string; progress: ProgressReporter; onLog: (step: number, values: Record<string, number>) => void; checkpoint?: string },
+): Promise<{ ema: tf.LayersModel; meta: CellMeta }> {
+  const key = cellKey(dataset, arm, seed);
+  // The same nets for every arm of a seed: the arms differ only in their regulariser and loss.
+  const netSeed = createRng(seed * 7919 + 13).seedInt();
+  const gOptions = { imageSize: 64 as const, channels: 1, latentDim: config.latentDim, width: config.width, seed: netSeed };
+  const generator = dcganGenerator(gOptions);
+  const ema = dcganGenerator(gOptions);
+  const discriminator = dcganDiscriminator({ imageSize: 64, channels: 1, width: config.width, seed: netSeed + 1, ...(arm === 'wganSn' ? { spectralNormBound: config.snBound } : {}) });
+  const trainer = new GanTrainer({
+    generator,
+    discriminator,
+    ema,
+    real: realTanh,
+    loss: ganLoss('wasserstein'),
+    regulariser: arm === 'wganSn' ? { kind: 'none' } : { kind: 'gradientPenalty', weight: config.gpWeight },
+    criticSteps: config.criticSteps,
+    batchSize: config.batchSize,
+    seed: netSeed,
+    generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+    discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
+    ...(topology ? { topology } : {}),
+  });
+  const checkpoint = hooks.checkpoint;
+  try {
+    let seconds = 0;
+    if (checkpoint !== undefined && fs.existsSync(path.join(checkpoint, 'step.json'))) {
+      const meta = JSON.parse(fs.readFileSync(path.join(checkpoint, 'step.json'), 'utf8')) as { step: number; seconds: number };
+      await trainer.load(checkpoint, meta.step);
+      seconds = meta.seconds;
+      hooks.progress.log(`${key}: resuming at step ${meta.step}`);
+    }
+    const from = trainer.step;
+    let t0 = performance.now();
+    let topo = NaN;
+    let topoShare = NaN;
+    const last = await trainGan(trainer, {
+      steps: config.steps,
+      label: hooks.label,
+      progress: hooks.progress,
+      logEvery: Math.max(1, Math.min(50, Math.floor(config.steps / 10))),
+      onLog: (step, values) => {
+        if (values.topo !== undefined) [topo, topoShare] = [values.topo, values.topo_share ?? NaN];
+        const logged = Object.entries(values).filter(([, v]) => Number.isFinite(v));
+        if (logged.length > 0) hooks.onLog(step, Object.fromEntries(logged));
+      },
+      checkpointEvery: checkpoint === undefined ? 0 : config.checkpointEvery,
+      ...(checkpoint === undefined
+        ? {}
+        : {
+            onCheckpoint: () =>
+              writeDirAtomic(checkpoint, async (tmp) => {
+                await trainer.save(tmp);
+                seconds += (performance.now() - t0) / 1000;
+                t0 = performance.now();
+                fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step, seconds }));
+              }),
+          }),
+    });
+    seconds += (performance.now() - t0) / 1000;
+    // trainGan returns NaN losses when no step was left to take: only a run that stepped can have diverged.
+    const diverged = trainer.step > from && lossesDiverged(last);
+    return { ema, meta: { dataset, arm, seed, steps: trainer.step, seconds, diverged, topo, topoShare } };
+  } catch (err) {
+    ema.dispose();
+    throw err;
+  } finally {
+    trainer.dispose();
+    [generator, discriminator].forEach((m) => m.dispose());
+  }
+}
+
+/** A unit's arguments: the config without its storage, the cell and the backend. */
+interface CellUnitArgs {
+  config: Omit<TopoGanConfig, 'storage'>;
+  dataset: TopoGanDataset;
+  arm: TopoGanArm;
+  seed: number;
+  backend: BackendName;
+}
+
+/** A unit's result: the cell without its scores, its loss points and its EMA generator as the files `saveModel` writes (base64). */
+interface CellUnitResult {
+  meta: CellMeta;
+  log: Array<[number, Record<string, number>]>;
+  generator: Record<string, string>;
+}
+
+/**
+ * The training masks of one data set (and its TopoGAN term, built on first
+ * use), prepared once per config and data set by a worker, exactly as the
+ * coordinating run prepares them.
+ */
+const unitData = configCache(
+  ({ config, dataset }: { config: TopoGanConfig; dataset: TopoGanDataset }) => {
+    const train = generateMasks({ kind: dataset, count: config.trainImages, seed: config.seed * 1000 + 1 });
+    const realTanh = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(train.images, [config.trainImages, 64, 64, 1]), 2), 1) as tf.Tensor4D);
+    let term: TopoGanTerm | undefined;
+    return { realTanh, term: () => (term ??= topoGanTerm(config, dataset, train.images)) };
+  },
+  (d) => d.realTanh.dispose(),
+);
+
+/** The TopoGAN term of a data set: real diagrams of the training masks, λ_topo, the data set's dimension, a subset stream seeded by the data set's place in the config. */
+function topoGanTerm(config: TopoGanConfig, dataset: TopoGanDataset, trainMasks: Float32Array): TopoGanTerm {
+  const di = config.datasets.indexOf(dataset);
+  return new TopoGanTerm(trainMasks, [config.trainImages, 64, 64], { weight: config.topoWeight, dim: TOPOGAN_DIMS[dataset], subsetRate: config.topoSubset, seed: config.seed * 131 + di });
+}
+
+/** Trains one cell by its arguments alone (the `topogan/cell` unit kind); the coordinating run scores it. */
+export async function topoGanCellUnit(args: CellUnitArgs): Promise<CellUnitResult> {
+  const config = schema.parse({ ...args.config, storage: '' });
+  check(config.datasets.includes(args.dataset) && config.arms.includes(args.arm) && config.seeds.includes(args.seed), 'cell', { dataset: args.dataset, arm: args.arm, seed: args.seed }, "a data set, an arm and a seed of the unit's config");
+  await initEngine({ backend: args.backend });
+  const data = await unitData.get({ config, dataset: args.dataset });
+  const log: Array<[number, Record<string, number>]> = [];
+  const { ema, meta } = await trainArm(config, args.dataset, args.arm, args.seed, data.realTanh, args.arm === 'topoGan' ? data.term() : undefined, {
+    label: cellKey(args.dataset, args.arm, args.seed),
+    progress: silentProgress,
+    onLog: (step, values) => log.push([step, values]),
+  });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-topogan-unit-'));
+  try {
+    await saveModel(ema, tmp);
+    const generator = Object.fromEntries(fs.readdirSync(tmp).map((f) => [f, fs.readFileSync(path.join(tmp, f)).toString('base64')]));
+    return { meta, log, generator };
+  } finally {
+    ema.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+registerUnitKind('topogan/cell', (args) => topoGanCellUnit(args as unknown as CellUnitArgs) as unknown as Promise<UnitJson>);
+
+/**
+ * Enqueues the cells with neither a result nor a trained generator as units,
+ * works on them here too, and writes each one's generator and training record
+ * (`results/<key>.trained.json`) where the scoring below finds them.
+ */
+async function trainCellsAsUnits(config: TopoGanConfig, ctx: ExperimentContext, dir: string): Promise<void> {
+  const resultsDir = path.join(dir, 'results');
+  const todo = config.datasets.flatMap((dataset) => config.seeds.flatMap((seed) => config.arms.map((arm) => ({ dataset, arm, seed, key: cellKey(dataset, arm, seed) }))));
+  const missing = todo.filter((c) => !fs.existsSync(path.join(resultsDir, `${c.key}.json`)) && !fs.existsSync(path.join(resultsDir, `${c.key}.trained.json`)));
+  if (missing.length === 0) return;
+  const storage = await openStudyStorage(config.storage);
+  const { storage: _url, ...plain } = config;
+  const study = unitStudyName('topogan', ctx.run.configHash);
+  const units = missing.map((c) => ({ kind: 'topogan/cell', key: c.key, args: { config: plain, dataset: c.dataset, arm: c.arm, seed: c.seed, backend: ctx.engine.backend } as unknown as UnitJson }));
+  try {
+    const rec = await enqueueUnits(storage, study, units);
+    ctx.progress.log(`topogan: ${units.length} cells as units of study "${study}" on ${storage.description}; start more with eccvkit worker --storage URL`);
+    const results = await collectUnits(storage, rec, units.map((u) => u.key), {
+      worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
+      onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+    });
+    for (const c of missing) {
+      const r = results.get(c.key) as unknown as CellUnitResult;
+      await writeDirAtomic(path.join(dir, 'generators', c.key), async (tmp) => {
+        for (const [file, b64] of Object.entries(r.generator)) fs.writeFileSync(path.join(tmp, file), Buffer.from(b64, 'base64'));
+      });
+      for (const [step, values] of r.log) ctx.logMetrics(step, Object.fromEntries(Object.entries(values).map(([n, v]) => [`${n}:${c.key}`, v])));
+      writeFileAtomic(path.join(resultsDir, `${c.key}.trained.json`), jsonText(r.meta));
+    }
+  } finally {
+    unitData.release();
+    await storage.close();
   }
 }
 

@@ -2,8 +2,9 @@
  * Units on the study storage: two `eccvkit worker` processes on one SQLite
  * file drain 20 enqueued units, each run exactly once; enqueueing is
  * idempotent by key; a failing unit is failed with its message and the
- * coordinator's collect names it; gc-ablation run through units (the
- * coordinator alone) gives the numbers of the in-process run.
+ * coordinator's collect names it; gc-ablation, lipschitz-domain-scaling and
+ * topogan run through units (the coordinator alone) give the numbers of the
+ * in-process run.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -108,6 +109,38 @@ describe('units on the study storage', () => {
         const trials = await s.getTrials(rec.id);
         assert.equal(trials.length, 8);
         assert.ok(trials.every((t) => t.state === 'COMPLETE'));
+      } finally {
+        await s.close();
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  it('topogan cells through units give the in-process numbers, generators and grids', async () => {
+    await initEngine({ backend: 'wasm' });
+    const store = RunStore.open(path.join(dir, 'tg.db'));
+    try {
+      const settings = ['datasets=["membranes"]', 'arms=["wganGp","topoGan"]', 'downstreamImages=8'];
+      const here = await runExperiment('topogan', { store, settings, backend: 'wasm' });
+      const units = await runExperiment('topogan', { store, settings: [...settings, `storage="sqlite:${path.join(dir, 'tg-units.db')}"`], backend: 'wasm' });
+      assert.equal(units.status, 'finished');
+      for (const key of ['fd:membranes/wganGp', 'fd:membranes/topoGan', 'betti_score:membranes/topoGan', 'mmd:membranes/wganGp', 'betti_error:membranes/topoGan', 'dice:membranes/topoGan', 'dice:membranes/real+wganGp']) {
+        assert.ok(Number.isFinite(Number(here.metrics[key])), key);
+        assert.equal(units.metrics[key], here.metrics[key], key);
+      }
+      assert.deepEqual(store.metrics(units.run.id, 'topo:membranes-topoGan-seed0'), store.metrics(here.run.id, 'topo:membranes-topoGan-seed0'));
+      // A unit's generator comes back with the in-process run's weights (layer names in model.json differ: tfjs numbers them per process), and so does the grid drawn from it.
+      for (const f of ['weights.bin']) {
+        const file = (run: { dir: string }) => fs.readFileSync(path.join(run.dir, 'generators', 'membranes-topoGan-seed0', f));
+        assert.ok(file(units.run).equals(file(here.run)), f);
+      }
+      const grid = (id: number) => fs.readFileSync(store.artifacts(id).find((a) => a.name === 'samples:membranes/topoGan/seed0')!.path);
+      assert.ok(grid(units.run.id).equals(grid(here.run.id)));
+      const s = await openStudyStorage(path.join(dir, 'tg-units.db'));
+      try {
+        const trials = await s.getTrials((await s.findStudy(unitStudyName('topogan', units.run.configHash)))!.id);
+        assert.deepEqual(trials.map((t) => t.state), ['COMPLETE', 'COMPLETE']);
       } finally {
         await s.close();
       }
