@@ -272,6 +272,37 @@ export function uniformWasserstein1D(a: ArrayLike<number>, b: ArrayLike<number>)
 }
 
 /**
+ * W₁ between uniform measures on two ascending lists: {@link uniformWasserstein1D}'s
+ * distance, term for term (the same masses in the same order), without its plan.
+ */
+export function sortedWasserstein1D(a: Float64Array, b: Float64Array): number {
+  const n = a.length;
+  const m = b.length;
+  if (n === 0 || m === 0) return 0;
+  let i = 0;
+  let j = 0;
+  let leftA = m;
+  let leftB = n;
+  let distance = 0;
+  const nm = n * m;
+  while (i < n && j < m) {
+    const moved = leftA < leftB ? leftA : leftB;
+    distance += (moved / nm) * Math.abs((a[i] as number) - (b[j] as number));
+    leftA -= moved;
+    leftB -= moved;
+    if (leftA === 0) {
+      i++;
+      leftA = m;
+    }
+    if (leftB === 0) {
+      j++;
+      leftB = n;
+    }
+  }
+  return distance;
+}
+
+/**
  * Optimal transport between n sources and m targets with uniform marginals
  * (1/n each source, 1/m each target) and cost matrix `cost` (n × m, row-major,
  * non-negative): min ⟨γ, C⟩ over couplings γ. TopoGAN's eq. (5), solved exactly

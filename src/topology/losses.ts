@@ -11,7 +11,7 @@ import { check } from '../errors.js';
 import { diagramTensors } from './bridge.js';
 import { cubicalPersistence, type Construction, type HomologyDim, type PersistencePairs } from './cubical.js';
 import { maskFiltration, padFrame, type MaskFiltrationOptions } from './distance-transform.js';
-import { uniformTransport, uniformWasserstein1D, type TransportEntry } from './distances.js';
+import { sortedWasserstein1D, uniformTransport, uniformWasserstein1D, type TransportEntry } from './distances.js';
 
 /** Options of the TopoGAN losses. */
 export interface TopoGanLossOptions {
@@ -81,7 +81,10 @@ function matchToPool(fakeBirths: number[][], realBirths: ReadonlyArray<ArrayLike
   const n = fakeBirths.length;
   const m = realBirths.length;
   const cost = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) cost[i * m + j] = uniformWasserstein1D(fakeBirths[i] as number[], realBirths[j] as ArrayLike<number>).distance;
+  // n·m distances a step (64 × 200 for the paper's batch and pool): each list is sorted once, not once per pair.
+  const fake = fakeBirths.map((v) => Float64Array.from(v).sort());
+  const real = realBirths.map((v) => Float64Array.from(v).sort());
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) cost[i * m + j] = sortedWasserstein1D(fake[i] as Float64Array, real[j] as Float64Array);
   const { plan } = uniformTransport(cost, n, m);
   const matched = new Int32Array(n);
   const distances = new Float64Array(n);
@@ -95,6 +98,35 @@ function matchToPool(fakeBirths: number[][], realBirths: ReadonlyArray<ArrayLike
     plans.push(w.plan);
   }
   return { matched, distances, plans };
+}
+
+/**
+ * The pixel of `height × width` nearest to (r, c) among those `accept` takes,
+ * the first in raster order among equally near ones (as a scan of the whole
+ * image finds it), or −1. Searches boxes around (r, c), from radius `radius`
+ * up: a box of radius ρ holds every pixel within distance ρ, so once the best
+ * in a box is that near, no pixel outside can be nearer or tie.
+ */
+export function nearestPixel(r: number, c: number, height: number, width: number, accept: (q: number) => boolean, radius: number): number {
+  let rho = Math.max(1, Math.ceil(radius));
+  for (;;) {
+    let best = -1;
+    let bestD = Infinity;
+    const r0 = Math.max(0, r - rho);
+    const r1 = Math.min(height - 1, r + rho);
+    const c0 = Math.max(0, c - rho);
+    const c1 = Math.min(width - 1, c + rho);
+    for (let qr = r0; qr <= r1; qr++)
+      for (let qc = c0; qc <= c1; qc++) {
+        const q = qr * width + qc;
+        if (!accept(q)) continue;
+        const d = (qr - r) ** 2 + (qc - c) ** 2;
+        if (d < bestD) [best, bestD] = [q, d];
+      }
+    const whole = r0 === 0 && c0 === 0 && r1 === height - 1 && c1 === width - 1;
+    if (whole || bestD <= rho * rho) return best;
+    rho = Number.isFinite(bestD) ? Math.ceil(Math.sqrt(bestD)) : 2 * rho;
+  }
 }
 
 /**
@@ -239,7 +271,9 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
   const births: number[][] = [];
   const saddles: number[][] = [];
   const masks: Float64Array[] = [];
+  const fields: Float64Array[] = [];
   const paddedWidth = width + 2 * frame;
+  const paddedHeight = height + 2 * frame;
   for (let i = 0; i < n; i++) {
     const img = all.subarray(i * height * width, (i + 1) * height * width) as Float32Array;
     const f = maskFiltration(img, [height, width], options);
@@ -248,6 +282,7 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
     births.push(b.values);
     saddles.push(b.pixels);
     masks.push(padFrame(f.mask, height, width, frame, 0).data);
+    fields.push(f.values);
   }
   const match = matchToPool(births, realBirths);
   const grad = new Float32Array(n * height * width);
@@ -261,14 +296,8 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
       const s = (saddles[i] as number[])[e.i] as number;
       const sr = Math.floor(s / paddedWidth);
       const sc = s - sr * paddedWidth;
-      let best = -1;
-      let bestD = Infinity;
-      for (let q = 0; q < mask.length; q++) {
-        if (mask[q] !== 0) continue;
-        const qr = Math.floor(q / paddedWidth);
-        const d = (qr - sr) ** 2 + (q - qr * paddedWidth - sc) ** 2;
-        if (d < bestD) [best, bestD] = [q, d];
-      }
+      // The nearest background pixel lies at the distance transform's value at s (+1 against rounding).
+      const best = nearestPixel(sr, sc, paddedHeight, paddedWidth, (q) => mask[q] === 0, ((fields[i] as Float64Array)[s] as number) + 1);
       if (best < 0) continue;
       const br = Math.floor(best / paddedWidth);
       const bc = best - br * paddedWidth;
@@ -277,14 +306,8 @@ export function topoGanMaskLoss(generated: tf.Tensor, realBirths: ReadonlyArray<
       const pixels = g > 0 ? segment([sr, sc], [br, bc]) : [[br, bc] as [number, number]];
       if (labels && g > 0) {
         // A death of dim 0 is where two background components meet: bridge s to the nearest pixel of the other one too.
-        let other = -1;
-        let otherD = Infinity;
-        for (let q = 0; q < mask.length; q++) {
-          if (mask[q] !== 0 || labels[q] === labels[best]) continue;
-          const qr = Math.floor(q / paddedWidth);
-          const d = (qr - sr) ** 2 + (q - qr * paddedWidth - sc) ** 2;
-          if (d < otherD) [other, otherD] = [q, d];
-        }
+        const own = labels[best];
+        const other = nearestPixel(sr, sc, paddedHeight, paddedWidth, (q) => mask[q] === 0 && labels[q] !== own, 4);
         if (other >= 0) pixels.push(...segment([sr, sc], [Math.floor(other / paddedWidth), other % paddedWidth]).slice(1));
       }
       for (const [r, c] of pixels) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createRng, initEngine, tf } from '../../src/engine/index.js';
-import { bettiLoss, cubicalPersistence, diagramTensors, distanceTransform, maskFiltration, topoGanBirths, topoGanLoss, topoGanMaskLoss } from '../../src/topology/index.js';
+import { bettiLoss, cubicalPersistence, diagramTensors, distanceTransform, maskFiltration, nearestPixel, topoGanBirths, topoGanLoss, topoGanMaskLoss } from '../../src/topology/index.js';
 import { assertClose, availableBackends, onBackend, throwsInput } from '../helpers.js';
 
 /** Distinct values k/n in random order, so no tie changes the pairing under a small perturbation. */
@@ -162,6 +162,23 @@ describe('topology bridge and losses', () => {
       assert.equal(changed, 2, 'exactly the two gap pixels flipped');
       tf.dispose([last.loss, g]);
     });
+  });
+
+  it('nearestPixel finds what a scan of the whole image finds (nearest, first in raster order among ties), from any starting radius', () => {
+    const rng = createRng(12);
+    for (let trial = 0; trial < 300; trial++) {
+      const [h, w] = [1 + rng.int(12), 1 + rng.int(12)];
+      const density = [0.02, 0.2, 0.7][trial % 3] as number;
+      const ok = Uint8Array.from({ length: h * w }, () => (rng.next() < density ? 1 : 0));
+      const [r, c] = [rng.int(h), rng.int(w)];
+      let brute = -1;
+      let bestD = Infinity;
+      for (let q = 0; q < h * w; q++) {
+        const d = (Math.floor(q / w) - r) ** 2 + ((q % w) - c) ** 2;
+        if (ok[q] && d < bestD) [brute, bestD] = [q, d];
+      }
+      for (const radius of [0, 1, 2.5, 20]) assert.equal(nearestPixel(r, c, h, w, (q) => ok[q] === 1, radius), brute, `trial ${trial}, radius ${radius}`);
+    }
   });
 
   it('the distance transform is the exact Euclidean distance to the nearest zero', () => {
