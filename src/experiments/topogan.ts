@@ -42,7 +42,7 @@ import { ganLoss } from '../gan/losses.js';
 import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
-import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson, type UnitSpec } from '../hpo/units.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { trainImageClassifier } from '../nn/small-convnet.js';
@@ -249,6 +249,7 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
   const cellsPerDataset = config.seeds.length * config.arms.length;
   const total = config.datasets.length * cellsPerDataset;
   if (config.storage !== '') await trainCellsAsUnits(config, ctx, dir);
+  const downstreamUnits: DownstreamUnitSpec[] = [];
 
   for (const [di, dataset] of config.datasets.entries()) {
     const dim = TOPOGAN_DIMS[dataset];
@@ -355,11 +356,16 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
           );
           ctx.logMetrics(index * config.steps, Object.fromEntries(Object.entries({ fd: cell.fd, betti_score: cell.bettiScore[dim] ?? NaN, mmd: cell.mmd[dim] ?? NaN }).filter(([, v]) => Number.isFinite(v)).map(([n, v]) => [`${n}:${key}`, v])));
         }
-      if (config.downstreamImages > 0) await downstream(dataset, train, heldOut);
+      if (config.downstreamImages > 0) await downstream(dataset, train, heldOut, config.storage === '' ? undefined : downstreamUnits);
     } finally {
       tf.dispose([trainX, heldX, realTanh]);
       classifier?.dispose();
     }
+  }
+
+  if (downstreamUnits.length > 0) {
+    const results = await runUnits(config, ctx, downstreamUnits, 'downstream checks');
+    for (const u of downstreamUnits) recordDownstream(u.file, revive(results.get(u.key)) as TopoGanDownstream);
   }
 
   const out0: Record<string, number> = {};
@@ -398,76 +404,36 @@ async function run(config: TopoGanConfig, ctx: ExperimentContext): Promise<Recor
   return out;
 
   /**
-   * The downstream check on one data set, per seed (resumable per seed): U-Nets on rendered real pairs, on each
-   * arm's generated pairs and on real + generated, each scored by per-image Dice on held-out real pairs.
+   * The downstream check on one data set (resumable per seed): each seed's arm masks drawn here from the
+   * stored generators, its U-Nets trained here, or as a unit (`units` given) that any worker trains.
    */
-  async function downstream(dataset: TopoGanDataset, train: MaskDataset, heldOut: MaskDataset): Promise<void> {
-    const per = 64 * 64;
-    const n = Math.min(config.downstreamImages, config.trainImages);
-    const nt = Math.min(config.downstreamTestImages, config.heldOutImages);
-    const testMasks = heldOut.images.subarray(0, nt * per);
-    const testX = tf.tensor4d(renderMicrograph(testMasks, { height: 64, width: 64, seed: config.seed * 1000 + 4 }), [nt, 64, 64, 1]);
-    try {
-      for (const seed of config.seeds) {
-        const file = path.join(resultsDir, `${dataset}-downstream-seed${seed}.json`);
-        if (fs.existsSync(file)) {
-          stored.downstream!.push(readJson<TopoGanDownstream>(file));
-          continue;
-        }
-        const t0 = performance.now();
-        const realMasks = train.images.subarray(0, n * per);
-        const realImages = renderMicrograph(realMasks, { height: 64, width: 64, seed: config.seed * 1000 + 10 + seed });
-        const sets: Array<[string, Float32Array, Float32Array]> = [['real', realImages, realMasks]];
-        for (const [ai, arm] of config.arms.entries()) {
-          const cell = stored.cells.find((c) => c.dataset === dataset && c.arm === arm && c.seed === seed);
-          const gDir = path.join(dir, 'generators', `${dataset}-${arm}-seed${seed}`);
-          if (!cell || cell.diverged || !fs.existsSync(path.join(gDir, 'model.json'))) continue;
-          const G = await loadModel(gDir);
-          let masks: Float32Array;
-          try {
-            const zs = tf.randomNormal([n, config.latentDim], 0, 1, 'float32', createRng(config.seed * 37 + seed * 101 + ai + 5).seedInt());
-            const binary = tf.tidy(() => tf.cast(tf.greater(to01(G.predict(zs) as tf.Tensor), 0.5), 'float32'));
-            zs.dispose();
-            masks = binary.dataSync() as Float32Array;
-            binary.dispose();
-          } finally {
-            G.dispose();
-          }
-          const images = renderMicrograph(masks, { height: 64, width: 64, seed: config.seed * 1000 + 10 + seed + 100 * (ai + 1) });
-          const both = (a: Float32Array, b: Float32Array) => {
-            const c = new Float32Array(a.length + b.length);
-            c.set(a);
-            c.set(b, a.length);
-            return c;
-          };
-          sets.push([arm, images, masks], [`real+${arm}`, both(realImages, images), both(realMasks, masks)]);
-        }
-        const dice: Record<string, number> = {};
-        // The same U-Net initialisation and batch order seed for every training set of a seed: paired comparisons.
-        const unetSeed = createRng(seed * 7919 + 17).seedInt();
-        for (const [name, images, masks] of sets) {
-          const count = masks.length / per;
-          const x = tf.tensor4d(images, [count, 64, 64, 1]);
-          const y = tf.tensor4d(masks, [count, 64, 64, 1]);
-          try {
-            const { model } = trainSegmenter(x, y, { epochs: config.downstreamEpochs, batchSize: Math.min(config.downstreamBatchSize, count), filters: config.downstreamFilters, learningRate: config.downstreamLearningRate, seed: unetSeed });
-            try {
-              dice[name] = diceScore(predictMasks(model, testX), testMasks, { pixelsPerImage: per });
-            } finally {
-              model.dispose();
-            }
-          } finally {
-            tf.dispose([x, y]);
-          }
-        }
-        const result: TopoGanDownstream = { dataset, seed, trainPairs: n, testPairs: nt, dice, seconds: (performance.now() - t0) / 1000 };
-        writeFileAtomic(file, jsonText(result));
-        stored.downstream!.push(result);
-        ctx.progress.log(`${dataset} downstream, seed ${seed}: Dice on ${nt} held-out real pairs, U-Net trained on ${Object.entries(dice).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ')} (${result.seconds.toFixed(1)} s)`);
+  async function downstream(dataset: TopoGanDataset, train: MaskDataset, heldOut: MaskDataset, units?: DownstreamUnitSpec[]): Promise<void> {
+    for (const seed of config.seeds) {
+      const file = path.join(resultsDir, `${dataset}-downstream-seed${seed}.json`);
+      if (fs.existsSync(file)) {
+        stored.downstream!.push(readJson<TopoGanDownstream>(file));
+        continue;
       }
-    } finally {
-      testX.dispose();
+      const armMasks: Array<[TopoGanArm, Float32Array]> = [];
+      for (const [ai, arm] of config.arms.entries()) {
+        const cell = stored.cells.find((c) => c.dataset === dataset && c.arm === arm && c.seed === seed);
+        const gDir = path.join(dir, 'generators', cellKey(dataset, arm, seed));
+        if (!cell || cell.diverged || !fs.existsSync(path.join(gDir, 'model.json'))) continue;
+        armMasks.push([arm, await generatedMasks(config, gDir, seed, ai)]);
+      }
+      if (units) {
+        units.push({ kind: 'topogan/downstream', key: `${dataset}-downstream-seed${seed}`, file, args: { config: withoutStorage(config), dataset, seed, masks: armMasks.map(([arm, m]) => [arm, packMasks(m)]), backend: ctx.engine.backend } });
+        continue;
+      }
+      const result = downstreamSeed(config, dataset, seed, train.images, heldOut.images, armMasks);
+      recordDownstream(file, result);
     }
+  }
+
+  function recordDownstream(file: string, result: TopoGanDownstream): void {
+    writeFileAtomic(file, jsonText(result));
+    stored.downstream!.push(result);
+    ctx.progress.log(`${result.dataset} downstream, seed ${result.seed}: Dice on ${result.testPairs} held-out real pairs, U-Net trained on ${Object.entries(result.dice).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ')} (${result.seconds.toFixed(1)} s)`);
   }
 
   /** One arm on one data set and seed: trained (resumably, from its checkpoint folder), then scored by `evaluate` on its EMA generator. */
@@ -628,64 +594,185 @@ function topoGanTerm(config: TopoGanConfig, dataset: TopoGanDataset, trainMasks:
 }
 
 /** Trains one cell by its arguments alone (the `topogan/cell` unit kind); the coordinating run scores it. */
-export async function topoGanCellUnit(args: CellUnitArgs): Promise<CellUnitResult> {
+export async function topoGanCellUnit(args: CellUnitArgs, log: (message: string) => void = () => {}): Promise<CellUnitResult> {
   const config = schema.parse({ ...args.config, storage: '' });
   check(config.datasets.includes(args.dataset) && config.arms.includes(args.arm) && config.seeds.includes(args.seed), 'cell', { dataset: args.dataset, arm: args.arm, seed: args.seed }, "a data set, an arm and a seed of the unit's config");
   await initEngine({ backend: args.backend });
   const data = await unitData.get({ config, dataset: args.dataset });
-  const log: Array<[number, Record<string, number>]> = [];
+  const points: Array<[number, Record<string, number>]> = [];
   const { ema, meta } = await trainArm(config, args.dataset, args.arm, args.seed, data.realTanh, args.arm === 'topoGan' ? data.term() : undefined, {
     label: cellKey(args.dataset, args.arm, args.seed),
     progress: silentProgress,
-    onLog: (step, values) => log.push([step, values]),
+    onLog: (step, values) => {
+      points.push([step, values]);
+      log(`${cellKey(args.dataset, args.arm, args.seed)}: ${step}/${config.steps} ${Object.entries(values).map(([n, v]) => `${n} ${fmt(v, 4)}`).join('  ')}`);
+    },
   });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-topogan-unit-'));
   try {
     await saveModel(ema, tmp);
     const generator = Object.fromEntries(fs.readdirSync(tmp).map((f) => [f, fs.readFileSync(path.join(tmp, f)).toString('base64')]));
-    return { meta, log, generator };
+    return { meta, log: points, generator };
   } finally {
     ema.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-registerUnitKind('topogan/cell', (args) => topoGanCellUnit(args as unknown as CellUnitArgs) as unknown as Promise<UnitJson>);
+registerUnitKind('topogan/cell', (args, ctx) => topoGanCellUnit(args as unknown as CellUnitArgs, ctx.log) as unknown as Promise<UnitJson>);
+
+/** A unit to enqueue and the file its result goes to. */
+type DownstreamUnitSpec = UnitSpec & { file: string };
+
+const withoutStorage = (config: TopoGanConfig): Omit<TopoGanConfig, 'storage'> => {
+  const { storage: _url, ...plain } = config;
+  return plain;
+};
+
+/** Enqueues `units` on the config's storage, works on them here too (its lines in the progress log) and returns every unit's result. */
+async function runUnits(config: TopoGanConfig, ctx: ExperimentContext, units: readonly UnitSpec[], what: string): Promise<Map<string, UnitJson>> {
+  const storage = await openStudyStorage(config.storage);
+  const study = unitStudyName('topogan', ctx.run.configHash);
+  try {
+    const rec = await enqueueUnits(storage, study, units);
+    ctx.progress.log(`topogan: ${units.length} ${what} as units of study "${study}" on ${storage.description}; start more with eccvkit worker --storage URL`);
+    return await collectUnits(storage, rec, units.map((u) => u.key), {
+      worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
+      log: (m) => ctx.progress.log(m),
+      onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+    });
+  } finally {
+    unitData.release();
+    await storage.close();
+  }
+}
 
 /**
  * Enqueues the cells with neither a result nor a trained generator as units,
  * works on them here too, and writes each one's generator and training record
- * (`results/<key>.trained.json`) where the scoring below finds them.
+ * (`results/<key>.trained.json`) where the scoring finds them.
  */
 async function trainCellsAsUnits(config: TopoGanConfig, ctx: ExperimentContext, dir: string): Promise<void> {
   const resultsDir = path.join(dir, 'results');
   const todo = config.datasets.flatMap((dataset) => config.seeds.flatMap((seed) => config.arms.map((arm) => ({ dataset, arm, seed, key: cellKey(dataset, arm, seed) }))));
   const missing = todo.filter((c) => !fs.existsSync(path.join(resultsDir, `${c.key}.json`)) && !fs.existsSync(path.join(resultsDir, `${c.key}.trained.json`)));
   if (missing.length === 0) return;
-  const storage = await openStudyStorage(config.storage);
-  const { storage: _url, ...plain } = config;
-  const study = unitStudyName('topogan', ctx.run.configHash);
-  const units = missing.map((c) => ({ kind: 'topogan/cell', key: c.key, args: { config: plain, dataset: c.dataset, arm: c.arm, seed: c.seed, backend: ctx.engine.backend } as unknown as UnitJson }));
-  try {
-    const rec = await enqueueUnits(storage, study, units);
-    ctx.progress.log(`topogan: ${units.length} cells as units of study "${study}" on ${storage.description}; start more with eccvkit worker --storage URL`);
-    const results = await collectUnits(storage, rec, units.map((u) => u.key), {
-      worker: storage.defaultWorkerId?.() ?? nodeWorkerId(),
-      onUnit: (u) => ctx.progress.log(`${u.key}: ${u.state} here in ${u.seconds.toFixed(1)} s${u.error ? `: ${u.error}` : ''}`),
+  const units = missing.map((c) => ({ kind: 'topogan/cell', key: c.key, args: { config: withoutStorage(config), dataset: c.dataset, arm: c.arm, seed: c.seed, backend: ctx.engine.backend } as unknown as UnitJson }));
+  const results = await runUnits(config, ctx, units, 'GAN cells');
+  for (const c of missing) {
+    const r = results.get(c.key) as unknown as CellUnitResult;
+    await writeDirAtomic(path.join(dir, 'generators', c.key), async (tmp) => {
+      for (const [file, b64] of Object.entries(r.generator)) fs.writeFileSync(path.join(tmp, file), Buffer.from(b64, 'base64'));
     });
-    for (const c of missing) {
-      const r = results.get(c.key) as unknown as CellUnitResult;
-      await writeDirAtomic(path.join(dir, 'generators', c.key), async (tmp) => {
-        for (const [file, b64] of Object.entries(r.generator)) fs.writeFileSync(path.join(tmp, file), Buffer.from(b64, 'base64'));
-      });
-      for (const [step, values] of r.log) ctx.logMetrics(step, Object.fromEntries(Object.entries(values).map(([n, v]) => [`${n}:${c.key}`, v])));
-      writeFileAtomic(path.join(resultsDir, `${c.key}.trained.json`), jsonText(r.meta));
-    }
-  } finally {
-    unitData.release();
-    await storage.close();
+    for (const [step, values] of r.log) ctx.logMetrics(step, Object.fromEntries(Object.entries(values).map(([n, v]) => [`${n}:${c.key}`, v])));
+    writeFileAtomic(path.join(resultsDir, `${c.key}.trained.json`), jsonText(r.meta));
   }
 }
+
+/** The downstream pairs' masks of one arm and seed: `downstreamImages` samples of its EMA generator (in `gDir`), binarised at 0.5. */
+async function generatedMasks(config: TopoGanConfig, gDir: string, seed: number, armIndex: number): Promise<Float32Array> {
+  const n = Math.min(config.downstreamImages, config.trainImages);
+  const G = await loadModel(gDir);
+  try {
+    const zs = tf.randomNormal([n, config.latentDim], 0, 1, 'float32', createRng(config.seed * 37 + seed * 101 + armIndex + 5).seedInt());
+    const binary = tf.tidy(() => tf.cast(tf.greater(to01(G.predict(zs) as tf.Tensor), 0.5), 'float32'));
+    zs.dispose();
+    const masks = binary.dataSync() as Float32Array;
+    binary.dispose();
+    return masks;
+  } finally {
+    G.dispose();
+  }
+}
+
+/** Binary masks as bits, base64 (a unit's argument): 1/32 of their float size. */
+function packMasks(masks: Float32Array): string {
+  const bits = new Uint8Array(Math.ceil(masks.length / 8));
+  for (let i = 0; i < masks.length; i++) if ((masks[i] as number) > 0.5) bits[i >> 3]! |= 1 << (i & 7);
+  return Buffer.from(bits).toString('base64');
+}
+
+function unpackMasks(b64: string, length: number): Float32Array {
+  const bits = Buffer.from(b64, 'base64');
+  check(bits.length === Math.ceil(length / 8), 'masks', `${bits.length} bytes`, `${Math.ceil(length / 8)} bytes (${length} mask pixels as bits)`);
+  const masks = new Float32Array(length);
+  for (let i = 0; i < length; i++) masks[i] = ((bits[i >> 3] as number) >> (i & 7)) & 1;
+  return masks;
+}
+
+/**
+ * One seed's downstream check on one data set: U-Nets on rendered real pairs,
+ * on each arm's generated pairs (`armMasks`) and on real + generated, each
+ * scored by per-image Dice on held-out real pairs.
+ */
+function downstreamSeed(config: TopoGanConfig, dataset: TopoGanDataset, seed: number, trainImages: Float32Array, heldOutImages: Float32Array, armMasks: ReadonlyArray<[TopoGanArm, Float32Array]>): TopoGanDownstream {
+  const per = 64 * 64;
+  const n = Math.min(config.downstreamImages, config.trainImages);
+  const nt = Math.min(config.downstreamTestImages, config.heldOutImages);
+  const t0 = performance.now();
+  const testMasks = heldOutImages.subarray(0, nt * per);
+  const testX = tf.tensor4d(renderMicrograph(testMasks, { height: 64, width: 64, seed: config.seed * 1000 + 4 }), [nt, 64, 64, 1]);
+  try {
+    const realMasks = trainImages.subarray(0, n * per);
+    const realImages = renderMicrograph(realMasks, { height: 64, width: 64, seed: config.seed * 1000 + 10 + seed });
+    const sets: Array<[string, Float32Array, Float32Array]> = [['real', realImages, realMasks]];
+    const both = (a: Float32Array, b: Float32Array) => {
+      const c = new Float32Array(a.length + b.length);
+      c.set(a);
+      c.set(b, a.length);
+      return c;
+    };
+    for (const [arm, masks] of armMasks) {
+      const ai = config.arms.indexOf(arm);
+      const images = renderMicrograph(masks, { height: 64, width: 64, seed: config.seed * 1000 + 10 + seed + 100 * (ai + 1) });
+      sets.push([arm, images, masks], [`real+${arm}`, both(realImages, images), both(realMasks, masks)]);
+    }
+    const dice: Record<string, number> = {};
+    // The same U-Net initialisation and batch order seed for every training set of a seed: paired comparisons.
+    const unetSeed = createRng(seed * 7919 + 17).seedInt();
+    for (const [name, images, masks] of sets) {
+      const count = masks.length / per;
+      const x = tf.tensor4d(images, [count, 64, 64, 1]);
+      const y = tf.tensor4d(masks, [count, 64, 64, 1]);
+      try {
+        const { model } = trainSegmenter(x, y, { epochs: config.downstreamEpochs, batchSize: Math.min(config.downstreamBatchSize, count), filters: config.downstreamFilters, learningRate: config.downstreamLearningRate, seed: unetSeed });
+        try {
+          dice[name] = diceScore(predictMasks(model, testX), testMasks, { pixelsPerImage: per });
+        } finally {
+          model.dispose();
+        }
+      } finally {
+        tf.dispose([x, y]);
+      }
+    }
+    return { dataset, seed, trainPairs: n, testPairs: nt, dice, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    testX.dispose();
+  }
+}
+
+/** A downstream unit's arguments: the config without its storage, the data set, the seed, each arm's masks (bits, base64) and the backend. */
+interface DownstreamUnitArgs {
+  config: Omit<TopoGanConfig, 'storage'>;
+  dataset: TopoGanDataset;
+  seed: number;
+  masks: Array<[TopoGanArm, string]>;
+  backend: BackendName;
+}
+
+/** Runs one seed's downstream check by its arguments alone (the `topogan/downstream` unit kind): the real pairs come from the config's seeded masks. */
+export async function topoGanDownstreamUnit(args: DownstreamUnitArgs): Promise<TopoGanDownstream> {
+  const config = schema.parse({ ...args.config, storage: '' });
+  check(config.datasets.includes(args.dataset) && config.seeds.includes(args.seed), 'downstream', { dataset: args.dataset, seed: args.seed }, "a data set and a seed of the unit's config");
+  check(Array.isArray(args.masks) && args.masks.every(([arm]) => config.arms.includes(arm)), 'masks', args.masks?.map?.(([arm]) => arm), "[arm, masks] pairs of the config's arms");
+  await initEngine({ backend: args.backend });
+  const n = Math.min(config.downstreamImages, config.trainImages);
+  const train = generateMasks({ kind: args.dataset, count: config.trainImages, seed: config.seed * 1000 + 1 });
+  const heldOut = generateMasks({ kind: args.dataset, count: config.heldOutImages, seed: config.seed * 1000 + 2 });
+  return downstreamSeed(config, args.dataset, args.seed, train.images, heldOut.images, args.masks.map(([arm, b64]) => [arm, unpackMasks(b64, n * 64 * 64)]));
+}
+
+registerUnitKind('topogan/downstream', (args) => topoGanDownstreamUnit(args as unknown as DownstreamUnitArgs) as unknown as Promise<UnitJson>);
 
 /** The downstream training sets of `arms`, in table order: real, each arm, real + each arm. */
 function downstreamSets(arms: readonly TopoGanArm[]): string[] {

@@ -117,7 +117,7 @@ describe('units on the study storage', () => {
     }
   });
 
-  it('topogan cells through units give the in-process numbers, generators and grids', async () => {
+  it('topogan cells and downstream checks through units give the in-process numbers, generators and grids', async () => {
     await initEngine({ backend: 'wasm' });
     const store = RunStore.open(path.join(dir, 'tg.db'));
     try {
@@ -140,7 +140,7 @@ describe('units on the study storage', () => {
       const s = await openStudyStorage(path.join(dir, 'tg-units.db'));
       try {
         const trials = await s.getTrials((await s.findStudy(unitStudyName('topogan', units.run.configHash)))!.id);
-        assert.deepEqual(trials.map((t) => t.state), ['COMPLETE', 'COMPLETE']);
+        assert.deepEqual(trials.map((t) => [t.params.kind, t.state]), [['topogan/cell', 'COMPLETE'], ['topogan/cell', 'COMPLETE'], ['topogan/downstream', 'COMPLETE']]);
       } finally {
         await s.close();
       }
