@@ -89,9 +89,10 @@ function whyNotBuilt(): string {
 
 /** Loads the addon, or throws an Error whose message says why not and how to get it. */
 export function loadNativeAddon(): NativeAddon {
+  // Every native kernel call comes here: the loaded addon first, since reading process.env costs about a microsecond.
+  if (addon) return addon;
   const off = process.env.ECCVKIT_NATIVE?.trim().toLowerCase();
   if (off === '0' || off === 'off' || off === 'false') throw new Error(`disabled by ECCVKIT_NATIVE=${off}`);
-  if (addon) return addon;
   if (!fs.existsSync(addonPath)) {
     throw new Error(`${whyNotBuilt()}; install ${NATIVE_PACKAGES} (Debian/Ubuntu: apt-get install ${NATIVE_PACKAGES}) and run \`npm rebuild eccvkit\` (or \`npm ci\` in a checkout)`);
   }
@@ -765,6 +766,12 @@ export function broadcastPlan(aShape: number[], bShape: number[]): { outShape: n
   return { outShape, dims, aStrides: strides(0), bStrides: strides(1) };
 }
 
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 13 };
 const COMPARISON_OPS: Record<string, number> = { Greater: 7, GreaterEqual: 8, Less: 9, LessEqual: 10, Equal: 11, NotEqual: 12 };
 
@@ -772,12 +779,28 @@ function binary(args: KernelArgs, name: string): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
   if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return cpuKernel(name)(args as never) as tf.TensorInfo;
-  const plan = broadcastPlan(a!.shape, b!.shape);
   const comparison = COMPARISON_OPS[name];
+  const code = comparison ?? BINARY_OPS[name]!;
+  let outShape: number[];
+  let params: Int32Array;
+  if (sameShape(a!.shape, b!.shape)) {
+    // The common case, one flat loop: skips the plan's arrays (this path runs for every element-wise op of a step).
+    outShape = a!.shape;
+    params = Int32Array.of(code, sizeOf(outShape), 1, 1);
+  } else {
+    const plan = broadcastPlan(a!.shape, b!.shape);
+    const rank = plan.dims.length;
+    outShape = plan.outShape;
+    params = new Int32Array(1 + 3 * rank);
+    params[0] = code;
+    params.set(plan.dims, 1);
+    params.set(plan.aStrides, 1 + rank);
+    params.set(plan.bStrides, 1 + 2 * rank);
+  }
   // tfjs stores bool tensors one byte per element.
-  const out = comparison === undefined ? backend.allocFloat32(sizeOf(plan.outShape)) : new Uint8Array(sizeOf(plan.outShape));
-  loadNativeAddon().binary(valuesOf(backend, a!), valuesOf(backend, b!), out, Int32Array.from([comparison ?? BINARY_OPS[name]!, ...plan.dims, ...plan.aStrides, ...plan.bStrides]));
-  return backend.makeTensorInfo(plan.outShape, comparison === undefined ? 'float32' : 'bool', out);
+  const out = comparison === undefined ? backend.allocFloat32(sizeOf(outShape)) : new Uint8Array(sizeOf(outShape));
+  loadNativeAddon().binary(valuesOf(backend, a!), valuesOf(backend, b!), out, params);
+  return backend.makeTensorInfo(outShape, comparison === undefined ? 'float32' : 'bool', out);
 }
 
 function select(args: KernelArgs): tf.TensorInfo {
