@@ -21,4 +21,4 @@ export { fewshotRfs, RFS_PUBLISHED, type FewshotRfsConfig } from './fewshot-rfs.
 export { hessianPenaltyExperiment, hessianPenaltyFindings, directionEffects, HESSIAN_ARMS, DIRECTION_METHODS, type HessianPenaltyConfig, type ArmResult, type DirectionResult, type DirectionEffects } from './hessian-penalty.js';
 export { interval, intervalDirection, fmt, fmtInterval } from './intervals.js';
 export { idInvertExperiment, idInvertFindings, INVERSION_METHODS, type IdInvertConfig, type MethodResult, type InversionMethod } from './idinvert.js';
-export { topoGanExperiment, topoGanFindings, bettiBins, TOPOGAN_ARMS, TOPOGAN_DATASETS, TOPOGAN_DIMS, TOPOGAN_PAPER, type TopoGanConfig, type TopoGanCell, type TopoGanArm, type TopoGanDataset, type TopoGanRealStage, type TopoScores } from './topogan.js';
+export { topoGanExperiment, topoGanFindings, topoGanCellUnit, releaseTopoGanUnitData, bettiBins, TOPOGAN_ARMS, TOPOGAN_DATASETS, TOPOGAN_DIMS, TOPOGAN_PAPER, type TopoGanConfig, type TopoGanCell, type TopoGanArm, type TopoGanDataset, type TopoGanRealStage, type TopoScores } from './topogan.js';

@@ -42,7 +42,7 @@ import { ganLoss } from '../gan/losses.js';
 import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
-import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson, type UnitSpec } from '../hpo/units.js';
+import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitContext, type UnitJson, type UnitSpec } from '../hpo/units.js';
 import { dcganDiscriminator, dcganGenerator } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { trainImageClassifier } from '../nn/small-convnet.js';
@@ -484,7 +484,14 @@ async function trainArm(
   seed: number,
   realTanh: tf.Tensor4D,
   topology: TopoGanTerm | undefined,
-  hooks: { label: string; progress: ProgressReporter; onLog: (step: number, values: Record<string, number>) => void; checkpoint?: string },
+  hooks: {
+    label: string;
+    progress: ProgressReporter;
+    onLog: (step: number, values: Record<string, number>) => void;
+    checkpoint?: string;
+    /** Called after each checkpoint is in place (a unit sends it to the storage). */
+    afterCheckpoint?: () => Promise<void>;
+  },
 ): Promise<{ ema: tf.LayersModel; meta: CellMeta }> {
   const key = cellKey(dataset, arm, seed);
   // The same nets for every arm of a seed: the arms differ only in their regulariser and loss.
@@ -534,13 +541,15 @@ async function trainArm(
       ...(checkpoint === undefined
         ? {}
         : {
-            onCheckpoint: () =>
-              writeDirAtomic(checkpoint, async (tmp) => {
+            onCheckpoint: async () => {
+              await writeDirAtomic(checkpoint, async (tmp) => {
                 await trainer.save(tmp);
                 seconds += (performance.now() - t0) / 1000;
                 t0 = performance.now();
                 fs.writeFileSync(path.join(tmp, 'step.json'), JSON.stringify({ step: trainer.step, seconds }));
-              }),
+              });
+              await hooks.afterCheckpoint?.();
+            },
           }),
     });
     seconds += (performance.now() - t0) / 1000;
@@ -593,33 +602,79 @@ function topoGanTerm(config: TopoGanConfig, dataset: TopoGanDataset, trainMasks:
   return new TopoGanTerm(trainMasks, [config.trainImages, 64, 64], { weight: config.topoWeight, dim: TOPOGAN_DIMS[dataset], subsetRate: config.topoSubset, seed: config.seed * 131 + di });
 }
 
-/** Trains one cell by its arguments alone (the `topogan/cell` unit kind); the coordinating run scores it. */
-export async function topoGanCellUnit(args: CellUnitArgs, log: (message: string) => void = () => {}): Promise<CellUnitResult> {
+/** What a cell unit needs from its worker: a log, and the storage's checkpoint of an earlier attempt and the means to save one. */
+export type CellUnitContext = Pick<UnitContext, 'log' | 'checkpoint' | 'saveCheckpoint'>;
+
+const noUnitContext: CellUnitContext = { log: () => {}, checkpoint: undefined, saveCheckpoint: async () => {} };
+
+/**
+ * Trains one cell by its arguments alone (the `topogan/cell` unit kind); the
+ * coordinating run scores it. Every `checkpointEvery` steps the trainer's
+ * state goes to the storage with the unit, so a retry after its worker died
+ * resumes there (to the same weights) instead of from step 0.
+ */
+export async function topoGanCellUnit(args: CellUnitArgs, unit: CellUnitContext = noUnitContext): Promise<CellUnitResult> {
+  const log = unit.log;
   const config = schema.parse({ ...args.config, storage: '' });
   check(config.datasets.includes(args.dataset) && config.arms.includes(args.arm) && config.seeds.includes(args.seed), 'cell', { dataset: args.dataset, arm: args.arm, seed: args.seed }, "a data set, an arm and a seed of the unit's config");
   await initEngine({ backend: args.backend });
   const data = await unitData.get({ config, dataset: args.dataset });
-  const points: Array<[number, Record<string, number>]> = [];
-  const { ema, meta } = await trainArm(config, args.dataset, args.arm, args.seed, data.realTanh, args.arm === 'topoGan' ? data.term() : undefined, {
-    label: cellKey(args.dataset, args.arm, args.seed),
-    progress: silentProgress,
-    onLog: (step, values) => {
-      points.push([step, values]);
-      log(`${cellKey(args.dataset, args.arm, args.seed)}: ${step}/${config.steps} ${Object.entries(values).map(([n, v]) => `${n} ${fmt(v, 4)}`).join('  ')}`);
-    },
-  });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-topogan-unit-'));
+  const key = cellKey(args.dataset, args.arm, args.seed);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-topogan-unit-'));
   try {
-    await saveModel(ema, tmp);
-    const generator = Object.fromEntries(fs.readdirSync(tmp).map((f) => [f, fs.readFileSync(path.join(tmp, f)).toString('base64')]));
-    return { meta, log: points, generator };
+    // The checkpoint travels as the files of the trainer's folder (base64) with the loss points logged before it.
+    const saved = unit.checkpoint as { files: Record<string, string>; points: Array<[number, Record<string, number>]> } | undefined;
+    const checkpoint = path.join(work, 'checkpoint');
+    const points: Array<[number, Record<string, number>]> = saved ? [...saved.points] : [];
+    if (saved) writeFiles(checkpoint, saved.files);
+    const { ema, meta } = await trainArm(config, args.dataset, args.arm, args.seed, data.realTanh, args.arm === 'topoGan' ? data.term() : undefined, {
+      label: key,
+      progress: { ...silentProgress, log },
+      onLog: (step, values) => {
+        points.push([step, values]);
+        log(`${key}: ${step}/${config.steps} ${Object.entries(values).map(([n, v]) => `${n} ${fmt(v, 4)}`).join('  ')}`);
+      },
+      checkpoint,
+      afterCheckpoint: () => unit.saveCheckpoint({ files: filesOf(checkpoint), points } as unknown as UnitJson),
+    });
+    try {
+      const generator = path.join(work, 'generator');
+      await saveModel(ema, generator);
+      return { meta, log: points, generator: filesOf(generator) };
+    } finally {
+      ema.dispose();
+    }
   } finally {
-    ema.dispose();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-registerUnitKind('topogan/cell', (args, ctx) => topoGanCellUnit(args as unknown as CellUnitArgs, ctx.log) as unknown as Promise<UnitJson>);
+/** The files under a folder as base64, by their path relative to it ('/'-separated). */
+function filesOf(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix === '' ? e.name : `${prefix}/${e.name}`;
+    if (e.isDirectory()) Object.assign(out, filesOf(dir, rel));
+    else out[rel] = fs.readFileSync(path.join(dir, rel)).toString('base64');
+  }
+  return out;
+}
+
+/** Writes {@link filesOf}'s files under `dir`. */
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [rel, b64] of Object.entries(files)) {
+    check(!rel.split('/').includes('..') && !path.isAbsolute(rel), 'file', rel, 'a path inside the folder');
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), Buffer.from(b64, 'base64'));
+  }
+}
+
+/** Frees the tensors a worker keeps between cells of one config. */
+export function releaseTopoGanUnitData(): void {
+  unitData.release();
+}
+
+registerUnitKind('topogan/cell', (args, ctx) => topoGanCellUnit(args as unknown as CellUnitArgs, ctx) as unknown as Promise<UnitJson>);
 
 /** A unit to enqueue and the file its result goes to. */
 type DownstreamUnitSpec = UnitSpec & { file: string };
@@ -661,9 +716,7 @@ async function trainCellsAsUnits(config: TopoGanConfig, ctx: ExperimentContext, 
   const results = await runUnits(config, ctx, units, 'GAN cells');
   for (const c of missing) {
     const r = results.get(c.key) as unknown as CellUnitResult;
-    await writeDirAtomic(path.join(dir, 'generators', c.key), async (tmp) => {
-      for (const [file, b64] of Object.entries(r.generator)) fs.writeFileSync(path.join(tmp, file), Buffer.from(b64, 'base64'));
-    });
+    await writeDirAtomic(path.join(dir, 'generators', c.key), async (tmp) => writeFiles(tmp, r.generator));
     for (const [step, values] of r.log) ctx.logMetrics(step, Object.fromEntries(Object.entries(values).map(([n, v]) => [`${n}:${c.key}`, v])));
     writeFileAtomic(path.join(resultsDir, `${c.key}.trained.json`), jsonText(r.meta));
   }

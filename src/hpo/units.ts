@@ -10,7 +10,9 @@
  *
  * A unit trial's params are `{ kind, key }` (the unit kind and the unit's
  * name within its study); its user attributes hold `args` (what the kind's
- * function is called with) and, once done, `result`. Functions are looked up
+ * function is called with), while it runs the last `checkpoint` it saved
+ * (which a re-queued copy inherits, so a long unit resumes where its dead
+ * worker left it) and, once done, `result`. Functions are looked up
  * by kind in this process's registry ({@link registerUnitKind}): every worker
  * runs the same code, so params alone say what to do.
  */
@@ -31,6 +33,14 @@ export interface UnitContext {
   worker: string;
   /** Progress lines (the worker prints them). */
   log(message: string): void;
+  /**
+   * What an earlier attempt of this unit saved with {@link saveCheckpoint}
+   * before its worker died (a re-queued unit keeps its user attributes), or
+   * `undefined` on a first attempt.
+   */
+  checkpoint: UnitJson | undefined;
+  /** Stores `state` with the unit, replacing the last one, so a retry can start from it instead of from the beginning. */
+  saveCheckpoint(state: UnitJson): Promise<void>;
 }
 
 /** A unit kind's function: called by its arguments alone, returns JSON to store as the unit's result. */
@@ -148,8 +158,17 @@ export async function runOneUnit(storage: StudyStorage, rec: StudyRecord, worker
   try {
     const fn = kinds.get(kind);
     if (!fn) throw new EccvkitError(`unit kind "${kind}" is not registered in this worker (registered: ${unitKinds().join(', ') || 'none'})`);
-    const result = await fn((t.userAttrs.args ?? null) as UnitJson, { study: rec.name, key, worker, log });
-    await storage.setAttrs(t.id, worker, { ...t.userAttrs, result }, t.systemAttrs);
+    const { checkpoint, ...attrs } = t.userAttrs;
+    const result = await fn((attrs.args ?? null) as UnitJson, {
+      study: rec.name,
+      key,
+      worker,
+      log,
+      checkpoint: checkpoint as UnitJson | undefined,
+      saveCheckpoint: (state) => storage.setAttrs(t.id, worker, { ...attrs, checkpoint: state }, t.systemAttrs),
+    });
+    // The result replaces the checkpoint: a finished unit needs only what it returned.
+    await storage.setAttrs(t.id, worker, { ...attrs, result }, t.systemAttrs);
     const seconds = (Date.now() - t0) / 1000;
     await storage.finishTrial(t.id, worker, 'COMPLETE', seconds, null);
     return { ...base, state: 'COMPLETE', seconds };

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bettiBins, claimRows, getExperiment, resolveConfig, runExperiment, topoGanFindings, type TopoGanCell, type TopoGanConfig } from '../../src/experiments/index.js';
+import { bettiBins, claimRows, getExperiment, releaseTopoGanUnitData, resolveConfig, runExperiment, topoGanCellUnit, topoGanFindings, type TopoGanCell, type TopoGanConfig } from '../../src/experiments/index.js';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { RunStore } from '../../src/store/index.js';
 import { interruptingProgress, recordingProgress } from '../helpers.js';
@@ -141,6 +141,30 @@ describe('topogan run', () => {
     assert.match(html, /histogram of β0/);
     assert.match(html, /\(\d+, \d+\)<\/span>/, 'each sample’s Betti numbers');
     assert.equal(claimRows(store).find((r) => r.experiment === 'topogan')!.verdict, 'pipeline check only');
+  });
+
+  it('a cell unit stopped after its first checkpoint resumes from the checkpoint it saved to the same weights and loss points', async () => {
+    const { storage: _s, ...config } = resolveConfig(getExperiment('topogan'), 'quick', ['steps=4', 'checkpointEvery=2']) as unknown as TopoGanConfig;
+    const args = { config, dataset: 'membranes', arm: 'topoGan', seed: 0, backend: 'wasm' } as unknown as Parameters<typeof topoGanCellUnit>[0];
+    const before = tf.memory().numTensors;
+    const whole = await topoGanCellUnit(args);
+    const saved: unknown[] = [];
+    const stopping = { log: () => {}, checkpoint: undefined, saveCheckpoint: async (state: unknown) => {
+      saved.push(state);
+      throw new Error('worker gone');
+    } };
+    await assert.rejects(topoGanCellUnit(args, stopping as never), /worker gone/);
+    assert.equal(saved.length, 1);
+    const logs: string[] = [];
+    const resumed = await topoGanCellUnit(args, { log: (m) => logs.push(m), checkpoint: saved[0] as never, saveCheckpoint: async () => {} });
+    assert.ok(logs.some((m) => /resuming at step 2/.test(m)), logs.join(' | '));
+    assert.equal(resumed.generator['weights.bin'], whole.generator['weights.bin']);
+    // Every logged number but persistence's share of the step time, which is a timing.
+    const values = (log: typeof whole.log) => log.map(([step, v]) => [step, Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'topo_share'))]);
+    assert.deepEqual(values(resumed.log), values(whole.log));
+    assert.equal(resumed.meta.steps, 4);
+    releaseTopoGanUnitData();
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind by the units');
   });
 
   it('two seeds give intervals; stopped inside seed 1’s TopoGAN arm, the run resumes there to the same numbers', async () => {

@@ -61,6 +61,32 @@ describe('units on the study storage', () => {
     }
   });
 
+  it('a worker killed mid-unit: the re-queued unit starts from its last checkpoint, and the result replaces the checkpoint', async () => {
+    const file = path.join(dir, 'resume.db');
+    const study = unitStudyName('demo', '0123456789abcdef');
+    const storage = await openStudyStorage(file, { heartbeatIntervalS: 0.2 });
+    try {
+      const rec = await enqueueUnits(storage, study, [{ kind: 'test/resume', key: 'r', args: { steps: 5, dieAt: 3 } }]);
+      const args = ['worker', '--storage', file, '--units', UNITS, '--idle-exit', '--poll', '0.2', '--heartbeat', '0.2', '--json'];
+      const killed = await runCliAsync(args);
+      assert.notEqual(killed.status, 0, 'the first worker died');
+      const [first] = await storage.getTrials(rec.id);
+      assert.deepEqual(first!.userAttrs.checkpoint, { done: 3 });
+      await new Promise((r) => setTimeout(r, 600));
+      const reaped = await storage.reapStale(rec.id);
+      assert.equal(reaped.length, 1);
+      const second = await runCliAsync(args);
+      assert.equal(second.status, 0, second.stderr);
+      const trials = await storage.getTrials(rec.id);
+      assert.deepEqual(trials.map((t) => t.state), ['FAIL', 'COMPLETE']);
+      assert.equal((trials[1]!.userAttrs.result as { resumedFrom: number }).resumedFrom, 3);
+      assert.equal(trials[1]!.userAttrs.checkpoint, undefined);
+      assert.deepEqual(trials[1]!.userAttrs.args, { steps: 5, dieAt: 3 });
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('fails a throwing unit with its message and collect names it; an unknown kind fails too', async () => {
     registerUnitKind('test/throw-here', () => {
       throw new Error('boom');
