@@ -299,7 +299,7 @@ describe('claims dashboard', () => {
 
   it('reproduce --storage hands the URL to the experiments whose cells are units, and only to them', () => {
     const withUnits = listExperiments().filter((e) => hasConfigKey(e, 'storage')).map((e) => e.name);
-    assert.deepEqual(withUnits.sort(), ['gc-ablation', 'lipschitz-domain-scaling', 'metric-reality-check']);
+    assert.deepEqual(withUnits.sort(), ['gc-ablation', 'lipschitz-domain-scaling', 'metric-reality-check', 'topogan']);
     assert.equal(hasConfigKey(getExperiment('mnist-baseline'), 'storage'), false);
   });
 
