@@ -87,7 +87,9 @@ const schema = z
      * their scoring took 60 s (WGAN-GP) and 111 s (TopoGAN, persistence 31% of a step on an untrained
      * generator's masks), about 2.2 and 4.8 s a step; idle, about 1.5 and 3.2 s (bench gans: the WGAN-GP
      * step is 1.06 s on two threads), so a 1000-step cell takes about 25 min (WGAN-GP) to 55 min (TopoGAN)
-     * and the 18 cells about 9 h (estimates from those timings, not a timed full run).
+     * and the 18 cells about 9 h (estimates from those timings, not a timed full run). Since then the TopoGAN
+     * loss is 2.4× faster (persistence 15% of a step on membranes, 7% on vessels, 40-step cells), and in the
+     * full run of 2026-12-04 (one run and one worker, one thread each) a WGAN-SN cell took 23-33 min.
      */
     steps: z.number().int().min(2).default(1000),
     /** The paper's batch is 128; 64 halves the step time on 2 cores. */
@@ -1030,7 +1032,7 @@ export const topoGanExperiment: Experiment<TopoGanConfig> = {
     full: {},
   },
   fullPreset:
-    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 1,000 steps each (18 cells), then the U-Net downstream check: about 25 min (WGAN-GP) to 55 min (TopoGAN) a cell on one core, about 9 h in all on a 2-core machine; resumable per cell.',
+    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 1,000 steps each (18 cells), then the U-Net downstream check: about 25 min (WGAN-GP) to 55 min (TopoGAN) a cell on one core before the faster topological loss, about 9 h in all as one process; with `--storage sqlite:runs/hpo.db` and one `eccvkit worker` beside it, cells and U-Net checks are units that both processes train, about half that. Resumable per cell in-process, and mid-cell from the storage as units.',
   run,
   report,
 };
