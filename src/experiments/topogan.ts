@@ -91,9 +91,9 @@ const schema = z
      * loss is 2.4× faster (persistence 15% of a step on membranes, 7% on vessels, 40-step cells), and in the
      * full run of 2026-12-04 (one run and one worker, one thread each) a WGAN-SN cell took 23-33 min.
      */
-    steps: z.number().int().min(2).default(1000),
+    steps: z.number().int().min(2).default(500),
     /** The paper's batch is 128; 64 halves the step time on 2 cores. */
-    batchSize: z.number().int().min(2).max(1024).default(64),
+    batchSize: z.number().int().min(2).max(1024).default(32),
     /** DCGAN width: filters of G's last hidden block and D's first conv (64×64: G 8·width → width, D width → 8·width). */
     width: z.number().int().min(1).default(16),
     latentDim: z.number().int().min(1).default(64),
@@ -125,14 +125,14 @@ const schema = z
     mmdMaxPoints: z.number().int().min(1).default(100),
     /** Samples shown per arm in the report, each with its Betti numbers. */
     gridSamples: z.number().int().min(1).max(64).default(16),
-    checkpointEvery: z.number().int().min(0).default(250),
+    checkpointEvery: z.number().int().min(0).default(100),
     /**
      * Downstream check: pairs per U-Net training set (real; each arm's; real + arm's has twice as many), 0 to
      * skip the stage. Measured on the shared 2-core machine (native backend, one thread): 1.1 s per batch of 16
      * at 64×64 with 8 filters, so the defaults take 1280 batches (about 23 min) per seed and data set and the
      * full stage about 2.3 h (an estimate from that timing, not a timed full run).
      */
-    downstreamImages: z.number().int().min(0).default(256),
+    downstreamImages: z.number().int().min(0).default(128),
     /** Held-out real pairs each U-Net is scored on (at most heldOutImages). */
     downstreamTestImages: z.number().int().min(1).default(200),
     downstreamEpochs: z.number().int().min(1).default(8),
