@@ -2,26 +2,9 @@
  * eccvkit: seven ECCV 2020 results for TensorFlow.js.
  *
  * Import `tf` from here so your code and eccvkit share one TensorFlow.js
- * instance, and call `initEngine()` once before building tensors.
+ * instance, and call `initEngine()` once before building tensors. This is the
+ * Node entry (`node.ts`); bundlers that honour the `browser` condition get
+ * `browser.ts`, with the same names wherever they do not need Node.
  * @packageDocumentation
  */
-export * from './engine/index.js';
-export * from './errors.js';
-export * from './stats.js';
-export { writeFileAtomic, writeDirAtomic } from './fs.js';
-export * from './data/index.js';
-export * from './nn/io.js';
-export * from './nn/model-folder.js';
-export * from './nn/small-convnet.js';
-export * from './nn/unet.js';
-export * from './store/index.js';
-export * from './report/index.js';
-export * from './experiments/index.js';
-export * from './optim/index.js';
-export * from './topology/index.js';
-export * from './metric/index.js';
-export * from './gan/index.js';
-export * from './fewshot/index.js';
-export * from './inversion/index.js';
-export * from './hpo/index.js';
-export * from './hpo/storage/index.js';
+export * from './node.js';

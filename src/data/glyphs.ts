@@ -9,7 +9,7 @@
  * module can use it without importing another paper module.
  */
 import type { ImageDataset } from './dataset.js';
-import { createRng, type Rng } from '../engine/index.js';
+import { createRng, type Rng } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options of {@link generateGlyphs}. */

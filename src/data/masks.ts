@@ -27,7 +27,7 @@
  * modules: it runs in a browser too.
  */
 import type { ImageDataset } from './dataset.js';
-import { createRng, type Rng } from '../engine/index.js';
+import { createRng, type Rng } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** The mask generators by name. */

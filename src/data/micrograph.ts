@@ -23,7 +23,7 @@
  * Image i depends only on (seed, i), so rendering a prefix of a set gives a
  * prefix of the rendering. Plain typed arrays, no tfjs and no Node modules.
  */
-import { createRng } from '../engine/index.js';
+import { createRng } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options of {@link renderMicrograph}. */

@@ -7,10 +7,7 @@
  * ASCII (UTF-8 in 3.0) Python dict literal with `descr`, `fortran_order` and
  * `shape`, padded with spaces and a final `\n`, then the raw C-order data.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import { EccvkitInputError, check } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
 
 /** Element types eccvkit reads and writes in `.npy` files. */
 export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8';
@@ -52,7 +49,7 @@ const DESCRS: Record<string, DtypeInfo> = {
 };
 const DESCR_OF: Record<NpyDtype, string> = { float32: '<f4', float64: '<f8', int32: '<i4', int64: '<i8', uint8: '|u1' };
 const SUPPORTED = "'<f4', '<f8', '<i4', '<i8', '|u1' or '|b1' (read as uint8)";
-const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 // ---------------------------------------------------------------------------
 // A parser for the Python literal subset the header uses.
@@ -330,26 +327,6 @@ export function encodeNpy(arr: NpyArray): Uint8Array {
   for (let k = 0; k < headerText.length; k++) out[8 + lenBytes + k] = headerText.charCodeAt(k);
   out.set(payload, 8 + lenBytes + headerText.length);
   return out;
-}
-
-/**
- * Reads a `.npy` file (see {@link parseNpy}).
- * @param argument how errors name the file's role (e.g. `--labels`); default `"file"`.
- * @throws EccvkitInputError when the file is missing or unreadable, or its content is invalid.
- */
-export function readNpy(file: string, argument = 'file'): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    throw new EccvkitInputError(argument, file, `a readable .npy file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  return parseNpy(buf, file);
-}
-
-/** Writes `arr` to `file` as `.npy` (see {@link encodeNpy}), atomically, creating parent folders. */
-export function writeNpy(file: string, arr: NpyArray): void {
-  writeFileAtomic(file, encodeNpy(arr));
 }
 
 /**

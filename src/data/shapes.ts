@@ -32,7 +32,7 @@
  * Plain typed arrays, no tfjs and no Node modules: it runs in a browser too.
  */
 import type { ImageDataset } from './dataset.js';
-import { createRng } from '../engine/index.js';
+import { createRng } from '../engine/core.js';
 import { EccvkitInputError, check } from '../errors.js';
 
 /** The generator's variants: `'shapes'` (one object, 6 factors), `'shapes2'` (two objects, 12 factors), `'shapes1'` (one factor, `x`). */

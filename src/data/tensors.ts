@@ -1,5 +1,5 @@
 /** Turning an {@link ImageDataset} into TensorFlow.js tensors. */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { subset, type ImageDataset } from './dataset.js';
 
 /**

@@ -3,6 +3,8 @@
  * choices without loading TensorFlow.js.
  */
 
-/** Backends eccvkit knows how to start. */
+/** Backends eccvkit starts in Node, fastest first. */
 export const BACKENDS = ['tensorflow', 'native', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+/** Backends eccvkit starts in a browser, fastest first. */
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number] | (typeof BROWSER_BACKENDS)[number];

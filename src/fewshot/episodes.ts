@@ -4,7 +4,7 @@
  * queries from the support, and report the mean accuracy over many episodes
  * with its 95% Student-t confidence interval.
  */
-import { EpisodeSampler, groupByClass, type Episode } from '../data/index.js';
+import { EpisodeSampler, groupByClass, type Episode } from '../data/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { CLASSIFIER_NAMES, classifyMatrices, type ClassifierName } from './classifiers.js';
 import { selectRows, toFeatureMatrix, type FeatureMatrix, type FeaturesInput } from './features.js';

@@ -3,7 +3,7 @@
  * user's embeddings from any model (a tensor, nested arrays, a typed array)
  * can be classified without tfjs in the loop.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** A row-major matrix of `rows` feature vectors of width `cols`. */

@@ -10,8 +10,8 @@
  *   by episodes on the same backbone, the meta-learning baseline RFS compares to.
  * - {@link embedDataset}: the frozen network's features (or logits) of every image.
  */
-import { EpisodeSampler, shuffledBatches, type ImageDataset } from '../data/index.js';
-import { createRng, tf, type Rng } from '../engine/index.js';
+import { EpisodeSampler, shuffledBatches, type ImageDataset } from '../data/core.js';
+import { createRng, tf, type Rng } from '../engine/core.js';
 import { check } from '../errors.js';
 import { featureExtractor } from '../nn/backbones.js';
 import { DropBlock } from '../nn/dropblock.js';

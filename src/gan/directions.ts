@@ -8,7 +8,7 @@
  * touched; only A is optimised (Adam, lr 0.01). Plus {@link latentTraversal},
  * the image grid that shows what each direction does.
  */
-import { createRng, tf, type Rng } from '../engine/index.js';
+import { createRng, tf, type Rng } from '../engine/core.js';
 import { check, describeValue, EccvkitInputError } from '../errors.js';
 import type { LatentGenerator } from './disentanglement.js';
 import { hessianPenalty } from './hessian-penalty.js';

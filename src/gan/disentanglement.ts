@@ -17,7 +17,7 @@
  * MIG and DCI are plain Float64 typed-array code; only the generator measures
  * use tfjs.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 
 // ---------------------------------------------------------------------------

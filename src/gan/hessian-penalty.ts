@@ -5,7 +5,7 @@
  * Rademacher directions. For v with independent ±1 entries,
  * Var_v(vᵀHv) = 2·Σ_{i≠j} H_ij², zero exactly when H is diagonal.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** A function of the latent input: one output tensor, or a list of activations whose penalties are summed. */

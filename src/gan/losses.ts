@@ -10,7 +10,7 @@
  * for a scalar function φ (non-saturating: softplus; Wasserstein: identity;
  * sin; exp). Least squares and hinge have their usual forms.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** The GAN losses eccvkit provides. */

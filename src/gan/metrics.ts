@@ -4,7 +4,7 @@
  * et al. 2018; unbiased MMD² with the cubic kernel) and improved precision and
  * recall (Kynkäänniemi et al. 2019; k-nearest-neighbour manifolds).
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { matMulSquare, meanAndCovariance, symmetricEigen, symmetricSqrt, type SquareMatrix } from './linalg.js';
 

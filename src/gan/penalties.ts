@@ -4,7 +4,7 @@
  * gradient with respect to D's weights differentiates that gradient again; the
  * engine registers the second-order gradients tfjs lacks on every backend.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitError } from '../errors.js';
 
 /** λ of WGAN-GP (Gulrajani et al. 2017, `gan_mnist.py`). */

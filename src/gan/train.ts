@@ -5,9 +5,9 @@
  * discriminator's layers), an exponential moving average of the generator's
  * weights, and checkpoints that resume to the same numbers.
  */
-import path from 'node:path';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
+import { platformFiles } from '../platform.js';
 import { loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
 import { hessianPenalty, type HessianPenaltyOptions } from './hessian-penalty.js';
 import type { GanLoss } from './losses.js';
@@ -388,25 +388,27 @@ export class GanTrainer {
 
   /** Writes the models and optimizer states under `dir` (the step is the caller's checkpoint metadata). */
   async save(dir: string): Promise<void> {
-    await saveModel(this.generator, path.join(dir, 'generator'));
-    await saveModel(this.discriminator, path.join(dir, 'discriminator'));
-    if (this.ema) await saveModel(this.ema, path.join(dir, 'ema'));
-    if (this.infoGan) await saveModel(this.infoGan.q, path.join(dir, 'q'));
-    await saveOptimizerState(this.generatorOptimizer, path.join(dir, 'generator-optimizer'));
-    await saveOptimizerState(this.discriminatorOptimizer, path.join(dir, 'discriminator-optimizer'));
+    const files = platformFiles('saving a GAN checkpoint');
+    await saveModel(this.generator, files.join(dir, 'generator'));
+    await saveModel(this.discriminator, files.join(dir, 'discriminator'));
+    if (this.ema) await saveModel(this.ema, files.join(dir, 'ema'));
+    if (this.infoGan) await saveModel(this.infoGan.q, files.join(dir, 'q'));
+    await saveOptimizerState(this.generatorOptimizer, files.join(dir, 'generator-optimizer'));
+    await saveOptimizerState(this.discriminatorOptimizer, files.join(dir, 'discriminator-optimizer'));
   }
 
   /** Restores what {@link save} wrote and sets the step counter, so training continues with the same batches. */
   async load(dir: string, step: number): Promise<void> {
+    const files = platformFiles('loading a GAN checkpoint');
     const pairs: Array<[tf.LayersModel | undefined, string]> = [
       [this.generator, 'generator'],
       [this.discriminator, 'discriminator'],
       [this.ema, 'ema'],
       [this.infoGan?.q, 'q'],
     ];
-    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, path.join(dir, name));
-    await loadOptimizerState(this.generatorOptimizer, path.join(dir, 'generator-optimizer'));
-    await loadOptimizerState(this.discriminatorOptimizer, path.join(dir, 'discriminator-optimizer'));
+    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, files.join(dir, name));
+    await loadOptimizerState(this.generatorOptimizer, files.join(dir, 'generator-optimizer'));
+    await loadOptimizerState(this.discriminatorOptimizer, files.join(dir, 'discriminator-optimizer'));
     this.step = step;
   }
 

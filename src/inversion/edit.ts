@@ -10,7 +10,7 @@
  * A W+ code is a tensor [layers, wDim] (one code) or [n, layers, wDim] (a batch),
  * float32.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { fitLogisticRegression } from '../fewshot/logistic.js';
 

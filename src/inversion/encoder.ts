@@ -20,11 +20,9 @@
  * of W into codes where G draws one black image and every gradient vanishes
  * (the domain-guided encoder collapsed within 2 steps at batch 16).
  */
-import path from 'node:path';
-import fs from 'node:fs';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { platformFiles } from '../platform.js';
 import { dcganDiscriminator } from '../nn/gan-nets.js';
 import { loadModel, loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
 import { EqualizedDense, type StyleGenerator } from '../nn/style-gan.js';
@@ -150,16 +148,18 @@ export class StyleEncoder {
 export const ENCODER_META_FILE = 'encoder.json';
 
 export async function saveEncoder(encoder: StyleEncoder, dir: string): Promise<void> {
+  const files = platformFiles('saving an encoder to a folder');
   await saveModel(encoder.model, dir);
-  writeFileAtomic(path.join(dir, ENCODER_META_FILE), JSON.stringify(encoder.meta, null, 1));
+  files.writeFileAtomic(files.join(dir, ENCODER_META_FILE), JSON.stringify(encoder.meta, null, 1));
 }
 
 /** Loads an encoder saved by {@link saveEncoder} (`inversion train-encoder` writes one in `--out/encoder`). */
 export async function loadEncoder(dir: string, argument = 'encoder'): Promise<StyleEncoder> {
-  const nested = path.join(dir, 'encoder');
-  const where = fs.existsSync(path.join(nested, ENCODER_META_FILE)) ? nested : dir;
-  if (!fs.existsSync(path.join(where, ENCODER_META_FILE))) throw new EccvkitInputError(argument, dir, `a folder holding an encoder (model.json and ${ENCODER_META_FILE}), as \`eccvkit inversion train-encoder --out\` writes`);
-  const meta = JSON.parse(fs.readFileSync(path.join(where, ENCODER_META_FILE), 'utf8')) as EncoderMeta;
+  const files = platformFiles('loading an encoder from a folder');
+  const nested = files.join(dir, 'encoder');
+  const where = files.exists(files.join(nested, ENCODER_META_FILE)) ? nested : dir;
+  if (!files.exists(files.join(where, ENCODER_META_FILE))) throw new EccvkitInputError(argument, dir, `a folder holding an encoder (model.json and ${ENCODER_META_FILE}), as \`eccvkit inversion train-encoder --out\` writes`);
+  const meta = JSON.parse(files.readText(files.join(where, ENCODER_META_FILE))) as EncoderMeta;
   return new StyleEncoder(await loadModel(where), meta);
 }
 
@@ -344,23 +344,25 @@ export class EncoderTrainer {
 
   /** Writes the encoder, the discriminator and both optimizer states under `dir`. */
   async save(dir: string): Promise<void> {
-    await saveEncoder(this.encoder, path.join(dir, 'encoder'));
-    await saveOptimizerState(this.eOpt, path.join(dir, 'encoder-optimizer'));
+    const files = platformFiles('saving an encoder checkpoint');
+    await saveEncoder(this.encoder, files.join(dir, 'encoder'));
+    await saveOptimizerState(this.eOpt, files.join(dir, 'encoder-optimizer'));
     if (this.discriminator) {
-      await saveModel(this.discriminator, path.join(dir, 'discriminator'));
-      await saveOptimizerState(this.dOpt!, path.join(dir, 'discriminator-optimizer'));
+      await saveModel(this.discriminator, files.join(dir, 'discriminator'));
+      await saveOptimizerState(this.dOpt!, files.join(dir, 'discriminator-optimizer'));
     }
   }
 
   /** Restores what {@link save} wrote, at generator step `step`. */
   async load(dir: string, step: number): Promise<void> {
+    const files = platformFiles('loading an encoder checkpoint');
     const pairs: Array<[tf.LayersModel | undefined, string]> = [
       [this.encoder.model, 'encoder'],
       [this.discriminator, 'discriminator'],
     ];
-    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, path.join(dir, name));
-    await loadOptimizerState(this.eOpt, path.join(dir, 'encoder-optimizer'));
-    if (this.dOpt) await loadOptimizerState(this.dOpt, path.join(dir, 'discriminator-optimizer'));
+    for (const [model, name] of pairs) if (model) await loadWeightsInto(model, files.join(dir, name));
+    await loadOptimizerState(this.eOpt, files.join(dir, 'encoder-optimizer'));
+    if (this.dOpt) await loadOptimizerState(this.dOpt, files.join(dir, 'discriminator-optimizer'));
     this.step = step;
   }
 

@@ -13,7 +13,7 @@
  * code gets the gradient of its own loss only: results do not depend on the
  * batch size or on which images share a batch.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 import type { StyleGenerator } from '../nn/style-gan.js';
 import type { StyleEncoder } from './encoder.js';

@@ -5,7 +5,7 @@
  * hidden features score FD), or any tf.LayersModel and layer a user gives.
  * Distances in F are therefore not LPIPS and not comparable with the paper's.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 
 /** Where the perceptual features come from. */

@@ -4,7 +4,7 @@
  * `AccuracyCalculator`: precision@1, R-precision, MAP@R, mean reciprocal rank
  * and NMI.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { EccvkitInputError, check } from '../errors.js';
 import { kMeans, normalizedMutualInfo } from './clustering.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';

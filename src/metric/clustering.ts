@@ -3,8 +3,8 @@
  * (pytorch-metric-learning clusters the query embeddings into as many clusters
  * as there are query labels, 20 iterations, and scores with scikit-learn's NMI).
  */
-import { createRng } from '../engine/index.js';
-import { tf } from '../engine/index.js';
+import { createRng } from '../engine/core.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options of {@link kMeans}. */

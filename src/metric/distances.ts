@@ -4,7 +4,7 @@
  * direction is "closer", so one loss formula serves distances and similarities
  * through {@link Distance.margin} (x − y for a distance, y − x for a similarity).
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options shared by every distance. */

@@ -1,5 +1,5 @@
 /** Validation of embeddings and labels at the metric module's public boundary. */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { EccvkitInputError, check } from '../errors.js';
 
 /** Labels as a tfjs tensor or any array-like of integers. */

@@ -11,8 +11,8 @@
  * results deterministic; pytorch-metric-learning leaves tie order to its kNN
  * backend.
  */
-import { tf } from '../engine/index.js';
-import { nativeRankRows } from '../engine/native.js';
+import { tf } from '../engine/core.js';
+import { platform } from '../platform.js';
 import { check } from '../errors.js';
 
 /** Floats per distance block (64 MiB of float32). */
@@ -86,7 +86,7 @@ export function rankNeighbours(
   const [nr] = ref.shape;
   check(k.length === nq && queryLabels.length === nq, 'k', k.length, `one entry per query row (${nq}), as queryLabels`);
   check(refLabels.length === nr, 'refLabels', refLabels.length, `one label per reference row (${nr})`);
-  const native = nativeRankRows();
+  const native = platform().rankRows?.();
   if (native === undefined) {
     const scratch = new Float32Array(nr);
     forEachDistanceRow(

@@ -3,7 +3,7 @@
  * `BaseMetricLossFunction`): a distance, a reducer, and a method that turns
  * embeddings, labels and optional miner tuples into named terms.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { Distance } from './distances.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';

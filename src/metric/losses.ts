@@ -4,7 +4,7 @@
  * distance through {@link Distance.margin}: the formulas below are written for a
  * distance d; with a similarity s the direction flips.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance, SNRDistance } from './distances.js';
 import { detach, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';

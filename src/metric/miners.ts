@@ -4,7 +4,7 @@
  * reads the batch's distance matrix back once and selects on the CPU; no
  * gradient flows through the choice.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance } from './distances.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';

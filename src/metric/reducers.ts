@@ -5,7 +5,7 @@
  * summed, so e.g. the contrastive loss averages its non-zero positive-pair
  * losses and its non-zero negative-pair losses separately and adds the two.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** What a term's values are indexed by. */

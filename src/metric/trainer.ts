@@ -4,7 +4,7 @@
  * metric loss, MAP@R on a class-disjoint validation split with L2-normalised
  * embeddings, and early stopping that restores the best weights.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { accuracy } from './accuracy.js';
 import { l2Normalize } from './distances.js';

@@ -5,7 +5,7 @@
  * uses every valid tuple in the batch, self-pairs excluded and both orders of a
  * pair counted.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Positive pairs (a1[i], p[i]) and negative pairs (a2[i], n[i]). */

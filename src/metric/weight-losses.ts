@@ -5,7 +5,7 @@
  * `trainableWeights`; pytorch-metric-learning and the reality-check protocol
  * train them with their own optimizer. Labels must be class ids in [0, numClasses).
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, DotProductSimilarity, LpDistance, l2Normalize } from './distances.js';
 import { maskedLogSumExp, MetricLoss, type LossOptions } from './loss-base.js';

@@ -6,7 +6,7 @@
  * named `logits` over the base classes; {@link featureExtractor} cuts the
  * model at `features`, sharing its weights.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { DropBlock } from './dropblock.js';
 

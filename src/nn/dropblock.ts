@@ -7,7 +7,7 @@
  * γ = (1 − keep) / b² · (h·w) / ((h − b + 1)(w − b + 1)) is the probability of
  * a block's top-left corner. Inference passes inputs through unchanged.
  */
-import { createRng, tf, type Rng } from '../engine/index.js';
+import { createRng, tf, type Rng } from '../engine/core.js';
 import { check } from '../errors.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;

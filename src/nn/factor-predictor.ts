@@ -6,11 +6,9 @@
  * held-out R² and accuracy say how far those readings can be trusted; its
  * penultimate layer is the feature space for FD and PPL on such images.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { platformFiles } from '../platform.js';
 import { loadModel, saveModel } from './io.js';
 
 /** Images with known factor values: what {@link trainFactorPredictor} learns from (a `ShapesDataset` is one). */
@@ -109,15 +107,17 @@ export class FactorPredictor {
 
   /** Writes the model and its factor table (atomically) to `dir`. */
   async save(dir: string): Promise<void> {
+    const files = platformFiles('saving a factor predictor to a folder');
     await saveModel(this.model, dir);
-    writeFileAtomic(path.join(dir, META_FILE), JSON.stringify(this.meta, null, 1));
+    files.writeFileAtomic(files.join(dir, META_FILE), JSON.stringify(this.meta, null, 1));
   }
 
   /** Loads what {@link save} wrote. */
   static async load(dir: string): Promise<FactorPredictor> {
-    const metaFile = path.join(dir, META_FILE);
-    if (!fs.existsSync(metaFile)) throw new EccvkitInputError('factor predictor', dir, `a folder written by FactorPredictor.save (with ${META_FILE})`);
-    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as FactorPredictorMeta;
+    const files = platformFiles('loading a factor predictor from a folder');
+    const metaFile = files.join(dir, META_FILE);
+    if (!files.exists(metaFile)) throw new EccvkitInputError('factor predictor', dir, `a folder written by FactorPredictor.save (with ${META_FILE})`);
+    const meta = JSON.parse(files.readText(metaFile)) as FactorPredictorMeta;
     return new FactorPredictor(await loadModel(dir), meta);
   }
 

@@ -4,7 +4,7 @@
  * no batch normalisation (gradient penalties need per-sample critics) and can
  * wrap every conv and dense layer in {@link SpectralNorm} with a bound k.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { spectralNorm } from './spectral-norm.js';
 

@@ -1,20 +1,30 @@
 /**
- * Saving and loading tfjs models and optimizer state as files, in Node, without
+ * Saving and loading tfjs models and optimizer state as files without
  * `@tensorflow/tfjs-node` (whose `file://` handler is the usual way). The
  * layout is tfjs's own: `model.json` (topology + weights manifest) beside
  * `weights.bin`, so `tf.loadLayersModel` in a browser or tfjs-node reads it too.
- * Files are written atomically.
+ * Files are written atomically, through the platform's files (Node's); a
+ * model can also go to or come from any tfjs IO handler (in a browser:
+ * `tf.io.browserDownloads()`, `'indexeddb://name'`, `tf.io.browserFiles`).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { platformFiles } from '../platform.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 const OPTIMIZER_JSON = 'optimizer.json';
 const OPTIMIZER_BIN = 'optimizer.bin';
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
 
 function joinWeights(data: tf.io.WeightData | undefined): ArrayBuffer {
   if (data === undefined) return new ArrayBuffer(0);
@@ -25,7 +35,8 @@ function joinWeights(data: tf.io.WeightData | undefined): ArrayBuffer {
 export function fileSaveHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      fs.mkdirSync(dir, { recursive: true });
+      const fs = platformFiles('saving a model to a folder');
+      fs.makeDirs(dir);
       const weights = joinWeights(artifacts.weightData);
       const modelJson = {
         modelTopology: artifacts.modelTopology,
@@ -36,8 +47,8 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
         userDefinedMetadata: artifacts.userDefinedMetadata,
         weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
       };
-      writeFileAtomic(path.join(dir, WEIGHTS_BIN), new Uint8Array(weights));
-      writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      fs.writeFileAtomic(fs.join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      fs.writeFileAtomic(fs.join(dir, MODEL_JSON), JSON.stringify(modelJson));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
   };
@@ -47,16 +58,17 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
 export function fileLoadHandler(dir: string): tf.io.IOHandler {
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
-      const jsonPath = path.join(dir, MODEL_JSON);
-      if (!fs.existsSync(jsonPath)) throw new EccvkitInputError('model directory', dir, `a folder containing ${MODEL_JSON} and its weight files`);
-      const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      const fs = platformFiles('loading a model from a folder');
+      const jsonPath = fs.join(dir, MODEL_JSON);
+      if (!fs.exists(jsonPath)) throw new EccvkitInputError('model directory', dir, `a folder containing ${MODEL_JSON} and its weight files`);
+      const json = JSON.parse(fs.readText(jsonPath)) as tf.io.ModelJSON;
       const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Buffer[] = [];
+      const buffers: Uint8Array[] = [];
       for (const group of json.weightsManifest ?? []) {
         specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
+        for (const p of group.paths) buffers.push(fs.readFile(fs.join(dir, p)));
       }
-      const all = Buffer.concat(buffers);
+      const all = concatBytes(buffers);
       return {
         modelTopology: json.modelTopology,
         format: json.format,
@@ -65,24 +77,24 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
         trainingConfig: json.trainingConfig,
         userDefinedMetadata: json.userDefinedMetadata,
         weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+        weightData: all.buffer as ArrayBuffer,
       };
     },
   };
 }
 
-/** Saves a LayersModel's topology and weights to `dir`. */
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await model.save(fileSaveHandler(dir));
+/** Saves a LayersModel's topology and weights to the folder `dir`, or through a tfjs IO handler (a browser's `tf.io.browserDownloads()`, `'indexeddb://name'`). */
+export async function saveModel(model: tf.LayersModel, dir: string | tf.io.IOHandler): Promise<void> {
+  await model.save(typeof dir === 'string' && !dir.includes('://') ? fileSaveHandler(dir) : dir);
 }
 
-/** Loads a LayersModel saved with {@link saveModel}. */
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(fileLoadHandler(dir));
+/** Loads a LayersModel saved with {@link saveModel}: from a folder, or through a tfjs IO handler or URL (`'indexeddb://name'`, `http://…/model.json`). */
+export async function loadModel(dir: string | tf.io.IOHandler): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(typeof dir === 'string' && !dir.includes('://') ? fileLoadHandler(dir) : dir);
 }
 
-/** Sets `model`'s weights to those of the model saved in `dir` (same architecture), freeing the loaded copy. */
-export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
+/** Sets `model`'s weights to those of the model saved in `dir` (a folder, URL or IO handler; same architecture), freeing the loaded copy. */
+export async function loadWeightsInto(model: tf.LayersModel, dir: string | tf.io.IOHandler): Promise<void> {
   const loaded = await loadModel(dir);
   try {
     model.setWeights(loaded.getWeights());
@@ -110,9 +122,10 @@ export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): 
     const v = (optimizer as unknown as Record<string, unknown>)[key];
     if (v instanceof tf.Variable) scalars[key] = v.dataSync()[0] as number;
   }
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, OPTIMIZER_BIN), new Uint8Array(joinWeights(data)));
-  writeFileAtomic(path.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs, scalars }));
+  const fs = platformFiles('saving optimizer state to a folder');
+  fs.makeDirs(dir);
+  fs.writeFileAtomic(fs.join(dir, OPTIMIZER_BIN), new Uint8Array(joinWeights(data)));
+  fs.writeFileAtomic(fs.join(dir, OPTIMIZER_JSON), JSON.stringify({ className: optimizer.getClassName(), specs, scalars }));
 }
 
 /**
@@ -121,14 +134,15 @@ export async function saveOptimizerState(optimizer: tf.Optimizer, dir: string): 
  * (apply one step or call this before the first step: tfjs creates the slots from the state).
  */
 export async function loadOptimizerState(optimizer: tf.Optimizer, dir: string): Promise<void> {
-  const jsonPath = path.join(dir, OPTIMIZER_JSON);
-  if (!fs.existsSync(jsonPath)) throw new EccvkitInputError('optimizer state', dir, `a folder containing ${OPTIMIZER_JSON}`);
-  const meta = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as { className: string; specs: tf.io.WeightsManifestEntry[]; scalars?: Record<string, number> };
+  const fs = platformFiles('loading optimizer state from a folder');
+  const jsonPath = fs.join(dir, OPTIMIZER_JSON);
+  if (!fs.exists(jsonPath)) throw new EccvkitInputError('optimizer state', dir, `a folder containing ${OPTIMIZER_JSON}`);
+  const meta = JSON.parse(fs.readText(jsonPath)) as { className: string; specs: tf.io.WeightsManifestEntry[]; scalars?: Record<string, number> };
   if (meta.className !== optimizer.getClassName()) {
     throw new EccvkitInputError('optimizer', optimizer.getClassName(), `the optimizer class the state was saved from (${meta.className})`);
   }
-  const buf = fs.readFileSync(path.join(dir, OPTIMIZER_BIN));
-  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), meta.specs);
+  const buf = fs.readFile(fs.join(dir, OPTIMIZER_BIN));
+  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, meta.specs);
   const named = meta.specs.map((s) => ({ name: s.name, tensor: map[s.name] as tf.Tensor }));
   try {
     await optimizer.setWeights(named);

@@ -6,7 +6,7 @@
  * layer order from `seed`.
  */
 import { shuffledBatches } from '../data/samplers.js';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options of {@link smallConvNet}. */

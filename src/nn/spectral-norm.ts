@@ -3,7 +3,7 @@
  * with an optional Lipschitz bound k (W·k/σ, the `factor` of the SNGAN code),
  * and a power-iteration estimate of a matrix's largest singular value.
  */
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;

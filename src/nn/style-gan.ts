@@ -27,11 +27,9 @@
  * and style-mixing regularisation; outputs are squashed by tanh so the existing
  * trainer and metrics see the DCGAN nets' [−1, 1] range.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { platformFiles } from '../platform.js';
 import { loadModel, saveModel } from './io.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -578,19 +576,22 @@ export const STYLE_CONFIG_FILE = 'style.json';
 
 /** Saves `generator`'s z → image model to `dir` (loadable as a plain LayersModel) and its options as `style.json`. */
 export async function saveStyleGenerator(generator: StyleGenerator, dir: string): Promise<void> {
+  const files = platformFiles('saving a style generator to a folder');
   await saveModel(generator.generator, dir);
-  writeFileAtomic(path.join(dir, STYLE_CONFIG_FILE), JSON.stringify(generator.config, null, 1));
+  files.writeFileAtomic(files.join(dir, STYLE_CONFIG_FILE), JSON.stringify(generator.config, null, 1));
 }
 
 /** True when `dir` holds a generator saved by {@link saveStyleGenerator} (or `gan train --arch style`). */
 export function isStyleGeneratorDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, STYLE_CONFIG_FILE)) && fs.existsSync(path.join(dir, 'model.json'));
+  const files = platformFiles('reading a style generator folder');
+  return files.exists(files.join(dir, STYLE_CONFIG_FILE)) && files.exists(files.join(dir, 'model.json'));
 }
 
 /** Loads a style generator saved by {@link saveStyleGenerator}: rebuilt from `style.json`, weights from the model. */
 export async function loadStyleGenerator(dir: string, argument = 'dir'): Promise<StyleGenerator> {
+  const files = platformFiles('loading a style generator from a folder');
   if (!isStyleGeneratorDir(dir)) throw new EccvkitInputError(argument, dir, `a folder holding a style generator (model.json and ${STYLE_CONFIG_FILE}, as \`gan train --arch style\` writes in generator/)`);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, STYLE_CONFIG_FILE), 'utf8')) as StyleGeneratorConfig;
+  const config = JSON.parse(files.readText(files.join(dir, STYLE_CONFIG_FILE))) as StyleGeneratorConfig;
   if (config.kind !== 'style-generator') throw new EccvkitInputError(argument, `${dir} (${STYLE_CONFIG_FILE} of kind ${JSON.stringify(config.kind)})`, "a style generator's config");
   const { kind: _kind, numLayers: _layers, ...options } = config;
   const generator = new StyleGenerator(options);

@@ -17,7 +17,7 @@
  * (1 − 2Σpt / (Σp + Σt)) with Adam; {@link diceScore} is the thresholded Dice.
  */
 import { shuffledBatches } from '../data/samplers.js';
-import { createRng, tf } from '../engine/index.js';
+import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /** Options of {@link unet}. */

@@ -14,7 +14,7 @@
  * gives the same). One-dimensional parameters (biases, batch-norm scales and
  * offsets) are never centralised.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 
 /**

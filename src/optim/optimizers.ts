@@ -23,7 +23,7 @@
  * With `gc: 'off'` and no clipping or decay, each one computes what tfjs's
  * optimizer of the same name computes, operation for operation.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { EccvkitInputError, check } from '../errors.js';
 import { GC_MODES, defaultParameterKind, gcApplies, gcReduceAxes, type GcMode, type GcParameterKind } from './centralize.js';
 

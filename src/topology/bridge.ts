@@ -9,7 +9,7 @@
  * TopologyLayer, TopoLoss and TopoGAN (reference §4). Ties make the diagram
  * non-differentiable; the gradient is then that of the reported pairing.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { cubicalPersistence, type HomologyDim, type PersistenceOptions, type PersistencePairs } from './cubical.js';
 

@@ -6,7 +6,7 @@
  * - the Betti-number loss of topology-preserving segmentation (Clough et al. 2019):
  *   keep the β* longest bars of a likelihood map and remove the rest.
  */
-import { tf } from '../engine/index.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { diagramTensors } from './bridge.js';
 import { cubicalPersistence, type Construction, type HomologyDim, type PersistencePairs } from './cubical.js';

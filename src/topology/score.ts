@@ -4,7 +4,7 @@
  * dimension, and the mean absolute Betti error of each generated mask against
  * the nearest real Betti numbers. Plain typed arrays.
  */
-import { createRng } from '../engine/index.js';
+import { createRng } from '../engine/core.js';
 import { check } from '../errors.js';
 import { cubicalPersistence, type HomologyDim, type PersistencePairs } from './cubical.js';
 import { diagramPoints, type DiagramPoints } from './diagram.js';

@@ -7,8 +7,8 @@
  * dim 0) to its match, with the gradient sent to the pixels near each critical
  * cell ({@link topoGanMaskLoss}).
  */
-import { createRng } from '../engine/index.js';
-import { tf } from '../engine/index.js';
+import { createRng } from '../engine/core.js';
+import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import type { HomologyDim } from './cubical.js';
 import { topoGanBirths, topoGanMaskLoss, topoGanProjection, type TopoGanMatch } from './losses.js';

@@ -1,0 +1,177 @@
+/**
+ * The browser entry: a build for the browser that meets a Node built-in fails
+ * (and the real entry builds without one); it exports the Node entry's names
+ * wherever they do not need Node; and the bundle, loaded from a plain page in
+ * Debian's Chromium, computes the same persistence diagrams, retrieval
+ * metrics and episode predictions as Node, fetching nothing outside 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as esbuild from 'esbuild';
+import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
+// @ts-expect-error: a plain .mjs build script without types
+import { buildBrowserBundle } from '../../scripts/build-browser.mjs';
+import { accuracy, classifyEpisode, createRng, cubicalPersistence, initEngine, tf } from '../../src/index.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+/** Names only the browser entry has (they need a browser). */
+const BROWSER_ONLY = ['decodeImageBlob', 'setBrowserWasmPaths'];
+/** Names the issue asks for on both entries, among every other platform-free export. */
+const REQUIRED = ['initEngine', 'tf', 'createRng', 'cubicalPersistence', 'accuracy', 'classifyEpisode', 'evaluateEpisodes', 'ContrastiveLoss', 'TripletMarginLoss', 'MultiSimilarityLoss', 'NTXentLoss', 'ProxyAnchorLoss', 'ArcFaceLoss', 'hessianPenalty', 'GcAdam', 'SpectralNorm', 'GanTrainer', 'saveModel', 'loadModel', 'parseNpy', 'encodeNpy', 'generateMasks', 'topologyScores', 'createStudy', 'TPESampler', 'imageDataToImage'];
+
+async function exportNames(entry: string, platform: 'browser' | 'node'): Promise<Set<string>> {
+  const result = await esbuild.build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', platform, packages: 'external', metafile: true, outdir: '/tmp/unused', logLevel: 'silent' });
+  const out = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  return new Set(out?.exports ?? []);
+}
+
+describe('browser entry', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-browser-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a browser build fails on a Node built-in imported from our sources, naming the file', async () => {
+    const bad = path.join(root, 'src', `.guard-probe-${process.pid}.ts`);
+    fs.writeFileSync(bad, "import fs from 'node:fs';\nexport const probe = fs.existsSync('/');\n");
+    try {
+      await assert.rejects(buildBrowserBundle({ entry: bad, outdir: path.join(dir, 'bad'), minify: false }), (err: { errors?: Array<{ text: string }> }) => {
+        const text = (err.errors ?? []).map((e) => e.text).join('\n');
+        assert.match(text, /\.guard-probe-\d+\.ts imports the Node built-in "node:fs"/);
+        return true;
+      });
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
+  });
+
+  it('the browser entry builds with no Node built-in, and the wasm binaries sit beside it', async () => {
+    const result = await buildBrowserBundle({ outdir: path.join(dir, 'bundle'), minify: false });
+    const inputs = Object.keys(result.metafile.inputs);
+    assert.ok(inputs.some((f) => f.endsWith('src/browser.ts')));
+    assert.ok(!inputs.some((f) => /src\/(engine\/native|engine\/index|node\/|store\/|cli\/|fs)\b/.test(f)), `Node-only sources in the bundle: ${inputs.filter((f) => /src\/(engine\/native|engine\/index|node\/|store\/|cli\/)/.test(f)).join(', ')}`);
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) assert.ok(fs.existsSync(path.join(dir, 'bundle', f)), f);
+  });
+
+  it('exports the Node entry names that need no Node, and only two of its own', async () => {
+    const browser = await exportNames(path.join(root, 'src', 'browser.ts'), 'browser');
+    const node = await exportNames(path.join(root, 'src', 'index.ts'), 'node');
+    const core = await exportNames(path.join(root, 'src', 'core.ts'), 'browser');
+    for (const name of REQUIRED) {
+      assert.ok(browser.has(name), `browser entry lacks ${name}`);
+      assert.ok(node.has(name), `node entry lacks ${name}`);
+    }
+    assert.deepEqual([...browser].filter((n) => !node.has(n)).sort(), BROWSER_ONLY);
+    assert.deepEqual([...core].filter((n) => !browser.has(n)), []);
+    assert.deepEqual([...core].filter((n) => !node.has(n)), []);
+  });
+});
+
+/** The inputs both sides compute on: a 12×12 image with two rings, 40 embeddings of 4 classes, a 3-way 2-shot episode. */
+function inputs() {
+  const rng = createRng(11);
+  const image = Array.from({ length: 144 }, () => Math.round(rng.uniform() * 100) / 10);
+  const embeddings = Array.from({ length: 40 * 8 }, (_, i) => rng.normal() + (Math.floor(i / 8) % 4) * 0.7);
+  const labels = Array.from({ length: 40 }, (_, i) => i % 4);
+  const support = Array.from({ length: 6 }, (_, i) => Array.from({ length: 5 }, (_, d) => rng.normal() + (d === i % 3 ? 2 : 0)));
+  const supportLabels = [0, 1, 2, 0, 1, 2];
+  const query = Array.from({ length: 9 }, (_, i) => Array.from({ length: 5 }, (_, d) => rng.normal() + (d === i % 3 ? 2 : 0)));
+  return { image, embeddings, labels, support, supportLabels, query };
+}
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>eccvkit bundle</title><link rel="icon" href="data:,"><script type="module">
+import * as ek from './eccvkit.js';
+window.run = async (backend, input) => {
+  const info = await ek.initEngine({ backend });
+  const ph = ek.cubicalPersistence(input.image, [12, 12]);
+  const emb = ek.tf.tensor2d(input.embeddings, [40, 8]);
+  const acc = ek.accuracy(emb, Int32Array.from(input.labels));
+  emb.dispose();
+  const ep = ek.classifyEpisode(input.support, input.supportLabels, input.query);
+  return { backend: info.backend, d0: Array.from(ph.diagrams[0].birth), d0d: Array.from(ph.diagrams[0].death), d1: Array.from(ph.diagrams[1].birth), d1d: Array.from(ph.diagrams[1].death), acc, predictions: Array.from(ep.predictions), probabilities: ep.probabilities.map((p) => Array.from(p)) };
+};
+window.ready = true;
+</script>`;
+
+describe('browser bundle in Chromium', () => {
+  let dir: string;
+  let server: http.Server;
+  let origin: string;
+  let why: string | undefined;
+  before(async () => {
+    why = await chromiumUnavailable();
+    if (why) return;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-page-'));
+    await buildBrowserBundle({ outdir: dir, minify: false });
+    fs.writeFileSync(path.join(dir, 'index.html'), PAGE);
+    server = http.createServer((req, res) => {
+      const file = path.join(dir, path.normalize(decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')).replace(/^\/+/, '') || 'index.html');
+      if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+        res.writeHead(404).end();
+        return;
+      }
+      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'text/html';
+      res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(() => {
+    server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("computes Node's diagrams exactly and its metrics and episode to 1e-6, on wasm and cpu, fetching only from 127.0.0.1", async (t) => {
+    if (why) {
+      // CI installs Chromium and sets ECCVKIT_REQUIRE_BROWSER=1, which makes its absence a failure.
+      assert.notEqual(process.env.ECCVKIT_REQUIRE_BROWSER, '1', `ECCVKIT_REQUIRE_BROWSER=1 but ${why}`);
+      t.skip(why);
+      return;
+    }
+    const input = inputs();
+    await initEngine();
+    const ph = cubicalPersistence(input.image, [12, 12]);
+    const emb = tf.tensor2d(input.embeddings, [40, 8]);
+    const acc = accuracy(emb, Int32Array.from(input.labels));
+    emb.dispose();
+    const ep = classifyEpisode(input.support, input.supportLabels, input.query);
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      const foreign: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => {
+        if (!r.url().startsWith(origin)) foreign.push(r.url());
+      });
+      await page.goto(`${origin}/index.html`);
+      await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+      for (const backend of ['wasm', 'cpu']) {
+        const got = (await page.evaluate(([b, i]) => (globalThis as unknown as { run: (b: string, i: unknown) => Promise<unknown> }).run(b as string, i), [backend, input] as const)) as {
+          backend: string; d0: number[]; d0d: number[]; d1: number[]; d1d: number[]; acc: Record<string, number>; predictions: number[]; probabilities: number[][];
+        };
+        assert.equal(got.backend, backend);
+        assert.deepEqual(got.d0, Array.from(ph.diagrams[0]!.birth), `${backend} dim-0 births`);
+        assert.deepEqual(got.d0d, Array.from(ph.diagrams[0]!.death), `${backend} dim-0 deaths`);
+        assert.deepEqual(got.d1, Array.from(ph.diagrams[1]!.birth), `${backend} dim-1 births`);
+        assert.deepEqual(got.d1d, Array.from(ph.diagrams[1]!.death), `${backend} dim-1 deaths`);
+        for (const [k, v] of Object.entries(acc)) assert.ok(Math.abs((got.acc[k] as number) - (v as number)) <= 1e-6, `${backend} ${k}: ${got.acc[k]} vs ${v}`);
+        assert.deepEqual(got.predictions, Array.from(ep.predictions));
+        got.probabilities.forEach((row, i) => row.forEach((p, j) => assert.ok(Math.abs(p - (ep.probabilities![i]![j] as number)) <= 1e-6, `${backend} probability [${i}][${j}]`)));
+      }
+      assert.deepEqual(errors, []);
+      assert.deepEqual(foreign, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
