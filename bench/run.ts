@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   episode: () => import('./episode.js'),
   losses: () => import('./losses.js'),
   presets: () => import('./presets.js'),
+  browser: () => import('./browser.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

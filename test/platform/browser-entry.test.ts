@@ -95,6 +95,37 @@ window.run = async (backend, input) => {
   const ep = ek.classifyEpisode(input.support, input.supportLabels, input.query);
   return { backend: info.backend, d0: Array.from(ph.diagrams[0].birth), d0d: Array.from(ph.diagrams[0].death), d1: Array.from(ph.diagrams[1].birth), d1d: Array.from(ph.diagrams[1].death), acc, predictions: Array.from(ep.predictions), probabilities: ep.probabilities.map((p) => Array.from(p)) };
 };
+window.trainStep = async (backend, steps) => {
+  const info = await ek.initEngine({ backend });
+  const { tf } = ek;
+  const rng = ek.createRng(5);
+  const x = tf.tensor4d(Float32Array.from({ length: 16 * 28 * 28 }, () => rng.uniform()), [16, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10).toFloat();
+  const model = ek.smallConvNet({ filters: [8, 16], dense: [{ units: 32, activation: 'relu' }, { units: 10 }] }, 1);
+  // SGD: the step is lr·gradient, so the weights compare the gradients (Adam's first step is lr·sign(g), which
+  // flips on gradients near 0 that differ in the last bits between backends).
+  const optimizer = tf.train.sgd(0.1);
+  const indices = Int32Array.from({ length: 16 }, (_, i) => i);
+  const loss = ek.classifierStep(model, optimizer, x, y, indices);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) ek.classifierStep(model, optimizer, x, y, indices);
+  const ms = steps > 0 ? (performance.now() - t0) / steps : 0;
+  const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+  // A WGAN-GP critic step: the penalty differentiates the critic's input gradient (second order).
+  const critic = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), tf.layers.flatten(), tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })] });
+  const real = tf.tensor4d(Float32Array.from({ length: 4 * 64 }, () => rng.uniform()), [4, 8, 8, 1]);
+  const fake = tf.tensor4d(Float32Array.from({ length: 4 * 64 }, () => rng.uniform()), [4, 8, 8, 1]);
+  const cOpt = tf.train.sgd(0.01);
+  const gp = cOpt.minimize(() => ek.gradientPenalty((v) => critic.apply(v), real, fake, { seed: 1 }).mul(10), true);
+  const penalty = gp.dataSync()[0];
+  const criticWeights = critic.getWeights().map((w) => Array.from(w.dataSync()));
+  tf.dispose([x, y, real, fake, gp]);
+  model.dispose();
+  critic.dispose();
+  optimizer.dispose();
+  cOpt.dispose();
+  return { backend: info.backend, skipped: info.skipped, loss, ms, weights, penalty, criticWeights };
+};
 window.ready = true;
 </script>`;
 
@@ -124,6 +155,40 @@ describe('browser bundle in Chromium', () => {
   after(() => {
     server?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('one training step of a small conv net on webgl and wasm matches cpu to 1e-4, and a gradient-penalty step runs on each', async (t) => {
+    if (why) {
+      assert.notEqual(process.env.ECCVKIT_REQUIRE_BROWSER, '1', `ECCVKIT_REQUIRE_BROWSER=1 but ${why}`);
+      t.skip(why);
+      return;
+    }
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${origin}/index.html`);
+      await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+      type Step = { backend: string; loss: number; weights: number[][]; penalty: number; criticWeights: number[][] };
+      const step = (b: string) => page.evaluate(([bb]) => (globalThis as unknown as { trainStep: (b: string, s: number) => Promise<unknown> }).trainStep(bb as string, 0), [b] as const) as Promise<Step>;
+      const cpu = await step('cpu');
+      for (const backend of ['webgl', 'wasm']) {
+        const got = await step(backend);
+        assert.equal(got.backend, backend);
+        assert.ok(Math.abs(got.loss - cpu.loss) <= 1e-4, `${backend} loss ${got.loss} vs cpu ${cpu.loss}`);
+        let worst = 0;
+        got.weights.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - (cpu.weights[i]![j] as number))))));
+        assert.ok(worst <= 1e-4, `${backend}: weights after one step differ from cpu by up to ${worst}`);
+        assert.ok(Number.isFinite(got.penalty) && Math.abs(got.penalty - cpu.penalty) <= 1e-3 * Math.max(1, Math.abs(cpu.penalty)), `${backend} penalty ${got.penalty} vs cpu ${cpu.penalty}`);
+        let worstCritic = 0;
+        got.criticWeights.forEach((w, i) => w.forEach((v, j) => (worstCritic = Math.max(worstCritic, Math.abs(v - (cpu.criticWeights[i]![j] as number))))));
+        assert.ok(worstCritic <= 1e-4, `${backend}: critic weights after the penalty step differ from cpu by up to ${worstCritic}`);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("computes Node's diagrams exactly and its metrics and episode to 1e-6, on wasm and cpu, fetching only from 127.0.0.1", async (t) => {
