@@ -4,6 +4,8 @@
  * `<script type="module">` with no bundler, and the tfjs wasm binaries beside
  * it (the engine resolves them from the bundle's own URL). A Node built-in
  * reached from eccvkit's sources fails the build, naming the importer.
+ * Also writes dist/playground/: the playground's pages (playground/) beside
+ * their own copy of the bundle, static files that can be hosted anywhere.
  */
 import { builtinModules } from 'node:module';
 import fs from 'node:fs';
@@ -49,11 +51,20 @@ export async function buildBrowserBundle({ outdir = out, minify = true, entry = 
   return result;
 }
 
+/** The playground's pages and their bundle in `outdir` (default dist/playground). */
+export async function buildPlayground({ outdir = path.join(root, 'dist', 'playground'), minify = true } = {}) {
+  await buildBrowserBundle({ outdir, minify });
+  const pages = path.join(root, 'playground');
+  for (const f of fs.readdirSync(pages)) fs.copyFileSync(path.join(pages, f), path.join(outdir, f));
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const result = await buildBrowserBundle();
     const bytes = fs.statSync(path.join(out, 'eccvkit.js')).size;
     console.log(`dist/browser/eccvkit.js: ${(bytes / 1024 / 1024).toFixed(2)} MB (${Object.keys(result.metafile.inputs).length} inputs), wasm binaries beside it`);
+    await buildPlayground();
+    console.log('dist/playground/: the playground (eccvkit playground serves it)');
   } catch (err) {
     console.error(`build-browser: ${err.errors?.map((e) => e.text).join('\n') ?? err.message}`);
     process.exit(1);

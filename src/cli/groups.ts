@@ -20,6 +20,7 @@ export const COMMAND_DESCRIPTIONS = {
   embed: 'features of a trained model for images, with the preprocessing stored in its eccvkit.json (size, channels, normalisation): the .npy feeds fewshot classify|evaluate and metric accuracy',
   hpo: 'hyperparameter search (TPE, random), define-by-run as Optuna; workers on several machines share a study through PostgreSQL',
   topo: 'TopoGAN: topology of mask sets (Betti score, MMD of diagrams, Betti error) and the seeded mask generators',
+  playground: 'serve the browser playground on 127.0.0.1: persistence of a drawn or dropped image, retrieval metrics of dropped .npy embeddings, all computed in the page',
   worker: 'pull experiment units (cells enqueued by eccvkit run <experiment> --storage URL) from a shared storage until none are left',
 } as const;
 export type GroupCommand = keyof typeof COMMAND_DESCRIPTIONS;
@@ -46,6 +47,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['hpo'], load: async () => (await import('./hpo.js')).registerHpoCommands },
   { commands: ['topo'], load: async () => (await import('./topo.js')).registerTopoCommands },
   { commands: ['worker'], load: async () => (await import('./worker.js')).registerWorkerCommand },
+  { commands: ['playground'], load: async () => (await import('./playground.js')).registerPlaygroundCommand },
 ];
 
 /**

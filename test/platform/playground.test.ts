@@ -1,0 +1,173 @@
+/**
+ * The playground in Debian's Chromium: each page loads with a clean console,
+ * responds to synthetic mouse strokes and dropped files (a drawn ring gives
+ * β₀ = β₁ = 1; dropped embeddings give Node's metrics), says what it expected
+ * when given the wrong thing, saves a screenshot in test-artifacts/, and
+ * fetches nothing outside 127.0.0.1. `eccvkit playground` serves the same files.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
+// @ts-expect-error: a plain .mjs build script without types
+import { buildPlayground } from '../../scripts/build-browser.mjs';
+import { serveFolder } from '../../src/node/static-server.js';
+import { accuracy, createRng, encodeNpy, initEngine, tf } from '../../src/index.js';
+import { runCli } from '../helpers.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const artifacts = path.join(root, 'test-artifacts');
+
+describe('playground in Chromium', () => {
+  let why: string | undefined;
+  let dir: string;
+  let url: string;
+  let close: () => void = () => {};
+  let browser: Browser | undefined;
+  const problems: string[] = [];
+  const foreign: string[] = [];
+
+  before(async () => {
+    why = await chromiumUnavailable();
+    if (why) return;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-playground-'));
+    await buildPlayground({ outdir: dir, minify: false });
+    const served = await serveFolder(dir);
+    url = served.url;
+    close = () => served.server.close();
+    browser = await launchChromium();
+    fs.mkdirSync(artifacts, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(name: string): Promise<Page> {
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 760 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`${name}: uncaught: ${e.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(url) && !r.url().startsWith('data:')) foreign.push(r.url());
+    });
+    await page.goto(`${url}${name}`);
+    const end = Date.now() + 30_000;
+    while (!/backend: /.test((await page.textContent('#engine')) ?? '') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    return page;
+  }
+
+  /** Waits (up to 10 s) for the page's message line to match `re`. */
+  async function waitMessage(page: Page, re: RegExp): Promise<void> {
+    const end = Date.now() + 10_000;
+    let text = '';
+    while (Date.now() < end) {
+      text = (await page.textContent('#message')) ?? '';
+      if (re.test(text)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail(`message ${JSON.stringify(text)} does not match ${re}`);
+  }
+
+  function skipWithout(t: { skip(m: string): void }): boolean {
+    if (!why) return false;
+    // CI installs Chromium and sets ECCVKIT_REQUIRE_BROWSER=1, which makes its absence a failure.
+    assert.notEqual(process.env.ECCVKIT_REQUIRE_BROWSER, '1', `ECCVKIT_REQUIRE_BROWSER=1 but ${why}`);
+    t.skip(why);
+    return true;
+  }
+
+  it('the index page names the backend it started', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('index.html');
+    assert.match((await page.textContent('#engine')) ?? '', /backend: (webgpu|webgl|wasm|cpu)/);
+    await page.screenshot({ path: path.join(artifacts, 'playground-index.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('topology: a ring drawn with the mouse has β₀ = β₁ = 1; its sublevel set at 0.5 has two components; an empty canvas and a non-image say what they expected', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('topology.html');
+    assert.match((await page.textContent('#message')) ?? '', /canvas is empty/);
+    const box = (await page.locator('#grid').boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const r = box.width * 0.3;
+    await page.mouse.move(cx + r, cy);
+    await page.mouse.down();
+    for (let a = 0; a <= 360; a += 6) await page.mouse.move(cx + r * Math.cos((a * Math.PI) / 180), cy + r * Math.sin((a * Math.PI) / 180), { steps: 2 });
+    await page.mouse.up();
+    assert.equal(await page.textContent('#b0'), '1');
+    assert.equal(await page.textContent('#b1'), '1');
+    await page.screenshot({ path: path.join(artifacts, 'playground-topology.png'), fullPage: true });
+    await page.check('input[name="filtration"][value="sublevel"]');
+    assert.equal(await page.textContent('#b0'), '2', 'inside and outside of the ring');
+    await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await waitMessage(page, /expected an image/);
+    await page.click('#clear');
+    assert.match((await page.textContent('#message')) ?? '', /canvas is empty/);
+    await page.close();
+  });
+
+  it("metric learning: dropped .npy embeddings and labels give Node's P@1, R-precision and MAP@R to 1e-6; a wrong file or shape says what it expected", async (t) => {
+    if (skipWithout(t)) return;
+    await initEngine();
+    const rng = createRng(4);
+    const n = 60;
+    const emb = Float32Array.from({ length: n * 6 }, (_, i) => rng.normal() + (Math.floor(i / 6) % 5) * 0.8);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 5);
+    const x = tf.tensor2d(emb, [n, 6]);
+    const want = accuracy(x, labels);
+    x.dispose();
+    const page = await open('metric.html');
+    await page.setInputFiles('#embeddings', { name: 'emb.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: emb, shape: [n, 6], dtype: 'float32' })) });
+    assert.match((await page.textContent('#message')) ?? '', /Waiting for the labels/);
+    await page.setInputFiles('#labels', { name: 'labels.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: labels, shape: [n], dtype: 'int32' })) });
+    await page.waitForSelector('#metrics');
+    for (const [k, v] of [['P@1', want.precision_at_1], ['R-precision', want.r_precision], ['MAP@R', want.mean_average_precision_at_r]] as const) {
+      const got = Number(await page.textContent(`td[data-metric="${k}"]`));
+      assert.ok(Math.abs(got - v) <= 1e-6, `${k}: page ${got}, Node ${v}`);
+    }
+    await page.screenshot({ path: path.join(artifacts, 'playground-metric.png'), fullPage: true });
+    await page.setInputFiles('#labels', { name: 'short.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: labels.slice(0, 10), shape: [10], dtype: 'int32' })) });
+    await waitMessage(page, /expected 60 labels/);
+    await page.setInputFiles('#embeddings', { name: 'emb.csv', mimeType: 'text/csv', buffer: Buffer.from('1,2,3') });
+    await waitMessage(page, /expected a NumPy \.npy file/);
+    await page.setInputFiles('#embeddings', { name: 'flat.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: emb, shape: [n * 6], dtype: 'float32' })) });
+    await waitMessage(page, /expected a 2-D array/);
+    await page.close();
+  });
+
+  it('a backend the browser lacks falls back visibly', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('topology.html?backend=webgpu');
+    // Headless Chromium here has no WebGPU adapter: the page says so and uses the next backend.
+    const engine = (await page.textContent('#engine')) ?? '';
+    if (!engine.includes('backend: webgpu')) assert.match(engine, /webgpu is not available here \(.+\); using (webgl|wasm|cpu)/);
+    await page.close();
+  });
+
+  it('no page logged an error or fetched anything outside 127.0.0.1', (t) => {
+    if (skipWithout(t)) return;
+    assert.deepEqual(problems, []);
+    assert.deepEqual(foreign, []);
+  });
+});
+
+describe('eccvkit playground (CLI)', () => {
+  it("refuses a bad port and a folder without the playground, naming them", () => {
+    const bad = runCli(['playground', '--port', 'eighty']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--port: got "eighty", expected an integer from 0 to 65535/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-noplay-'));
+    const missing = runCli(['playground', '--dir', empty]);
+    fs.rmSync(empty, { recursive: true, force: true });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--dir: .*expected a folder holding the playground/);
+  });
+});
