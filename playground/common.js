@@ -8,6 +8,7 @@ const PAGES = [
   ['index.html', 'eccvkit playground'],
   ['topology.html', 'Topology'],
   ['metric.html', 'Metric learning'],
+  ['fewshot.html', 'Few-shot'],
 ];
 
 export function header(current) {

@@ -55,7 +55,7 @@ export async function buildBrowserBundle({ outdir = out, minify = true, entry = 
 export async function buildPlayground({ outdir = path.join(root, 'dist', 'playground'), minify = true } = {}) {
   await buildBrowserBundle({ outdir, minify });
   const pages = path.join(root, 'playground');
-  for (const f of fs.readdirSync(pages)) fs.copyFileSync(path.join(pages, f), path.join(outdir, f));
+  fs.cpSync(pages, outdir, { recursive: true });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

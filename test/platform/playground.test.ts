@@ -114,6 +114,44 @@ describe('playground in Chromium', () => {
     await page.close();
   });
 
+  it('few-shot: two drawn symbols (a bar and a ring, two examples each) classify a drawn ring as the ring; an empty query and one symbol say what they expected', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('fewshot.html');
+    const stroke = async (sel: string, points: Array<[number, number]>) => {
+      const box = (await page.locator(sel).boundingBox())!;
+      const at = ([x, y]: [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
+      await page.mouse.move(...at(points[0]!));
+      await page.mouse.down();
+      for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 3 });
+      await page.mouse.up();
+    };
+    const ring = (cx: number, cy: number, r: number) => Array.from({ length: 41 }, (_, i) => [cx + r * Math.cos((i / 40) * 2 * Math.PI), cy + r * Math.sin((i / 40) * 2 * Math.PI)] as [number, number]);
+    const bar = (x: number) => [[x, 0.2], [x, 0.8]] as Array<[number, number]>;
+    await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById('engine')?.textContent?.includes('backend'));
+    await page.click('#classify');
+    await waitMessage(page, /query canvas is empty/);
+    for (const x of [0.45, 0.55]) {
+      await stroke('#example', bar(x));
+      await page.click('#add-example');
+    }
+    await stroke('#query', ring(0.5, 0.5, 0.28));
+    await page.click('#classify');
+    await waitMessage(page, /at least 2 symbols \(you have examples of 1\)/);
+    await page.click('button[data-class="1"]');
+    for (const [cx, r] of [[0.5, 0.3], [0.47, 0.25]] as const) {
+      await stroke('#example', ring(cx, 0.5, r));
+      await page.click('#add-example');
+    }
+    await page.click('#classify');
+    await page.waitForSelector('#predicted');
+    assert.equal(await page.textContent('#predicted'), 'symbol 2');
+    const p2 = Number(await page.textContent('[data-prob="2"]'));
+    const p1 = Number(await page.textContent('[data-prob="1"]'));
+    assert.ok(p2 > p1 && Math.abs(p1 + p2 - 1) < 1e-3, `probabilities ${p1}, ${p2}`);
+    await page.screenshot({ path: path.join(artifacts, 'playground-fewshot.png'), fullPage: true });
+    await page.close();
+  });
+
   it("metric learning: dropped .npy embeddings and labels give Node's P@1, R-precision and MAP@R to 1e-6; a wrong file or shape says what it expected", async (t) => {
     if (skipWithout(t)) return;
     await initEngine();
