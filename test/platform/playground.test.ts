@@ -152,6 +152,29 @@ describe('playground in Chromium', () => {
     await page.close();
   });
 
+  it('training: epochs on wasm draw the loss, lower it, show the step time and a test accuracy well above chance, and keep the tensor count flat', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('training.html?backend=wasm');
+    await waitMessage(page, /2000 training digits and 400 test digits loaded/);
+    await page.click('#train');
+    await page.waitForSelector('#accuracy', { timeout: 120_000 });
+    const first = Number(await page.textContent('#accuracy'));
+    const tensors = Number(await page.textContent('#tensors'));
+    assert.match((await page.textContent('#status')) ?? '', /epoch 1, step 31\/31, \d+ ms a step/);
+    await page.click('#train');
+    await page.waitForFunction(() => /after 2 epochs/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById('result')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    const second = Number(await page.textContent('#accuracy'));
+    // 31 Adam steps of batch 64 per epoch (chance is 0.1).
+    assert.ok(first > 0.2 && second > first, `test accuracy ${first} after one epoch, ${second} after two`);
+    assert.equal(Number(await page.textContent('#tensors')), tensors, 'tensors alive after the second epoch');
+    const points = ((await page.getAttribute('#loss-line', 'points')) ?? '').split(' ').map((p) => Number(p.split(',')[1]));
+    assert.equal(points.length, 62);
+    // SVG y grows downward: a falling loss has larger y at the end.
+    assert.ok(points.slice(-5).reduce((a, b) => a + b) > points.slice(0, 5).reduce((a, b) => a + b), 'the loss fell over the epoch');
+    await page.screenshot({ path: path.join(artifacts, 'playground-training.png'), fullPage: true });
+    await page.close();
+  });
+
   it("metric learning: dropped .npy embeddings and labels give Node's P@1, R-precision and MAP@R to 1e-6; a wrong file or shape says what it expected", async (t) => {
     if (skipWithout(t)) return;
     await initEngine();
