@@ -104,7 +104,9 @@ $('classify').addEventListener('click', () => guarded(classify));
 
 header('fewshot.html');
 renderClasses();
+$('classify').disabled = true;
 guarded(async () => {
   await startEngine();
   model = await ek.loadModel(new URL('models/glyph-conv4/model.json', location.href).href);
+  $('classify').disabled = false;
 });

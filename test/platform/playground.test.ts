@@ -93,7 +93,7 @@ describe('playground in Chromium', () => {
   it('topology: a ring drawn with the mouse has β₀ = β₁ = 1; its sublevel set at 0.5 has two components; an empty canvas and a non-image say what they expected', async (t) => {
     if (skipWithout(t)) return;
     const page = await open('topology.html');
-    assert.match((await page.textContent('#message')) ?? '', /canvas is empty/);
+    await waitMessage(page, /canvas is empty/);
     const box = (await page.locator('#grid').boundingBox())!;
     const cx = box.x + box.width / 2;
     const cy = box.y + box.height / 2;
@@ -102,6 +102,7 @@ describe('playground in Chromium', () => {
     await page.mouse.down();
     for (let a = 0; a <= 360; a += 6) await page.mouse.move(cx + r * Math.cos((a * Math.PI) / 180), cy + r * Math.sin((a * Math.PI) / 180), { steps: 2 });
     await page.mouse.up();
+    await page.waitForSelector('#b0');
     assert.equal(await page.textContent('#b0'), '1');
     assert.equal(await page.textContent('#b1'), '1');
     await page.screenshot({ path: path.join(artifacts, 'playground-topology.png'), fullPage: true });
@@ -110,7 +111,7 @@ describe('playground in Chromium', () => {
     await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
     await waitMessage(page, /expected an image/);
     await page.click('#clear');
-    assert.match((await page.textContent('#message')) ?? '', /canvas is empty/);
+    await waitMessage(page, /canvas is empty/);
     await page.close();
   });
 
@@ -127,7 +128,7 @@ describe('playground in Chromium', () => {
     };
     const ring = (cx: number, cy: number, r: number) => Array.from({ length: 41 }, (_, i) => [cx + r * Math.cos((i / 40) * 2 * Math.PI), cy + r * Math.sin((i / 40) * 2 * Math.PI)] as [number, number]);
     const bar = (x: number) => [[x, 0.2], [x, 0.8]] as Array<[number, number]>;
-    await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById('engine')?.textContent?.includes('backend'));
+    await page.waitForSelector('#classify:not([disabled])');
     await page.click('#classify');
     await waitMessage(page, /query canvas is empty/);
     for (const x of [0.45, 0.55]) {
@@ -187,7 +188,7 @@ describe('playground in Chromium', () => {
     x.dispose();
     const page = await open('metric.html');
     await page.setInputFiles('#embeddings', { name: 'emb.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: emb, shape: [n, 6], dtype: 'float32' })) });
-    assert.match((await page.textContent('#message')) ?? '', /Waiting for the labels/);
+    await waitMessage(page, /Waiting for the labels/);
     await page.setInputFiles('#labels', { name: 'labels.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy({ data: labels, shape: [n], dtype: 'int32' })) });
     await page.waitForSelector('#metrics');
     for (const [k, v] of [['P@1', want.precision_at_1], ['R-precision', want.r_precision], ['MAP@R', want.mean_average_precision_at_r]] as const) {
