@@ -10,6 +10,7 @@ const PAGES = [
   ['metric.html', 'Metric learning'],
   ['fewshot.html', 'Few-shot'],
   ['training.html', 'Training'],
+  ['gan.html', 'GAN'],
 ];
 
 export function header(current) {

@@ -176,6 +176,30 @@ describe('playground in Chromium', () => {
     await page.close();
   });
 
+  it('GAN: a direction slider changes the sample; a drawn digit inverts to a code whose image is closer than the best random start; an empty drawing says so', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('gan.html?backend=wasm');
+    await page.waitForSelector('#invert:not([disabled])');
+    const sum0 = await page.getAttribute('#sample', 'data-sum');
+    await page.fill('#d1', '2.5');
+    await page.dispatchEvent('#d1', 'input');
+    assert.notEqual(await page.getAttribute('#sample', 'data-sum'), sum0, 'moving direction 1 changed the image');
+    await page.click('#invert');
+    await waitMessage(page, /drawing canvas is empty/);
+    const box = (await page.locator('#draw').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 12 });
+    await page.mouse.up();
+    await page.click('#invert');
+    await page.waitForSelector('#mse', { timeout: 120_000 });
+    const mse = Number(await page.textContent('#mse'));
+    const mse0 = Number(await page.textContent('#mse0'));
+    assert.ok(mse < mse0, `inversion error ${mse}, best random start ${mse0}`);
+    await page.screenshot({ path: path.join(artifacts, 'playground-gan.png'), fullPage: true });
+    await page.close();
+  });
+
   it("metric learning: dropped .npy embeddings and labels give Node's P@1, R-precision and MAP@R to 1e-6; a wrong file or shape says what it expected", async (t) => {
     if (skipWithout(t)) return;
     await initEngine();
