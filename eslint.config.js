@@ -12,4 +12,11 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use createRng(seed) from src/engine/rng.ts so runs are reproducible.' }],
     },
   },
+  {
+    // The playground's pages: plain browser modules, no bundler.
+    files: ['playground/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'navigator', 'fetch', 'performance', 'ImageData', 'OffscreenCanvas', 'DragEvent', 'URL', 'URLSearchParams'].map((g) => [g, 'readonly'])),
+    },
+  },
 );
