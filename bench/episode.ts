@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeNpy } from '../src/data/npy-file.js';
+import { writeNpy } from '../src/data/node/npy-file.js';
 import { createRng } from '../src/engine/rng.js';
 import { classifyEpisode } from '../src/fewshot/classifiers.js';
 import { arg, median, runPythonPeer } from './util.js';

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeNpy } from '../src/data/npy-file.js';
+import { writeNpy } from '../src/data/node/npy-file.js';
 import { createRng, initEngine, nativeThreads, tf } from '../src/engine/index.js';
 import { accuracy } from '../src/metric/accuracy.js';
 import { arg, runPythonPeer } from './util.js';

@@ -9,8 +9,8 @@
 export * from './core.js';
 export * from './engine/index.js';
 export * from './data/index.js';
-export { writeFileAtomic, writeDirAtomic } from './fs.js';
-export * from './nn/model-folder.js';
+export { writeFileAtomic, writeDirAtomic } from './node/fs.js';
+export * from './nn/node/model-folder.js';
 export * from './store/index.js';
 export * from './report/index.js';
 export * from './experiments/index.js';

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { npyArray, writeNpy } from '../data/index.js';
 import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
-import { layerModel, loadModelFolder, unitPreprocessing, type ModelCard, type Preprocessing } from '../nn/model-folder.js';
+import { layerModel, loadModelFolder, unitPreprocessing, type ModelCard, type Preprocessing } from '../nn/node/model-folder.js';
 import { badImageOption, imageShapeOptions, loadModelInputs, type BadImagePolicy, type ModelInputs } from './image-data.js';
 import { backendOption, integerOption } from './options.js';
 import { createProgress } from './progress.js';

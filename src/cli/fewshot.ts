@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { npyToFloat32, npyToInt32Labels, readNpy } from '../data/index.js';
 import { initEngine, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
-import { layerModel, loadModelFolder } from '../nn/model-folder.js';
+import { layerModel, loadModelFolder } from '../nn/node/model-folder.js';
 import { embedInputs, modelPreprocessing } from './embed.js';
 import { registerPretrainCommand } from './fewshot-train.js';
 import { badImageOption, checkClassCounts, loadModelInputs, type BadImagePolicy } from './image-data.js';

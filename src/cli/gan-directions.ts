@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import { npyArray, npyToFloat32, readNpy, writeNpy } from '../data/index.js';
 import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import { DIRECTION_INITS, discoverDirections, latentTraversal, type DirectionInit } from '../gan/directions.js';
 import type { LatentGenerator } from '../gan/disentanglement.js';
 import { imageGridPng } from '../report/index.js';

@@ -30,7 +30,7 @@ import {
 } from '../data/index.js';
 import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitError, EccvkitInputError } from '../errors.js';
-import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { writeDirAtomic, writeFileAtomic } from '../node/fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan, type CriticRegulariser } from '../gan/train.js';

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { EccvkitInputError, check } from '../errors.js';
 import { createStudy, makeSampler, SAMPLER_NAMES, STUDY_DIRECTIONS, type FrozenTrial, type StudyDirection, type StudyStorage, type Trial } from '../hpo/index.js';
 import { openStudyStorage, sqliteStoragePath, type StudyStorageOptions } from '../hpo/storage/index.js';
-import { checkWritablePath } from '../fs.js';
+import { checkWritablePath } from '../node/fs.js';
 import { DEFAULT_STORE_PATH } from '../store/index.js';
 import { integerOption, positiveOption } from './options.js';
 import { COMMAND_DESCRIPTIONS } from './groups.js';

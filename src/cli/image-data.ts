@@ -22,8 +22,8 @@ import {
   type ImageDataset,
 } from '../data/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
-import { normalizeImages, type Preprocessing } from '../nn/model-folder.js';
+import { writeFileAtomic } from '../node/fs.js';
+import { normalizeImages, type Preprocessing } from '../nn/node/model-folder.js';
 import { loadGanImages } from './gan.js';
 import { integerOption } from './options.js';
 

@@ -28,7 +28,7 @@ import {
 } from '../data/index.js';
 import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { writeDirAtomic, writeFileAtomic } from '../node/fs.js';
 import { digitSlant, digitThickness } from '../inversion/attributes.js';
 import { fitBoundary, interpolate, layerwiseBoundary, manipulate, type Boundary } from '../inversion/edit.js';
 import { EncoderTrainer, ENCODER_DEFAULTS, generatorFingerprint, loadEncoder, saveEncoder, StyleEncoder, trainEncoder, type EncoderStepLosses } from '../inversion/encoder.js';

@@ -7,7 +7,7 @@
  */
 import { Option, type Command } from 'commander';
 import { npyToFloat32, npyToInt32Labels } from '../data/npy.js';
-import { readNpy } from '../data/npy-file.js';
+import { readNpy } from '../data/node/npy-file.js';
 import type { BackendName } from '../engine/backends.js';
 import type { tf } from '../engine/index.js';
 import { check } from '../errors.js';

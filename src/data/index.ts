@@ -4,9 +4,9 @@
  * MNIST digits, Fashion-MNIST, image folders and mask folders.
  */
 export * from './core.js';
-export { readNpy, writeNpy } from './npy-file.js';
-export { parseIdx, readIdx, isGzip, type IdxArray, type IdxDtype } from './idx.js';
-export { loadMnistDigits, mnistDigitsDir, MNIST_DIGIT_COUNTS } from './mnist.js';
+export { readNpy, writeNpy } from './node/npy-file.js';
+export { parseIdx, readIdx, isGzip, type IdxArray, type IdxDtype } from './node/idx.js';
+export { loadMnistDigits, mnistDigitsDir, MNIST_DIGIT_COUNTS } from './node/mnist.js';
 export {
   loadFashionMnist,
   fashionMnistAvailable,
@@ -14,7 +14,7 @@ export {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_FILES,
   type FashionMnistOptions,
-} from './fashion-mnist.js';
+} from './node/fashion-mnist.js';
 export {
   loadImageFolder,
   loadImageFiles,
@@ -24,5 +24,5 @@ export {
   type ImageFolderOptions,
   type ImageFolderDataset,
   type ImageFilesOptions,
-} from './image-folder.js';
-export { loadMaskFolder, type MaskFolderOptions } from './mask-folder.js';
+} from './node/image-folder.js';
+export { loadMaskFolder, type MaskFolderOptions } from './node/mask-folder.js';

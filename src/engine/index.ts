@@ -12,12 +12,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { installNodePlatform } from '../node/platform.js';
 import { registerBackends, startCpu, startWasm } from './core.js';
-import { NATIVE_KERNELS, registerNativeBackend } from './native.js';
+import { NATIVE_KERNELS, registerNativeBackend } from './node/native.js';
 import { tf } from './tf.js';
 
 export * from './core.js';
-export { NATIVE_KERNELS, NATIVE_PACKAGES, NativeBackend, nativeFallbacks, nativeThreads } from './native.js';
-export { CPU_KERNEL_ALLOW_LIST, cpuKernelViolations, profileCpuKernels, SMALL_OUTPUT, type CpuKernelProfile, type CpuKernelUse } from './kernel-profile.js';
+export { NATIVE_KERNELS, NATIVE_PACKAGES, NativeBackend, nativeFallbacks, nativeThreads } from './node/native.js';
+export { CPU_KERNEL_ALLOW_LIST, cpuKernelViolations, profileCpuKernels, SMALL_OUTPUT, type CpuKernelProfile, type CpuKernelUse } from './node/kernel-profile.js';
 
 const require = createRequire(import.meta.url);
 

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { generateShapes, SHAPES_VARIANTS, type ShapesDataset } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
 import { EccvkitError } from '../errors.js';
-import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { writeDirAtomic, writeFileAtomic } from '../node/fs.js';
 import { discoverDirections, gramSchmidt, latentTraversal } from '../gan/directions.js';
 import { activeness, dci, hessianDiagonalness, mutualInformationGap, perceptualPathLength } from '../gan/disentanglement.js';
 import { ganLoss } from '../gan/losses.js';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadFashionMnist, loadMnistDigits, padImages, stratifiedSplit, subset, type ImageDataset } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
-import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { writeDirAtomic, writeFileAtomic } from '../node/fs.js';
 import { ganLoss } from '../gan/losses.js';
 import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { loadMnistDigits, shuffledBatches, stratifiedSplit, subset, toTensors } from '../data/index.js';
 import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import { GAN_LOSSES, ganLoss, type GanLossName } from '../gan/losses.js';
 import { frechetDistance, kernelInceptionDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';

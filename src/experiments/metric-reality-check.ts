@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { generateGlyphs, loadImageFolder, MPerClassSampler, subset, type ImageDataset } from '../data/index.js';
 import { initEngine, tf, type BackendName } from '../engine/index.js';
 import { check, EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import { createStudy, NopPruner, RandomSampler, TPESampler, type FrozenTrial, type ParamValue, type StudyStorage, type Trial } from '../hpo/index.js';
 import { nodeWorkerId, openStudyStorage } from '../hpo/storage/index.js';
 import { collectUnits, configCache, enqueueUnits, registerUnitKind, unitStudyName, type UnitJson } from '../hpo/units.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadMnistDigits, shuffledBatches, stratifiedSplit, subset, toTensors, type ImageDataset } from '../data/index.js';
 import { createRng, tf } from '../engine/index.js';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import { loadModel, loadOptimizerState, saveModel, saveOptimizerState } from '../nn/io.js';
 import { escapeHtml, htmlTable, imageGridPng, lineChartSvg, pngDataUri } from '../report/index.js';
 import type { RunRecord, RunStore } from '../store/index.js';

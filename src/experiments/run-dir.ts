@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import type { RunRecord } from '../store/index.js';
 
 /**

@@ -37,7 +37,7 @@ import { z } from 'zod';
 import { generateMasks, renderMicrograph, type MaskDataset } from '../data/index.js';
 import { createRng, initEngine, tf, type BackendName } from '../engine/index.js';
 import { check } from '../errors.js';
-import { writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { writeDirAtomic, writeFileAtomic } from '../node/fs.js';
 import { ganLoss } from '../gan/losses.js';
 import { frechetDistance, modelFeatures } from '../gan/metrics.js';
 import { GanTrainer, lossesDiverged, trainGan } from '../gan/train.js';

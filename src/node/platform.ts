@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { nativeRankRows } from '../engine/native.js';
-import { makeDirs, writeDirAtomic, writeFileAtomic } from '../fs.js';
+import { nativeRankRows } from '../engine/node/native.js';
+import { makeDirs, writeDirAtomic, writeFileAtomic } from './fs.js';
 import { setPlatform, type PlatformFiles } from '../platform.js';
 
 /** The core's file access on Node. */

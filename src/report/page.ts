@@ -4,7 +4,7 @@
  * fetched from the network.
  */
 import { check } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
+import { writeFileAtomic } from '../node/fs.js';
 import { escapeHtml } from './html.js';
 
 /** One section of the report (one paper): its anchor id, heading and trusted inner HTML. */

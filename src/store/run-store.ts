@@ -15,7 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EccvkitInputError, check } from '../errors.js';
 import { isPlainObject } from '../objects.js';
-import { makeDirs, writeDirAtomic } from '../fs.js';
+import { makeDirs, writeDirAtomic } from '../node/fs.js';
 import { canonicalJson, hashConfig } from './hash.js';
 
 /** Lifecycle of a run: `running` until finished or failed; `interrupted` when its process died. */

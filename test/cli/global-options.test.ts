@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { checkWritablePath, makeDirs } from '../../src/fs.js';
+import { checkWritablePath, makeDirs } from '../../src/node/fs.js';
 import { RunStore } from '../../src/store/index.js';
 import { runCli as eccvkit, throwsInput } from '../helpers.js';
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { writeNpy } from '../../src/data/npy-file.js';
+import { writeNpy } from '../../src/data/node/npy-file.js';
 import { runCli } from '../helpers.js';
 
 const TRACE = ['--import', path.join(import.meta.dirname, 'trace-tfjs.mjs')];

@@ -1,7 +1,7 @@
 /**
  * Every experiment's training step, at toy sizes, on the native backend: the
  * kernels it runs as tfjs's stock cpu kernels must be on the short allow-list
- * in src/engine/kernel-profile.ts (metadata, fills, and small tensors), and no
+ * in src/engine/node/kernel-profile.ts (metadata, fills, and small tensors), and no
  * native kernel may hand a call to its cpu kernel. A step that starts running
  * a slow cpu kernel (as the gather gradient did: 337 ms of a triplet step)
  * fails here with the kernel's name, whatever the machine's speed.

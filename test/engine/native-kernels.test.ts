@@ -14,7 +14,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initEngine, NATIVE_KERNELS, nativeThreads, tf } from '../../src/engine/index.js';
-import { broadcastPlan, sumPasses, sumPlan } from '../../src/engine/native.js';
+import { broadcastPlan, sumPasses, sumPlan } from '../../src/engine/node/native.js';
 import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
 import { CONV_CASES, convCaseName, type Shape4 } from './conv-cases.js';
 

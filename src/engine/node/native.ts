@@ -20,10 +20,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EccvkitInputError } from '../errors.js';
-import { convGeometry, explicitPads, poolGeometry } from './geometry.js';
-import { copyBox, gatherInto, resizeNearestInto, segmentSumInto, transposeInto } from './array-kernels.js';
-import { tf } from './tf.js';
+import { EccvkitInputError } from '../../errors.js';
+import { convGeometry, explicitPads, poolGeometry } from '../geometry.js';
+import { copyBox, gatherInto, resizeNearestInto, segmentSumInto, transposeInto } from '../array-kernels.js';
+import { tf } from '../tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
 interface NativeAddon {
@@ -61,7 +61,7 @@ export function nativeRankRows(): NativeAddon['rankRows'] | undefined {
 /** Debian packages that give the native backend, for messages. */
 export const NATIVE_PACKAGES = 'g++ make python3 libdnnl-dev';
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const addonPath = path.join(packageRoot, 'build', 'Release', 'eccvkit_native.node');
 /** Written by scripts/build-native.mjs when the install could not build the addon. */
 const buildStatusPath = path.join(packageRoot, 'build', 'eccvkit-native-status.json');

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EccvkitInputError, check } from '../errors.js';
-import type { ImageDataset } from './dataset.js';
+import { EccvkitInputError, check } from '../../errors.js';
+import type { ImageDataset } from '../dataset.js';
 import { readIdx } from './idx.js';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the IDX files. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { EccvkitInputError, check } from '../errors.js';
+import { EccvkitInputError, check } from '../../errors.js';
 
 /** Element types of IDX files, named after their type byte. */
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { EccvkitInputError } from '../errors.js';
-import type { ImageDataset } from './dataset.js';
+import { EccvkitInputError } from '../../errors.js';
+import type { ImageDataset } from '../dataset.js';
 
 /** Images per digit 0..9 in the `mnist` package (10,000 in all). */
 export const MNIST_DIGIT_COUNTS: readonly number[] = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];

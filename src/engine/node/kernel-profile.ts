@@ -6,7 +6,7 @@
  * test holds every experiment's training step to a short allow-list.
  */
 import { NATIVE_KERNELS, NATIVE_OWN_KERNELS, nativeFallbacks } from './native.js';
-import { tf } from './tf.js';
+import { tf } from '../tf.js';
 
 /** One kernel name's cpu-kernel calls within a profile. */
 export interface CpuKernelUse {

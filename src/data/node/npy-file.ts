@@ -3,9 +3,9 @@
  * platform-free parser and encoder in `npy.ts`.
  */
 import fs from 'node:fs';
-import { EccvkitInputError } from '../errors.js';
-import { writeFileAtomic } from '../fs.js';
-import { encodeNpy, parseNpy, type NpyArray } from './npy.js';
+import { EccvkitInputError } from '../../errors.js';
+import { writeFileAtomic } from '../../node/fs.js';
+import { encodeNpy, parseNpy, type NpyArray } from '../npy.js';
 
 /**
  * Reads a `.npy` file (see {@link parseNpy}).

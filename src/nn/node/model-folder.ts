@@ -9,10 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { tf } from '../engine/index.js';
-import { check, EccvkitInputError } from '../errors.js';
-import { writeDirAtomic } from '../fs.js';
-import { loadModel, saveModel } from './io.js';
+import { tf } from '../../engine/index.js';
+import { check, EccvkitInputError } from '../../errors.js';
+import { writeDirAtomic } from '../../node/fs.js';
+import { loadModel, saveModel } from '../io.js';
 
 /** The card's file name. */
 export const MODEL_CARD_FILE = 'eccvkit.json';
@@ -52,7 +52,7 @@ export interface ModelCard {
 /** The installed eccvkit version (for `ModelCard.eccvkit`). */
 export function eccvkitVersion(): string {
   const require = createRequire(import.meta.url);
-  return (require('../../package.json') as { version: string }).version;
+  return (require('../../../package.json') as { version: string }).version;
 }
 
 /** Identity preprocessing for `size`, `channels`: values stay in [0, 1]. */

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { EccvkitInputError, check } from '../errors.js';
-import type { ImageDataset } from './dataset.js';
-import { resizeImage, rgbaToImage, type RawImage } from './pixels.js';
-import { writeFileAtomic } from '../fs.js';
+import { EccvkitInputError, check } from '../../errors.js';
+import type { ImageDataset } from '../dataset.js';
+import { resizeImage, rgbaToImage, type RawImage } from '../pixels.js';
+import { writeFileAtomic } from '../../node/fs.js';
 
-export { resizeImage, type RawImage } from './pixels.js';
+export { resizeImage, type RawImage } from '../pixels.js';
 
 /** File extensions {@link loadImageFolder} reads by default (case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { check } from '../errors.js';
+import { check } from '../../errors.js';
 import { IMAGE_EXTENSIONS, loadImageFiles } from './image-folder.js';
-import { floodFillBetti, type MaskDataset } from './masks.js';
+import { floodFillBetti, type MaskDataset } from '../masks.js';
 
 /** Options of {@link loadMaskFolder}. */
 export interface MaskFolderOptions {
