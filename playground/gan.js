@@ -138,6 +138,6 @@ guarded(async () => {
   alphas = card.directions.map(() => 0);
   refreshSliders();
   render();
-  $('info').textContent = `latent ${card.config.latentDim}-d, ${card.config.steps} training steps, Hessian penalty λ ${card.config.hessianWeight}`;
+  $('info').textContent = `latent ${card.config.latentDim}-d, ${card.config.steps} training steps, ${card.directions.length} discovered directions`;
   $('invert').disabled = false;
 });

@@ -11,12 +11,14 @@
  * - mnist-2400: 240 of the embedded MNIST digits per class (the `mnist`
  *   package's 10,000) as bytes, 2,000 to train on and 400 to test, for the
  *   training page (epochs of mnist-baseline's net).
- * - mnist-dcgan: a DCGAN 28×28 generator (12-d latent, width 32; its EMA
- *   weights) trained on the 10,000 embedded digits with the Hessian penalty on
- *   its output (Peebles et al.: λ 0.1 from scratch), so that its latent axes
- *   tend to vary one thing each; and 6 directions discovered in it by
- *   `discoverDirections` (the paper's variant for a trained generator), for
- *   the GAN page's sliders.
+ * - mnist-dcgan: a DCGAN 28×28 generator (12-d latent, width 16; its EMA
+ *   weights) trained on the 10,000 embedded digits with `gan train`'s
+ *   defaults (hinge loss, spectral norm k = 1 on the critic), and 6 directions
+ *   that `discoverDirections` (the Hessian penalty's variant for a trained
+ *   generator) found in it, for the GAN page's sliders. (Trained from scratch
+ *   with the Hessian penalty at the paper's λ 0.1 and a non-saturating loss,
+ *   this generator collapsed to one image: the penalty is smallest for a
+ *   constant G.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -91,37 +93,43 @@ function mnistBytes(): void {
 }
 
 async function mnistDcgan(): Promise<void> {
-  const config = { latentDim: 12, width: 32, steps: 1500, batchSize: 64, loss: 'nonSaturating', hessianWeight: 0.1, learningRate: 2e-4, emaDecay: 0.999, seed: 3, directions: { count: 6, steps: 300, batchSize: 32, pathSize: 3, seed: 5 } };
+  const config = { latentDim: 12, width: 16, steps: 2000, batchSize: 64, loss: 'hinge', spectralNormBound: 1, learningRate: 2e-4, emaDecay: 0.999, seed: 3, directions: { count: 6, steps: 400, batchSize: 32, pathSize: 3, seed: 5 } };
   const ds = loadMnistDigits();
   const real = tf.tidy(() => tf.tensor4d(ds.images, [ds.labels.length, 28, 28, 1]).mul(2).sub(1) as tf.Tensor4D);
   const generator = dcganGenerator({ imageSize: 28, latentDim: config.latentDim, width: config.width, seed: config.seed });
   const ema = dcganGenerator({ imageSize: 28, latentDim: config.latentDim, width: config.width, seed: config.seed });
-  const discriminator = dcganDiscriminator({ imageSize: 28, width: config.width, seed: config.seed + 1 });
+  const discriminator = dcganDiscriminator({ imageSize: 28, width: config.width, spectralNormBound: config.spectralNormBound, seed: config.seed + 1 });
   const trainer = new GanTrainer({
     generator,
     discriminator,
     ema,
     real,
-    loss: ganLoss('nonSaturating'),
+    loss: ganLoss('hinge'),
     batchSize: config.batchSize,
     emaDecay: config.emaDecay,
     seed: config.seed,
     generatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
     discriminatorOptimizer: tf.train.adam(config.learningRate, 0.5, 0.999),
-    hessianPenalty: { weight: config.hessianWeight },
   });
   const t0 = performance.now();
-  const last = await trainGan(trainer, { steps: config.steps, logEvery: 250, onLog: (step, v) => console.log(`  mnist-dcgan: step ${step}/${config.steps} d ${v.d_loss?.toFixed(3)} g ${v.g_loss?.toFixed(3)} hessian ${v.hessian?.toFixed(4)}`) });
+  const last = await trainGan(trainer, { steps: config.steps, logEvery: 250, onLog: (step, v) => console.log(`  mnist-dcgan: step ${step}/${config.steps} d ${v.d_loss?.toFixed(3)} g ${v.g_loss?.toFixed(3)}`) });
   const trainSeconds = Math.round((performance.now() - t0) / 1000);
   const G = (z: tf.Tensor2D) => ema.apply(z, { training: false }) as tf.Tensor;
   const found = discoverDirections(G, { latentDim: config.latentDim, directions: config.directions.count, steps: config.directions.steps, batchSize: config.directions.batchSize, pathSize: config.directions.pathSize, seed: config.directions.seed });
   const directions = found.directions.arraySync();
   found.directions.dispose();
+  // Diversity check: a collapsed generator draws one image for every z.
+  const spread = tf.tidy(() => {
+    const x = ema.predict(tf.randomNormal([256, config.latentDim], 0, 1, 'float32', 11)) as tf.Tensor;
+    return tf.moments(x, 0).variance.mean().sqrt().dataSync()[0] as number;
+  });
+  if (!(spread > 0.05)) throw new Error(`mnist-dcgan: the generator collapsed (per-pixel std across 256 samples ${spread.toFixed(4)}); not saved`);
   const dir = path.join(out, 'mnist-dcgan');
   fs.rmSync(dir, { recursive: true, force: true });
   await saveModel(ema, dir);
   const card = {
     model: 'DCGAN 28×28 generator (EMA weights): z ~ N(0, I) of 12 → image in [−1, 1] (ink high)',
+    sampleSpread: spread,
     config,
     finalLosses: last,
     trainSeconds,
