@@ -82,17 +82,14 @@ const schema = z
     /** Held-out real masks: FD statistics, the topology scores' real side, the floors. */
     heldOutImages: z.number().int().min(4).default(1000),
     /**
-     * Generator steps of every arm (each after `criticSteps` critic steps). Measured on the 2-core machine
-     * (native backend, one thread, the defaults below, two other processes on the cores): 20-step cells with
-     * their scoring took 60 s (WGAN-GP) and 111 s (TopoGAN, persistence 31% of a step on an untrained
-     * generator's masks), about 2.2 and 4.8 s a step; idle, about 1.5 and 3.2 s (bench gans: the WGAN-GP
-     * step is 1.06 s on two threads), so a 1000-step cell takes about 25 min (WGAN-GP) to 55 min (TopoGAN)
-     * and the 18 cells about 9 h (estimates from those timings, not a timed full run). Since then the TopoGAN
-     * loss is 2.4× faster (persistence 15% of a step on membranes, 7% on vessels, 40-step cells), and in the
-     * full run of 2026-12-04 (one run and one worker, one thread each) a WGAN-SN cell took 23-33 min.
+     * Generator steps of every arm (each after `criticSteps` critic steps). The full run of 2026-12-04 (one run and
+     * one worker, native, one thread each on the 2-core machine, 500 steps at batch 32) took 4 min (WGAN-SN), 6-8 min
+     * (WGAN-GP) and 8-9 min (TopoGAN; persistence 13-20% of its step) a cell with its scoring. The earlier default,
+     * 1,000 steps at batch 64, costs about four times as much (about 4.5 h for the 18 cells with two processes),
+     * more than one session's machine lives, so that run never finished.
      */
     steps: z.number().int().min(2).default(500),
-    /** The paper's batch is 128; 64 halves the step time on 2 cores. */
+    /** The paper's batch is 128; 32 quarters the step time on 2 cores (see `steps`). */
     batchSize: z.number().int().min(2).max(1024).default(32),
     /** DCGAN width: filters of G's last hidden block and D's first conv (64×64: G 8·width → width, D width → 8·width). */
     width: z.number().int().min(1).default(16),
@@ -128,9 +125,7 @@ const schema = z
     checkpointEvery: z.number().int().min(0).default(100),
     /**
      * Downstream check: pairs per U-Net training set (real; each arm's; real + arm's has twice as many), 0 to
-     * skip the stage. Measured on the shared 2-core machine (native backend, one thread): 1.1 s per batch of 16
-     * at 64×64 with 8 filters, so the defaults take 1280 batches (about 23 min) per seed and data set and the
-     * full stage about 2.3 h (an estimate from that timing, not a timed full run).
+     * skip the stage. In the full run of 2026-12-04 each data set and seed took 74-112 s as a unit (native, one thread).
      */
     downstreamImages: z.number().int().min(0).default(128),
     /** Held-out real pairs each U-Net is scored on (at most heldOutImages). */
@@ -1032,7 +1027,7 @@ export const topoGanExperiment: Experiment<TopoGanConfig> = {
     full: {},
   },
   fullPreset:
-    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 1,000 steps each (18 cells), then the U-Net downstream check: about 25 min (WGAN-GP) to 55 min (TopoGAN) a cell on one core before the faster topological loss, about 9 h in all as one process; with `--storage sqlite:runs/hpo.db` and one `eccvkit worker` beside it, cells and U-Net checks are units that both processes train, about half that. Resumable per cell in-process, and mid-cell from the storage as units.',
+    'trains WGAN-GP, WGAN-SN and TopoGAN on membranes and vessels, 3 seeds × 500 steps at batch 32 (18 cells), then the U-Net downstream check (6 trainings). On 2026-12-04, as one run plus one `eccvkit worker` on `--storage sqlite:runs/hpo.db` (native, one thread each, 2 cores) it took 68 min: 4-9 min a cell, 1-2 min a U-Net check; as one process about twice that. It showed no effect of the topological loss against WGAN-GP at this length: TopoGAN − WGAN-GP Betti score +0.001 ± 0.416 on membranes (dim 1), −0.049 ± 0.221 on vessels (dim 0), MMD −0.003 ± 0.121 and −0.003 ± 0.094, FD not different; every arm still draws membranes in fragments (18-27 components a mask against 1.3 real), far from the data\'s topology. TopoGAN beat WGAN-SN on MMD and FD on both (WGAN-SN drew empty vessel masks on every seed). Resumable per cell in-process, and mid-cell from the storage as units.',
   run,
   report,
 };

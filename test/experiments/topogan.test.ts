@@ -70,7 +70,7 @@ describe('topogan', () => {
     assert.match(topoGanFindings(cells.filter((c) => c.seed === 0)).verdicts[0]!, /Only 1 seed: no interval/);
   });
 
-  it('claims hook: lower Betti score and MMD at no FD cost on both data sets reproduce; one data set is partly', () => {
+  it('claims hook: lower Betti score and MMD at no FD cost on both data sets reproduce; one data set is partly; equal FD alone is not reproduced', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-topogan-claims-'));
     const store = RunStore.open(path.join(dir, 'eccvkit.db'));
     try {
@@ -91,6 +91,10 @@ describe('topogan', () => {
       put([...good('membranes', true), ...good('vessels', false)]);
       row = claimRows(store).find((r) => r.experiment === 'topogan')!;
       assert.equal(row.verdict, 'partly', row.why);
+      // No topology measure falls anywhere: an unchanged FD is not half of the effect (the full run of 2026-12-04).
+      put([...good('membranes', false), ...good('vessels', false)]);
+      row = claimRows(store).find((r) => r.experiment === 'topogan')!;
+      assert.equal(row.verdict, 'not reproduced', row.why);
       put(good('membranes', true).filter((c) => c.seed === 0), 'quick');
       row = claimRows(store).find((r) => r.experiment === 'topogan')!;
       assert.equal(row.verdict, 'pipeline check only');

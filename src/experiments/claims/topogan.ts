@@ -35,7 +35,10 @@ registerClaims('topogan', {
       return { d, betti: pairedBySeed(topo, gp, (c) => storedNumber(c.bettiScore[dim])), mmd: pairedBySeed(topo, gp, (c) => storedNumber(c.mmd[dim])), fd: pairedBySeed(topo, gp, (c) => storedNumber(c.fd)) };
     });
     const down = (c: Ci) => intervalDirection(c) === 'down';
-    const parts = per.flatMap((p) => [down(p.betti), down(p.mmd), intervalDirection(p.fd) !== 'up']);
+    // The effect is a lower Betti score and MMD; "at equal or better FD" qualifies it and holds trivially
+    // when nothing changed, so it counts only beside a topology measure that did fall.
+    const effect = per.flatMap((p) => [down(p.betti), down(p.mmd)]);
+    const parts = effect.some(Boolean) ? [...effect, ...per.map((p) => intervalDirection(p.fd) !== 'up')] : effect;
     const signal = seeds >= 2 && (run.preset !== 'quick' || per.some((p) => [p.betti, p.mmd, p.fd].some(resolved)));
     const verdict = combineVerdict(parts, signal);
     const why =
