@@ -80,6 +80,49 @@ export function acceptFiles(zone, input, onFiles) {
   input?.addEventListener('change', () => guarded(() => onFiles([...(input.files ?? [])])));
 }
 
+/**
+ * Makes `canvas` a drawing surface: white strokes of `lineWidth` on black, following the pointer.
+ * Returns `clear()` and `image(size)`: the drawing as a size×size grey image in [0, 1] (area-averaged), or
+ * undefined while nothing is drawn.
+ */
+export function drawable(canvas, lineWidth) {
+  const ctx = canvas.getContext('2d');
+  const clear = () => {
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  };
+  clear();
+  let last;
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) / r.width) * canvas.width, ((e.clientY - r.top) / r.height) * canvas.height];
+  };
+  canvas.addEventListener('pointerdown', (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    last = at(e);
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!last) return;
+    const p = at(e);
+    ctx.strokeStyle = '#fff';
+    ctx.lineWidth = lineWidth;
+    ctx.lineCap = 'round';
+    ctx.beginPath();
+    ctx.moveTo(last[0], last[1]);
+    ctx.lineTo(p[0], p[1]);
+    ctx.stroke();
+    last = p;
+  });
+  canvas.addEventListener('pointerup', () => (last = undefined));
+  return {
+    clear,
+    image(size) {
+      const img = ek.resizeImage(ek.imageDataToImage(ctx.getImageData(0, 0, canvas.width, canvas.height), 1), [size, size]);
+      return img.data.some((v) => v > 0.1) ? img.data : undefined;
+    },
+  };
+}
+
 window.addEventListener('unhandledrejection', (e) => {
   e.preventDefault();
   say(e.reason instanceof Error ? e.reason.message : String(e.reason), 'error');

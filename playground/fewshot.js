@@ -1,4 +1,4 @@
-import { ek, guarded, header, say, startEngine } from './common.js';
+import { drawable, ek, guarded, header, say, startEngine } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_CLASSES = 5;
@@ -7,48 +7,9 @@ const examples = [[], []];
 let current = 0;
 let model;
 
-function drawable(canvas) {
-  const ctx = canvas.getContext('2d');
-  const clear = () => {
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-  };
-  clear();
-  let last;
-  const at = (e) => {
-    const r = canvas.getBoundingClientRect();
-    return [((e.clientX - r.left) / r.width) * canvas.width, ((e.clientY - r.top) / r.height) * canvas.height];
-  };
-  canvas.addEventListener('pointerdown', (e) => {
-    canvas.setPointerCapture(e.pointerId);
-    last = at(e);
-  });
-  canvas.addEventListener('pointermove', (e) => {
-    if (!last) return;
-    const p = at(e);
-    // Stroke width about that of the glyphs the embedding was trained on (≈ 0.08 of the side).
-    ctx.strokeStyle = '#fff';
-    ctx.lineWidth = 9;
-    ctx.lineCap = 'round';
-    ctx.beginPath();
-    ctx.moveTo(last[0], last[1]);
-    ctx.lineTo(p[0], p[1]);
-    ctx.stroke();
-    last = p;
-  });
-  canvas.addEventListener('pointerup', () => (last = undefined));
-  return {
-    clear,
-    /** The drawing as a 28×28 image in [0, 1], or undefined when nothing is drawn. */
-    image() {
-      const img = ek.resizeImage(ek.imageDataToImage(ctx.getImageData(0, 0, canvas.width, canvas.height), 1), [28, 28]);
-      return img.data.some((v) => v > 0.1) ? img.data : undefined;
-    },
-  };
-}
-
-const example = drawable($('example'));
-const query = drawable($('query'));
+// Stroke width about that of the glyphs the embedding was trained on (≈ 0.08 of the side).
+const example = drawable($('example'), 9);
+const query = drawable($('query'), 9);
 
 function renderClasses() {
   $('classes').innerHTML = examples.map((ex, k) => `<button data-class="${k}"${k === current ? ' style="font-weight:700"' : ''}>symbol ${k + 1} (${ex.length})</button>`).join(' ');
@@ -69,7 +30,7 @@ function embed(images) {
 }
 
 function classify() {
-  const q = query.image();
+  const q = query.image(28);
   if (!q) throw new Error('The query canvas is empty: draw the symbol to classify.');
   const used = examples.map((ex, k) => [ex, k]).filter(([ex]) => ex.length > 0);
   if (used.length < 2) throw new Error(`Draw at least one example of at least 2 symbols (you have examples of ${used.length}).`);
@@ -90,7 +51,7 @@ $('add-class').addEventListener('click', () => {
 });
 $('add-example').addEventListener('click', () =>
   guarded(() => {
-    const img = example.image();
+    const img = example.image(28);
     if (!img) throw new Error('The example canvas is empty: draw an example of the symbol first.');
     examples[current].push(img);
     example.clear();

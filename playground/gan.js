@@ -1,4 +1,4 @@
-import { ek, guarded, header, say, startEngine } from './common.js';
+import { drawable, ek, guarded, header, say, startEngine } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 let G;
@@ -47,40 +47,13 @@ function refreshSliders() {
   sliders($('directions'), alphas, 'd', -3, 3);
 }
 
-const drawCtx = $('draw').getContext('2d');
-function clearDrawing() {
-  drawCtx.fillStyle = '#000';
-  drawCtx.fillRect(0, 0, 112, 112);
-}
-clearDrawing();
-let last;
-const at = (e) => {
-  const r = $('draw').getBoundingClientRect();
-  return [((e.clientX - r.left) / r.width) * 112, ((e.clientY - r.top) / r.height) * 112];
-};
-$('draw').addEventListener('pointerdown', (e) => {
-  $('draw').setPointerCapture(e.pointerId);
-  last = at(e);
-});
-$('draw').addEventListener('pointermove', (e) => {
-  if (!last) return;
-  const p = at(e);
-  drawCtx.strokeStyle = '#fff';
-  drawCtx.lineWidth = 10;
-  drawCtx.lineCap = 'round';
-  drawCtx.beginPath();
-  drawCtx.moveTo(...last);
-  drawCtx.lineTo(...p);
-  drawCtx.stroke();
-  last = p;
-});
-$('draw').addEventListener('pointerup', () => (last = undefined));
+const drawing = drawable($('draw'), 10);
 
 /** Adam on z from 8 random starts at once, keeping the start whose image ends closest (mean squared error in [−1, 1]). */
 async function invert() {
   const { tf } = ek;
-  const target = ek.resizeImage(ek.imageDataToImage(drawCtx.getImageData(0, 0, 112, 112), 1), [28, 28]).data;
-  if (!target.some((v) => v > 0.1)) throw new Error('The drawing canvas is empty: draw a digit to invert.');
+  const target = drawing.image(28);
+  if (!target) throw new Error('The drawing canvas is empty: draw a digit to invert.');
   const K = 8;
   const iterations = 150;
   const d = card.config.latentDim;
@@ -125,7 +98,7 @@ $('zero').addEventListener('click', () => {
   refreshSliders();
   guarded(render);
 });
-$('clear').addEventListener('click', clearDrawing);
+$('clear').addEventListener('click', drawing.clear);
 $('invert').addEventListener('click', () => guarded(invert));
 
 header('gan.html');
