@@ -8,13 +8,14 @@
  * Options: --steps N (default 5; cpu runs 2), --json.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromiumUnavailable, launchChromium } from '../scripts/headless-chromium.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildBrowserBundle } from '../scripts/build-browser.mjs';
-import { createRng, initEngine, smallConvNet, tf, type BackendName } from '../src/index.js';
+import { serveFolder } from '../src/node/static-server.js';
+import { createRng, initEngine, tf, type BackendName } from '../src/index.js';
+import { referenceNet } from './engine.js';
 import { arg, median } from './util.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module">
@@ -42,7 +43,7 @@ async function nodeStepMs(backend: BackendName, steps: number): Promise<number> 
   const rng = createRng(7);
   const xs = tf.tensor4d(Float32Array.from({ length: 128 * 784 }, () => rng.uniform()), [128, 28, 28, 1]);
   const ys = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 128 }, () => Math.floor(rng.uniform() * 10)), 'int32'), 10).toFloat();
-  const model = smallConvNet({ filters: [32, 64], dense: [{ units: 128, activation: 'relu' }, { units: 10 }] }, 1);
+  const model = referenceNet(1);
   const optimizer = tf.train.adam(1e-3);
   const step = async (): Promise<void> => {
     const l = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true);
@@ -83,16 +84,11 @@ export async function main(argv: string[]): Promise<void> {
       for (const b of ['webgl', 'wasm', 'cpu']) rows[`chromium ${b}`] = `not run (${why})`;
     } else {
       fs.writeFileSync(path.join(dir, 'index.html'), PAGE);
-      const server = http.createServer((req, res) => {
-        const file = path.join(dir, path.basename((req.url ?? '/').split('?')[0] || 'index.html') || 'index.html');
-        if (!fs.existsSync(file)) return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'text/html' }).end(fs.readFileSync(file));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { server, url } = await serveFolder(dir);
       const browser = await launchChromium();
       try {
         const page = await browser.newPage();
-        await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/index.html`);
+        await page.goto(`${url}index.html`);
         await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
         for (const b of ['webgl', 'wasm', 'cpu']) {
           try {

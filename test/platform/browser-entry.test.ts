@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import * as esbuild from 'esbuild';
 import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildBrowserBundle } from '../../scripts/build-browser.mjs';
+import { serveFolder } from '../../src/node/static-server.js';
 import { accuracy, classifyEpisode, createRng, cubicalPersistence, initEngine, tf } from '../../src/index.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -140,17 +141,9 @@ describe('browser bundle in Chromium', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eccvkit-page-'));
     await buildBrowserBundle({ outdir: dir, minify: false });
     fs.writeFileSync(path.join(dir, 'index.html'), PAGE);
-    server = http.createServer((req, res) => {
-      const file = path.join(dir, path.normalize(decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')).replace(/^\/+/, '') || 'index.html');
-      if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-        res.writeHead(404).end();
-        return;
-      }
-      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'text/html';
-      res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const served = await serveFolder(dir);
+    server = served.server;
+    origin = served.url.replace(/\/$/, '');
   });
   after(() => {
     server?.close();
