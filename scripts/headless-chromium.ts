@@ -24,10 +24,21 @@ export async function chromiumUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
-/** A headless Chromium (playwright gives it a fresh temporary profile); close it with `browser.close()`. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Flags that give headless Chromium a WebGPU adapter on a machine without a GPU: Dawn over SwiftShader's
+ * software Vulkan, which ships inside Debian's chromium. Off by default: there tfjs-webgpu's synchronous
+ * reads fail, and after that failure the page's 2D canvases read back empty too (measured), which would
+ * break every drawing page that starts the engine with webgpu first.
+ */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+/**
+ * A headless Chromium (playwright gives it a fresh temporary profile); close it with `browser.close()`.
+ * `webgpu`: hand pages a (software) WebGPU adapter.
+ */
+export async function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
   const executablePath = chromiumPath();
   if (executablePath === undefined) throw new Error('no Chromium found: apt-get install chromium, or set ECCVKIT_CHROMIUM to its path');
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath, headless: true, args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps'] });
+  return chromium.launch({ executablePath, headless: true, args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps', ...(options.webgpu === true ? WEBGPU_FLAGS : [])] });
 }

@@ -26,6 +26,12 @@ export { BACKENDS, BROWSER_BACKENDS, type BackendName } from './backends.js';
 export interface EngineOptions {
   /** Force a backend; default: `ECCVKIT_BACKEND`, else the fastest that loads. */
   backend?: BackendName;
+  /**
+   * Browser, webgpu only: start webgpu without checking that synchronous reads return the right values
+   * (default false). For pages that read every result with `await data()`; eccvkit's own functions read
+   * with `dataSync` and would get wrong numbers where the check fails.
+   */
+  skipSyncReadCheck?: boolean;
 }
 
 /** What {@link initEngine} chose and why. */
@@ -47,7 +53,7 @@ export interface EngineInfo {
 export type BackendStartInfo = Partial<Pick<EngineInfo, 'wasm' | 'native' | 'patchedKernels'>>;
 
 /** Starts one backend (imports it, registers eccvkit's kernels, `tf.setBackend`); throws when it cannot start here. */
-export type BackendStarter = () => Promise<BackendStartInfo>;
+export type BackendStarter = (options: EngineOptions) => Promise<BackendStartInfo>;
 
 let current: EngineInfo | undefined;
 const starters = new Map<BackendName, BackendStarter>();
@@ -120,7 +126,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const skipped: EngineInfo['skipped'] = [];
   for (const backend of order) {
     try {
-      const info = await starters.get(backend)!();
+      const info = await starters.get(backend)!(options);
       silenceCpuNodeNotice();
       current = {
         backend,
