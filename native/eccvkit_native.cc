@@ -1140,6 +1140,328 @@ napi_value Tile(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------
+// metricLoss(embeddings, weights|null, indices Int32Array, outLoss, outDE,
+//            outDW|null, params Float64Array[10]):
+// one metric-learning loss with its gradients in one call (src/metric/fused.ts
+// says which configurations come here; the formulas are those of
+// src/metric/losses.ts and weight-losses.ts, whose composed tfjs ops are the
+// reference the tests compare with). params = [kind, N, D, R, weightsLayout,
+// listLength0, listLength1, p0, p1, p2]:
+//   0 contrastive (m_pos, m_neg): lists a1,p (L0) then a2,n (L1); AvgNonZero per term
+//   1 triplet (margin): lists a,p,n (L0 each); AvgNonZero over triplets
+//   2 multi-similarity (α, β, λ): pair lists as 0; mean over the N anchors
+//   3 NT-Xent (τ): pair lists as 0; mean over positive pairs
+//   4 Proxy Anchor (δ, α): labels (N) in indices; weights [R=C, D]
+//   5 ArcFace (margin in radians, scale): labels (N) in indices; weights [D, R=C]
+// Embeddings (and weights) are L2-normalised as l2Normalize does (norm clamped
+// at 1e-12); G = Ê·Refᵀ (Ref = Ê for 0-3, the normalised proxies for 4-5) by
+// oneDNN's sgemm; the loss pass gives dL/dG, which flows back through the
+// product and the normalisation. Sums run in double.
+namespace metric {
+
+struct Normalized {
+  std::vector<float> x;       // rows divided by their norm
+  std::vector<double> inv;    // 1 / max(‖row‖, 1e-12)
+  std::vector<uint8_t> clamped;
+};
+
+Normalized normalizeRows(const float* x, int64_t rows, int64_t cols) {
+  Normalized out{std::vector<float>(rows * cols), std::vector<double>(rows), std::vector<uint8_t>(rows)};
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    float ss = 0.f;
+    for (int64_t c = 0; c < cols; ++c) ss += row[c] * row[c];
+    const float floor = 1e-24f;
+    const bool clamped = !(ss > floor);
+    const float norm = std::sqrt(clamped ? floor : ss);
+    out.clamped[r] = clamped;
+    out.inv[r] = 1.0 / norm;
+    for (int64_t c = 0; c < cols; ++c) out.x[r * cols + c] = row[c] / norm;
+  }
+  return out;
+}
+
+// dx = (dx̂ − x̂·(dx̂·x̂)) / ‖x‖ (only dx̂ / ‖x‖ where the norm was clamped).
+void normalizeBackward(const Normalized& n, const float* dxh, int64_t rows, int64_t cols, float* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xh = n.x.data() + r * cols;
+    const float* g = dxh + r * cols;
+    double dot = 0;
+    if (!n.clamped[r])
+      for (int64_t c = 0; c < cols; ++c) dot += static_cast<double>(g[c]) * xh[c];
+    for (int64_t c = 0; c < cols; ++c) dx[r * cols + c] = static_cast<float>((g[c] - xh[c] * dot) * n.inv[r]);
+  }
+}
+
+void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+  if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+}
+
+// Distances of normalised rows from their Gram matrix, as LpDistance (p 2, power 1) computes them:
+// d = √relu(n_i − 2G_ij + n_j) with n_i = G_ii, and 0 (zero gradient) where that is 0.
+inline double pairDistance(const float* G, int64_t N, int64_t i, int64_t j) {
+  const double sq = static_cast<double>(G[i * N + i]) - 2.0 * G[i * N + j] + G[j * N + j];
+  return sq > 0 ? std::sqrt(sq) : 0.0;
+}
+
+// dL/dd_ij → dL/dG through d = √(G_ii − 2G_ij + G_jj).
+inline void distanceBackward(const float* G, int64_t N, int64_t i, int64_t j, double dd, std::vector<double>& dG) {
+  const double d = pairDistance(G, N, i, j);
+  if (!(d > 0) || dd == 0) return;
+  const double dsq = dd * 0.5 / d;
+  dG[i * N + j] -= 2 * dsq;
+  dG[i * N + i] += dsq;
+  dG[j * N + j] += dsq;
+}
+
+// log(1 + Σ_k e^{x_k}) over the entries with keep(k) set; ex[k] receives e^{x_k − shift} (0 elsewhere), so
+// e^{x_k}/(1 + Σ) = ex[k] / sum.
+struct LogOnePlusSum {
+  double value;
+  double sum;
+};
+template <typename X, typename M>
+LogOnePlusSum logOnePlusSum(int64_t count, X x, M keep, double* ex) {
+  double m = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    ex[k] = keep(k) ? x(k) : -std::numeric_limits<double>::infinity();
+    m = std::max(m, ex[k]);
+  }
+  double sum = std::exp(-m);
+  for (int64_t k = 0; k < count; ++k) {
+    ex[k] = std::exp(ex[k] - m);
+    sum += ex[k];
+  }
+  return {m + std::log(sum), sum};
+}
+
+// The distance matrix of kinds 0 and 1, once per call, and dL/dd accumulated per entry before it flows
+// back into dG (a triplet list holds tens of thousands of entries over N² distances).
+struct Distances {
+  std::vector<double> d, dd;
+  Distances(const float* G, int64_t N) : d(N * N), dd(N * N) {
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < N; ++j) d[i * N + j] = pairDistance(G, N, i, j);
+  }
+  void backward(const float* G, int64_t N, std::vector<double>& dG) const {
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        if (dd[i * N + j] != 0) distanceBackward(G, N, i, j, dd[i * N + j], dG);
+  }
+};
+
+double pairLoss(int kind, const float* G, int64_t N, const int32_t* lists, int64_t L0, int64_t L1, const double* prm, std::vector<double>& dG) {
+  if (kind == 0) {  // contrastive
+    const int32_t *a1 = lists, *p = lists + L0, *a2 = lists + 2 * L0, *n = lists + 2 * L0 + L1;
+    Distances D(G, N);
+    double posSum = 0, negSum = 0;
+    int64_t posCount = 0, negCount = 0;
+    for (int64_t t = 0; t < L0; ++t) {
+      const double l = D.d[a1[t] * N + p[t]] - prm[0];
+      if (l > 0) posSum += l, ++posCount;
+    }
+    for (int64_t t = 0; t < L1; ++t) {
+      const double l = prm[1] - D.d[a2[t] * N + n[t]];
+      if (l > 0) negSum += l, ++negCount;
+    }
+    for (int64_t t = 0; t < L0 && posCount > 0; ++t)
+      if (D.d[a1[t] * N + p[t]] - prm[0] > 0) D.dd[a1[t] * N + p[t]] += 1.0 / posCount;
+    for (int64_t t = 0; t < L1 && negCount > 0; ++t)
+      if (prm[1] - D.d[a2[t] * N + n[t]] > 0) D.dd[a2[t] * N + n[t]] -= 1.0 / negCount;
+    D.backward(G, N, dG);
+    return (posCount > 0 ? posSum / posCount : 0) + (negCount > 0 ? negSum / negCount : 0);
+  }
+  if (kind == 1) {  // triplet margin
+    const int32_t *a = lists, *p = lists + L0, *n = lists + 2 * L0;
+    Distances D(G, N);
+    double sum = 0;
+    int64_t count = 0;
+    for (int64_t t = 0; t < L0; ++t) {
+      const double v = D.d[a[t] * N + p[t]] - D.d[a[t] * N + n[t]] + prm[0];
+      if (v > 0) sum += v, ++count;
+    }
+    for (int64_t t = 0; t < L0 && count > 0; ++t) {
+      if (!(D.d[a[t] * N + p[t]] - D.d[a[t] * N + n[t]] + prm[0] > 0)) continue;
+      D.dd[a[t] * N + p[t]] += 1.0 / count;
+      D.dd[a[t] * N + n[t]] -= 1.0 / count;
+    }
+    D.backward(G, N, dG);
+    return count > 0 ? sum / count : 0;
+  }
+  const int32_t *a1 = lists, *p = lists + L0, *a2 = lists + 2 * L0, *n = lists + 2 * L0 + L1;
+  if (kind == 2) {  // multi-similarity on cosine similarities S = G
+    const double alpha = prm[0], beta = prm[1], base = prm[2];
+    std::vector<uint8_t> pos(N * N), neg(N * N);
+    for (int64_t t = 0; t < L0; ++t) pos[a1[t] * N + p[t]] = 1;
+    for (int64_t t = 0; t < L1; ++t) neg[a2[t] * N + n[t]] = 1;
+    double total = 0;
+    std::vector<double> ep(N), en(N);
+    for (int64_t i = 0; i < N; ++i) {
+      const float* S = G + i * N;
+      const LogOnePlusSum lp = logOnePlusSum(N, [&](int64_t k) { return alpha * (base - S[k]); }, [&](int64_t k) { return pos[i * N + k] != 0; }, ep.data());
+      const LogOnePlusSum ln = logOnePlusSum(N, [&](int64_t k) { return beta * (S[k] - base); }, [&](int64_t k) { return neg[i * N + k] != 0; }, en.data());
+      total += lp.value / alpha + ln.value / beta;
+      for (int64_t k = 0; k < N; ++k) dG[i * N + k] += (en[k] / ln.sum - ep[k] / lp.sum) / N;
+    }
+    return total / N;
+  }
+  // NT-Xent on logits S/τ: per positive pair (a, p), log(e^{s_ap} + Σ_{k} c_ak·e^{s_ak}) − s_ap, where c_ak
+  // counts (a, k) among the negative pairs; the mean over positive pairs.
+  const double tau = prm[0];
+  if (L0 == 0 || L1 == 0) return 0;
+  // ce[i, k] = c_ik·e^{s_ik − max_k s_ik} over the negatives, kept for the gradient.
+  std::vector<double> ce(N * N), rowMax(N, -std::numeric_limits<double>::infinity()), rowSum(N), weight(N);
+  for (int64_t t = 0; t < L1; ++t) ce[a2[t] * N + n[t]] += 1;
+  for (int64_t i = 0; i < N; ++i) {
+    for (int64_t k = 0; k < N; ++k)
+      if (ce[i * N + k] > 0) rowMax[i] = std::max(rowMax[i], G[i * N + k] / tau);
+    for (int64_t k = 0; k < N; ++k)
+      if (ce[i * N + k] > 0) {
+        ce[i * N + k] *= std::exp(G[i * N + k] / tau - rowMax[i]);
+        rowSum[i] += ce[i * N + k];
+      }
+  }
+  double total = 0;
+  for (int64_t t = 0; t < L0; ++t) {
+    const int64_t i = a1[t];
+    const double s = G[i * N + p[t]] / tau;
+    if (rowSum[i] == 0) continue;  // an anchor without negatives: log(e^{s}) − s = 0
+    const double shift = std::max(s, rowMax[i]);
+    const double z = std::exp(s - shift) + std::exp(rowMax[i] - shift) * rowSum[i];
+    total += shift + std::log(z) - s;
+    dG[i * N + p[t]] += (std::exp(s - shift) / z - 1) / (tau * L0);
+    weight[i] += std::exp(rowMax[i] - shift) / z;
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    if (weight[i] == 0) continue;
+    for (int64_t k = 0; k < N; ++k) dG[i * N + k] += weight[i] * ce[i * N + k] / (tau * L0);
+  }
+  return total / L0;
+}
+
+double proxyLoss(int kind, const float* C, int64_t N, int64_t R, const int32_t* labels, const double* prm, std::vector<double>& dC) {
+  if (kind == 4) {  // Proxy Anchor, per proxy (column) c over the batch
+    const double delta = prm[0], alpha = prm[1];
+    std::vector<uint8_t> seen(R);
+    for (int64_t i = 0; i < N; ++i) seen[labels[i]] = 1;
+    int64_t withPos = 0;
+    for (int64_t c = 0; c < R; ++c) withPos += seen[c];
+    double posTotal = 0, negTotal = 0;
+    std::vector<double> ep(N), en(N);
+    for (int64_t c = 0; c < R; ++c) {
+      const LogOnePlusSum lp = logOnePlusSum(N, [&](int64_t i) { return alpha * (delta - C[i * R + c]); }, [&](int64_t i) { return labels[i] == c; }, ep.data());
+      const LogOnePlusSum ln = logOnePlusSum(N, [&](int64_t i) { return alpha * (C[i * R + c] + delta); }, [&](int64_t i) { return labels[i] != c; }, en.data());
+      posTotal += lp.value;
+      negTotal += ln.value;
+      for (int64_t i = 0; i < N; ++i) dC[i * R + c] += alpha * (en[i] / ln.sum / R - (withPos > 0 ? ep[i] / lp.sum / withPos : 0));
+    }
+    return (withPos > 0 ? posTotal / withPos : 0) + negTotal / R;
+  }
+  // ArcFace: cross-entropy over s·cos θ_j, the target's cos θ_y replaced by cos(θ_y + m) (or cos θ_y − m·sin m
+  // past π − m), with the cosine clamped to ±(1 − 1e-7) first as the composed ops do.
+  const double m = prm[0], scale = prm[1];
+  const double cm = std::cos(m), sm = std::sin(m);
+  const float lo = -1.f + 1e-7f, hi = 1.f - 1e-7f;
+  double total = 0;
+  std::vector<double> logits(R);
+  for (int64_t i = 0; i < N; ++i) {
+    const float* row = C + i * R;
+    const int64_t y = labels[i];
+    const float cy = row[y];
+    const double cc = std::min(std::max(cy, lo), hi);
+    const bool inRange = cy >= lo && cy <= hi;
+    const bool wrapped = cc < -cm;
+    const double target = wrapped ? cc - m * sm : cc * cm - std::sqrt(1 - cc * cc) * sm;
+    const double dTarget = inRange ? (wrapped ? 1.0 : cm + cc / std::sqrt(1 - cc * cc) * sm) : 0.0;
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t j = 0; j < R; ++j) {
+      logits[j] = scale * (j == y ? target : row[j]);
+      mx = std::max(mx, logits[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < R; ++j) sum += std::exp(logits[j] - mx);
+    total += mx + std::log(sum) - logits[y];
+    for (int64_t j = 0; j < R; ++j) {
+      const double dLogit = (std::exp(logits[j] - mx) / sum - (j == y ? 1.0 : 0.0)) / N;
+      dC[i * R + j] += scale * dLogit * (j == y ? dTarget : 1.0);
+    }
+  }
+  return total / N;
+}
+
+}  // namespace metric
+
+napi_value MetricLoss(napi_env env, napi_callback_info info) {
+  return guardedOneDnn(env, [&] {
+    std::vector<napi_value> a;
+    args(env, info, 7, a);
+    const double* prm = typedArray<double>(env, a[6], napi_float64_array, nullptr, "params");
+    const int kind = static_cast<int>(prm[0]);
+    const int64_t N = static_cast<int64_t>(prm[1]), D = static_cast<int64_t>(prm[2]), R = static_cast<int64_t>(prm[3]);
+    const bool weightsDR = prm[4] != 0;
+    const int64_t L0 = static_cast<int64_t>(prm[5]), L1 = static_cast<int64_t>(prm[6]);
+    if (kind < 0 || kind > 5) throw JsError{"eccvkit native: unknown metric loss kind " + std::to_string(kind)};
+    const bool proxies = kind >= 4;
+    const float* E = floats(env, a[0], N * D, "embeddings");
+    size_t idxLen = 0;
+    const int32_t* idx = typedArray<int32_t>(env, a[2], napi_int32_array, &idxLen, "indices");
+    const size_t need = proxies ? N : kind == 1 ? 3 * L0 : 2 * (L0 + L1);
+    if (idxLen < need) throw JsError{"eccvkit native: metricLoss indices hold " + std::to_string(idxLen) + " values, need " + std::to_string(need)};
+    float* outLoss = floats(env, a[3], 1, "outLoss");
+    float* outDE = floats(env, a[4], N * D, "outDE");
+    ThreadScope threads(4 * N * R * D);
+    metric::Normalized en = metric::normalizeRows(E, N, D);
+    std::vector<float> G(N * R);
+    std::vector<float> dGf(N * R);
+    std::vector<float> dEn(N * D);
+    if (!proxies) {
+      metric::sgemm('N', 'T', N, N, D, en.x.data(), D, en.x.data(), D, G.data(), N);
+      std::vector<double> dG(N * N);
+      const double loss = metric::pairLoss(kind, G.data(), N, idx, L0, L1, prm + 7, dG);
+      // G = Ê·Êᵀ: dÊ = (dG + dGᵀ)·Ê.
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < N; ++j) dGf[i * N + j] = static_cast<float>(dG[i * N + j] + dG[j * N + i]);
+      metric::sgemm('N', 'N', N, D, N, dGf.data(), N, en.x.data(), D, dEn.data(), D);
+      metric::normalizeBackward(en, dEn.data(), N, D, outDE);
+      outLoss[0] = static_cast<float>(loss);
+      return undefinedValue(env);
+    }
+    const float* W = floats(env, a[1], R * D, "weights");
+    float* outDW = floats(env, a[5], R * D, "outDW");
+    std::vector<float> rows(R * D);  // the reference rows: proxies [C, D], or ArcFace's [D, C] transposed
+    if (weightsDR) {
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t c = 0; c < R; ++c) rows[c * D + d] = W[d * R + c];
+    } else {
+      std::copy(W, W + R * D, rows.begin());
+    }
+    for (int64_t i = 0; i < N; ++i)
+      if (idx[i] < 0 || idx[i] >= R) throw JsError{"eccvkit native: metricLoss label " + std::to_string(idx[i]) + " outside [0, " + std::to_string(R) + ")"};
+    metric::Normalized pn = metric::normalizeRows(rows.data(), R, D);
+    metric::sgemm('N', 'T', N, R, D, en.x.data(), D, pn.x.data(), D, G.data(), R);
+    std::vector<double> dC(N * R);
+    const double loss = metric::proxyLoss(kind, G.data(), N, R, idx, prm + 7, dC);
+    for (int64_t k = 0; k < N * R; ++k) dGf[k] = static_cast<float>(dC[k]);
+    // C = Ê·P̂ᵀ: dÊ = dC·P̂, dP̂ = dCᵀ·Ê.
+    metric::sgemm('N', 'N', N, D, R, dGf.data(), R, pn.x.data(), D, dEn.data(), D);
+    metric::normalizeBackward(en, dEn.data(), N, D, outDE);
+    std::vector<float> dPn(R * D), dRows(R * D);
+    metric::sgemm('T', 'N', R, D, N, dGf.data(), R, en.x.data(), D, dPn.data(), D);
+    metric::normalizeBackward(pn, dPn.data(), R, D, dRows.data());
+    if (weightsDR) {
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t c = 0; c < R; ++c) outDW[d * R + c] = dRows[c * D + d];
+    } else {
+      std::copy(dRows.begin(), dRows.end(), outDW);
+    }
+    outLoss[0] = static_cast<float>(loss);
+    return undefinedValue(env);
+  });
+}
+
+
+// ---------------------------------------------------------------------------
 // Retrieval ranking (src/metric/knn.ts): one block of query rows against the
 // whole reference set: their dot products (the sgemm the matMul kernel runs, so
 // the same numbers), squared distances, and each row ranked, rows spread over
@@ -1328,7 +1650,8 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"leakyReluGrad", LeakyReluGrad},
                     {"adamUpdate", AdamUpdate},
                     {"momentumUpdate", MomentumUpdate},
-                    {"rankRows", RankRows}};
+                    {"rankRows", RankRows},
+                    {"metricLoss", MetricLoss}};
   for (const Fn& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);

@@ -8,6 +8,7 @@ export { Distance, LpDistance, CosineSimilarity, DotProductSimilarity, SNRDistan
 export { Reducer, MeanReducer, ThresholdReducer, AvgNonZeroReducer, DivisorReducer, PerAnchorReducer, reduceTerms, type LossTerm, type LossTerms, type ReducerSpec, type ReductionType } from './reducers.js';
 export { allPairs, allTriplets, toPairs, toTriplets, tupleWeights, type PairIndices, type TripletIndices, type IndicesTuple } from './tuples.js';
 export { MetricLoss, maskedLogSumExp, type LossOptions } from './loss-base.js';
+export { useFusedLosses, fusedLossesAvailable, type FusedLossSpec } from './fused.js';
 export {
   ContrastiveLoss,
   SignalToNoiseRatioContrastiveLoss,

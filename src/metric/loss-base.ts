@@ -5,9 +5,10 @@
  */
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
-import { Distance } from './distances.js';
+import { CosineSimilarity, Distance, LpDistance } from './distances.js';
 import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
 import { Reducer, reduceTerms, type LossTerms, type ReducerSpec } from './reducers.js';
+import { fusedLossesAvailable, fusedMetricLoss, type FusedLossSpec } from './fused.js';
 import { checkIndicesTuple, type IndicesTuple } from './tuples.js';
 
 /** Options every loss takes. */
@@ -54,6 +55,10 @@ export abstract class MetricLoss {
     const n = embeddings.shape[0];
     const ls = toLabelArray(labels, n);
     const tuple = indicesTuple === undefined ? undefined : checkIndicesTuple(indicesTuple, n);
+    if (fusedLossesAvailable()) {
+      const spec = this.fusedSpec(embeddings, ls, tuple);
+      if (spec !== undefined) return tf.tidy(() => fusedMetricLoss(spec, embeddings));
+    }
     return tf.tidy(() => {
       const terms = this.terms(embeddings, ls, tuple);
       let total = reduceTerms(terms, this.reducer, n);
@@ -63,6 +68,15 @@ export abstract class MetricLoss {
       for (const w of this.trainableWeights) total = tf.add(total, tf.mul(tf.sum(w), 0));
       return total as tf.Scalar;
     });
+  }
+
+  /**
+   * This loss on this batch as the fused kernel computes it (see fused.ts), or undefined where only the
+   * composed ops apply: the default for every loss, overridden by those the kernel knows, each of which
+   * accepts only its default distance and reducer (and subclasses that change nothing else).
+   */
+  protected fusedSpec(_embeddings: tf.Tensor2D, _labels: Int32Array, _tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    return undefined;
   }
 
   /** The loss's own trainable weights (empty for pair and triplet losses). */
@@ -105,6 +119,32 @@ export function maskedLogSumExp(x: tf.Tensor2D, mask: tf.Tensor2D, addOne: boole
   const lse = tf.add(tf.squeeze(shift, [axis]), tf.log(sum));
   if (addOne) return lse as tf.Tensor1D;
   return tf.where(tf.greater(tf.sum(mask, axis), 0), lse, tf.zerosLike(lse)) as tf.Tensor1D;
+}
+
+/** `LpDistance` as the fused kernel computes it: p 2, power 1, on normalised embeddings (the losses' default). */
+export function isDefaultLp(d: Distance): boolean {
+  return d instanceof LpDistance && Object.getPrototypeOf(d) === LpDistance.prototype && d.p === 2 && d.power === 1 && d.normalizeEmbeddings;
+}
+
+/** `CosineSimilarity` on normalised embeddings, as the fused kernel computes it. */
+export function isDefaultCosine(d: Distance): boolean {
+  return d instanceof CosineSimilarity && Object.getPrototypeOf(d) === CosineSimilarity.prototype && d.normalizeEmbeddings;
+}
+
+/** True when `reducer` is exactly an instance of `kind` (not a per-term map, not a subclass). */
+export function isReducer(reducer: ReducerSpec, kind: abstract new (...args: never[]) => Reducer): boolean {
+  return reducer instanceof Reducer && Object.getPrototypeOf(reducer) === kind.prototype;
+}
+
+/** Pair or triplet index lists back to back, for the fused kernel. */
+export function concatIndices(...lists: ArrayLike<number>[]): Int32Array {
+  const out = new Int32Array(lists.reduce((a, l) => a + l.length, 0));
+  let at = 0;
+  for (const l of lists) {
+    out.set(l, at);
+    at += l.length;
+  }
+  return out;
 }
 
 /** The zero-loss terms of a batch without any valid tuple. */

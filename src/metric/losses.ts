@@ -7,7 +7,8 @@
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance, SNRDistance } from './distances.js';
-import { detach, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
+import { concatIndices, detach, isDefaultCosine, isDefaultLp, isReducer, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
+import type { FusedLossSpec } from './fused.js';
 import { AvgNonZeroReducer, MeanReducer, DivisorReducer, type LossTerms } from './reducers.js';
 import { gatherPairs, maskOf, toPairs, toTriplets, tupleWeights, type IndicesTuple } from './tuples.js';
 
@@ -43,6 +44,11 @@ export class ContrastiveLoss extends MetricLoss {
     super(options, { distance: defaultDistance, reducer: () => new AvgNonZeroReducer() });
     this.posMargin = finite(options.posMargin ?? 0, 'posMargin');
     this.negMargin = finite(options.negMargin ?? 1, 'negMargin');
+  }
+  protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (this.constructor !== ContrastiveLoss || !isDefaultLp(this.distance) || !isReducer(this.reducer, AvgNonZeroReducer)) return undefined;
+    const [a1, p, a2, n] = toPairs(tuple, labels);
+    return { kind: 'contrastive', constants: [this.posMargin, this.negMargin], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a1, p, a2, n] = toPairs(tuple, labels);
@@ -108,6 +114,11 @@ export class TripletMarginLoss extends MetricLoss {
     this.swap = options.swap ?? false;
     this.smoothLoss = options.smoothLoss ?? false;
   }
+  protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (this.swap || this.smoothLoss || !isDefaultLp(this.distance) || !isReducer(this.reducer, AvgNonZeroReducer)) return undefined;
+    const [a, p, n] = toTriplets(tuple, labels);
+    return { kind: 'triplet', constants: [this.margin], indices: concatIndices(a, p, n), lengths: [a.length, 0] };
+  }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a, p, n] = toTriplets(tuple, labels);
     if (a.length === 0) return NO_TERMS;
@@ -147,6 +158,11 @@ export class MultiSimilarityLoss extends MetricLoss {
     this.beta = positive(options.beta ?? 50, 'beta');
     this.base = finite(options.base ?? 0.5, 'base');
   }
+  protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (!isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
+    const [a1, p, a2, n] = toPairs(tuple, labels);
+    return { kind: 'multi_similarity', constants: [this.alpha, this.beta, this.base], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
+  }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const n = labels.length;
     const [a1, p, a2, ng] = toPairs(tuple, labels);
@@ -176,6 +192,11 @@ export class NTXentLoss extends MetricLoss {
   constructor(options: TemperatureOptions = {}) {
     super(options, { distance: () => new CosineSimilarity(), reducer: () => new MeanReducer() });
     this.temperature = positive(options.temperature ?? 0.07, 'temperature');
+  }
+  protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (this.constructor !== NTXentLoss || !isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
+    const [a1, p, a2, n] = toPairs(tuple, labels);
+    return { kind: 'ntxent', constants: [this.temperature], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a1, p, a2, n] = toPairs(tuple, labels);

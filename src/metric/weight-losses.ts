@@ -8,7 +8,8 @@
 import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, DotProductSimilarity, LpDistance, l2Normalize } from './distances.js';
-import { maskedLogSumExp, MetricLoss, type LossOptions } from './loss-base.js';
+import { isDefaultCosine, isReducer, maskedLogSumExp, MetricLoss, type LossOptions } from './loss-base.js';
+import type { FusedLossSpec } from './fused.js';
 import { DivisorReducer, MeanReducer, type LossTerms } from './reducers.js';
 import { tupleWeights, type IndicesTuple } from './tuples.js';
 import { arange } from './losses.js';
@@ -96,6 +97,11 @@ export class ProxyAnchorLoss extends WeightLoss {
     this.alpha = options.alpha ?? 32;
     check(Number.isFinite(this.margin), 'margin', options.margin, 'a finite number');
     check(Number.isFinite(this.alpha) && this.alpha > 0, 'alpha', options.alpha, 'a finite number > 0');
+  }
+  protected override fusedSpec(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (tuple !== undefined || !isDefaultCosine(this.distance) || !isReducer(this.reducer, DivisorReducer)) return undefined;
+    this.checkClassLabels(labels, embeddings);
+    return { kind: 'proxy_anchor', constants: [this.margin, this.alpha], indices: labels, lengths: [0, 0], weights: { variable: this.weights, layout: 'CD' } };
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     this.checkClassLabels(labels, embeddings);
@@ -236,6 +242,11 @@ export class ArcFaceLoss extends MarginSoftmaxLoss {
   readonly name = 'arcface';
   constructor(numClasses: number, embeddingSize: number, options: MarginSoftmaxOptions = {}) {
     super(numClasses, embeddingSize, options, 28.6);
+  }
+  protected override fusedSpec(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
+    if (tuple !== undefined || !isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
+    this.checkClassLabels(labels, embeddings);
+    return { kind: 'arcface', constants: [(this.margin * Math.PI) / 180, this.scale], indices: labels, lengths: [0, 0], weights: { variable: this.weights, layout: 'DC' } };
   }
   protected targetCosine(cos: tf.Tensor): tf.Tensor {
     const m = (this.margin * Math.PI) / 180;

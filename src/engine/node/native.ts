@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { EccvkitInputError } from '../../errors.js';
 import { convGeometry, explicitPads, poolGeometry } from '../geometry.js';
 import { copyBox, gatherInto, resizeNearestInto, segmentSumInto, transposeInto } from '../array-kernels.js';
+import { METRIC_LOSS_KERNEL } from '../kernel-names.js';
 import { tf } from '../tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
@@ -47,6 +48,7 @@ interface NativeAddon {
   unary(x: Float32Array, out: Float32Array, op: number, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, params: Int32Array): void;
   tile(x: Float32Array, out: Float32Array, params: Int32Array): void;
+  metricLoss(embeddings: Float32Array, weights: Float32Array | null, indices: Int32Array, outLoss: Float32Array, outDE: Float32Array, outDW: Float32Array | null, params: Float64Array): void;
   rankRows(query: Float32Array, ref: Float32Array, querySq: Float32Array, refSq: Float32Array, k: Int32Array, queryLabels: Int32Array, refLabels: Int32Array, outTop: Int32Array, outFirst: Int32Array, scratch: Float32Array, params: Int32Array): void;
 }
 
@@ -438,7 +440,7 @@ const LEAKY_RELU_GRAD = 'EccvkitLeakyReluGrad';
 const ADAM_UPDATE = 'EccvkitAdamUpdate';
 const MOMENTUM_UPDATE = 'EccvkitMomentumUpdate';
 /** Kernels of eccvkit's own (no tfjs kernel of the name) that the native backend runs in the addon. */
-export const NATIVE_OWN_KERNELS: readonly string[] = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, LEAKY_RELU_GRAD, ADAM_UPDATE, MOMENTUM_UPDATE];
+export const NATIVE_OWN_KERNELS: readonly string[] = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, LEAKY_RELU_GRAD, ADAM_UPDATE, MOMENTUM_UPDATE, METRIC_LOSS_KERNEL];
 
 function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
@@ -599,6 +601,21 @@ function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const outs = [backend.allocFloat32(n), backend.allocFloat32(n), backend.allocFloat32(n)] as const;
   loadNativeAddon().adamUpdate(valuesOf(backend, value!), valuesOf(backend, gradient!), valuesOf(backend, m!), valuesOf(backend, v!), ...outs, Float32Array.from(args.attrs?.params as number[]));
   return outs.map((o) => backend.makeTensorInfo(value!.shape, 'float32', o));
+}
+
+/** A metric loss and its gradients in one call (src/metric/fused.ts builds the attrs; the addon's metricLoss documents them). */
+function metricLoss(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as NativeBackend;
+  const { embeddings, weights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const params = args.attrs?.params as unknown as number[];
+  const indices = args.attrs?.indices as unknown as Int32Array;
+  const loss = backend.allocFloat32(1);
+  const dE = backend.allocFloat32(sizeOf(embeddings!.shape));
+  const dW = weights === undefined ? null : backend.allocFloat32(sizeOf(weights.shape));
+  loadNativeAddon().metricLoss(valuesOf(backend, embeddings!), weights === undefined ? null : valuesOf(backend, weights), indices, loss, dE, dW, Float64Array.from(params));
+  const out = [backend.makeTensorInfo([], 'float32', loss), backend.makeTensorInfo(embeddings!.shape, 'float32', dE)];
+  if (dW !== null) out.push(backend.makeTensorInfo(weights!.shape, 'float32', dW));
+  return out;
 }
 
 /** value, gradient, accumulation → new value and accumulation of tfjs's momentum SGD in one pass. */
@@ -1146,6 +1163,7 @@ export function registerNativeBackend(): { threads: number; onednn: string } {
     tf.registerKernel({ kernelName: LEAKY_RELU_GRAD, backendName: 'native', kernelFunc: leakyReluGrad as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: 'native', kernelFunc: adamUpdate as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: MOMENTUM_UPDATE, backendName: 'native', kernelFunc: momentumUpdate as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: METRIC_LOSS_KERNEL, backendName: 'native', kernelFunc: metricLoss as unknown as tf.KernelFunc });
     registerBatchNormTrainingGradient();
     registerLeakyReluGradients();
     patchBatchNormLayer();

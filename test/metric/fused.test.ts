@@ -1,0 +1,178 @@
+/**
+ * The fused metric losses (src/metric/fused.ts: one native kernel for a loss
+ * and its gradients) against the composed tfjs ops they replace, on the native
+ * backend: the loss and its gradients to the embeddings (and the proxies or
+ * class weights) to 1e-5 relative, on odd shapes, uneven classes, miner
+ * tuples, a batch with repeated rows (zero distances), one with no negatives
+ * and one with no positives; configurations outside the kernel's fall back to
+ * the composed ops. Every loss test in losses.test.ts also runs on native, so
+ * the fused kernel meets their hand-computed values there too.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { initEngine, tf } from '../../src/engine/index.js';
+import { LpDistance } from '../../src/metric/distances.js';
+import { fusedLossesAvailable, useFusedLosses } from '../../src/metric/fused.js';
+import { ContrastiveLoss, MultiSimilarityLoss, NTXentLoss, SignalToNoiseRatioContrastiveLoss, TripletMarginLoss } from '../../src/metric/losses.js';
+import type { MetricLoss } from '../../src/metric/loss-base.js';
+import { MultiSimilarityMiner, PairMarginMiner, TripletMarginMiner } from '../../src/metric/miners.js';
+import { MeanReducer } from '../../src/metric/reducers.js';
+import type { IndicesTuple } from '../../src/metric/tuples.js';
+import { ArcFaceLoss, ProxyAnchorLoss } from '../../src/metric/weight-losses.js';
+import { assertClose, randomValues } from '../helpers.js';
+
+let nativeReason: string | undefined;
+try {
+  await initEngine({ backend: 'native' });
+} catch (err) {
+  nativeReason = err instanceof Error ? err.message : String(err);
+}
+const skip = nativeReason !== undefined && process.env.ECCVKIT_REQUIRE_NATIVE !== '1' ? `native backend unavailable: ${nativeReason}` : false;
+
+const TOL = 1e-5;
+
+/** Loss and gradients to the embeddings and the loss's weights, fused (when `fused`) or composed. */
+function evaluate(loss: MetricLoss, emb: Float32Array, shape: [number, number], labels: Int32Array, tuple: IndicesTuple | undefined, fused: boolean): Float32Array[] {
+  const before = useFusedLosses(fused);
+  try {
+    const e = tf.variable(tf.tensor2d(emb, shape));
+    const weights = loss.trainableWeights;
+    const { value, grads } = tf.variableGrads(() => loss.compute(e, labels, tuple), [e, ...weights]);
+    const out = [Float32Array.from(value.dataSync()), ...[e, ...weights].map((w) => Float32Array.from(grads[w.name]!.dataSync()))];
+    tf.dispose([e, value, ...Object.values(grads)]);
+    return out;
+  } finally {
+    useFusedLosses(before);
+  }
+}
+
+function compare(make: () => MetricLoss, n: number, d: number, labels: Int32Array, what: string, tuple?: (e: tf.Tensor2D) => IndicesTuple, seed = 5): void {
+  const emb = randomValues(n * d, seed);
+  const loss = make();
+  try {
+    const t = tuple ? tf.tidy(() => tuple(tf.tensor2d(emb, [n, d]))) : undefined;
+    const fused = evaluate(loss, emb, [n, d], labels, t, true);
+    const composed = evaluate(loss, emb, [n, d], labels, t, false);
+    assert.equal(fused.length, composed.length);
+    assertClose(fused[0]!, composed[0]!, TOL, `${what}: loss`);
+    assertClose(fused[1]!, composed[1]!, TOL, `${what}: gradient to the embeddings`);
+    for (let i = 2; i < fused.length; i++) assertClose(fused[i]!, composed[i]!, TOL, `${what}: gradient to the loss's weights`);
+  } finally {
+    loss.dispose();
+  }
+}
+
+/** Uneven classes: 0..k−1 cycling, then a tail of class 0. */
+const unevenLabels = (n: number, k: number) => Int32Array.from({ length: n }, (_, i) => (i < n - 5 ? i % k : 0));
+
+describe('fused metric losses equal the composed ops on native', { skip }, () => {
+  it('the native backend has the kernel, and the switch turns it off', () => {
+    assert.equal(fusedLossesAvailable(), true);
+    const before = useFusedLosses(false);
+    assert.equal(fusedLossesAvailable(), false);
+    useFusedLosses(before);
+  });
+
+  const pairLosses: Array<[string, () => MetricLoss]> = [
+    ['contrastive', () => new ContrastiveLoss()],
+    ['contrastive (margins 0.1, 0.7)', () => new ContrastiveLoss({ posMargin: 0.1, negMargin: 0.7 })],
+    ['triplet', () => new TripletMarginLoss()],
+    ['triplet (margin 0.4)', () => new TripletMarginLoss({ margin: 0.4 })],
+    ['multi-similarity', () => new MultiSimilarityLoss()],
+    ['multi-similarity (α 1, β 20, λ 0.2)', () => new MultiSimilarityLoss({ alpha: 1, beta: 20, base: 0.2 })],
+    ['NT-Xent', () => new NTXentLoss()],
+    ['NT-Xent (τ 0.5)', () => new NTXentLoss({ temperature: 0.5 })],
+  ];
+  for (const [name, make] of pairLosses) {
+    it(`${name}: every tuple, odd shapes and uneven classes`, () => {
+      compare(make, 37, 13, unevenLabels(37, 7), name);
+      compare(make, 5, 3, Int32Array.from([0, 1, 0, 2, 1]), `${name} (5 × 3)`, undefined, 9);
+    });
+    it(`${name}: miner tuples (pairs and triplets)`, () => {
+      const labels = unevenLabels(29, 5);
+      const pairMiner = new PairMarginMiner({ posMargin: 0.6, negMargin: 1.2 });
+      const tripletMiner = new TripletMarginMiner({ margin: 0.3 });
+      const msMiner = new MultiSimilarityMiner();
+      compare(make, 29, 11, labels, `${name} with PairMarginMiner`, (e) => pairMiner.mine(e, labels));
+      compare(make, 29, 11, labels, `${name} with TripletMarginMiner`, (e) => tripletMiner.mine(e, labels));
+      compare(make, 29, 11, labels, `${name} with MultiSimilarityMiner`, (e) => msMiner.mine(e, labels));
+    });
+    it(`${name}: repeated rows, one class only, and all classes distinct`, () => {
+      const n = 12;
+      const d = 6;
+      const base = randomValues(n * d, 3);
+      // Rows 0-2 are the same vector (zero distances, and zero-gradient square roots).
+      for (let r = 1; r < 3; r++) base.copyWithin(r * d, 0, d);
+      const loss = make();
+      try {
+        for (const [labels, what] of [
+          [Int32Array.from({ length: n }, (_, i) => i % 3), 'repeated rows'],
+          [new Int32Array(n), 'one class (no negatives)'],
+          [Int32Array.from({ length: n }, (_, i) => i), 'distinct classes (no positives)'],
+        ] as const) {
+          const fused = evaluate(loss, base, [n, d], labels, undefined, true);
+          const composed = evaluate(loss, base, [n, d], labels, undefined, false);
+          assertClose(fused[0]!, composed[0]!, TOL, `${name}, ${what}: loss`);
+          assertClose(fused[1]!, composed[1]!, TOL, `${name}, ${what}: gradient`);
+          assert.ok(fused[1]!.every(Number.isFinite), `${name}, ${what}: finite gradient`);
+        }
+      } finally {
+        loss.dispose();
+      }
+    });
+  }
+
+  it('Proxy Anchor: loss and gradients to embeddings and proxies, classes missing from the batch', () => {
+    compare(() => new ProxyAnchorLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 6), 'proxy anchor');
+    compare(() => new ProxyAnchorLoss(4, 5, { seed: 3, margin: 0.2, alpha: 8 }), 7, 5, Int32Array.from([0, 0, 1, 1, 1, 3, 3]), 'proxy anchor (δ 0.2, α 8)');
+  });
+
+  it('ArcFace: loss and gradients to embeddings and [D, C] weights, targets past π − m', () => {
+    compare(() => new ArcFaceLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 9), 'arcface');
+    compare(() => new ArcFaceLoss(5, 4, { seed: 4, margin: 60, scale: 16 }), 11, 4, Int32Array.from({ length: 11 }, (_, i) => (i * 3) % 5), 'arcface (m 60°, s 16)');
+    // Embeddings opposite their class weight put θ_y near π, where the target logit takes its linear branch.
+    const loss = new ArcFaceLoss(3, 2, { seed: 1 });
+    try {
+      const w = loss.weights.dataSync();
+      const emb = Float32Array.from([-w[0]!, -w[3]!, -w[1]!, -w[4]!, -w[2]!, -w[5]!]);
+      const labels = Int32Array.from([0, 1, 2]);
+      const fused = evaluate(loss, emb, [3, 2], labels, undefined, true);
+      const composed = evaluate(loss, emb, [3, 2], labels, undefined, false);
+      for (let i = 0; i < fused.length; i++) assertClose(fused[i]!, composed[i]!, TOL, `arcface at θ_y ≈ π: output ${i}`);
+    } finally {
+      loss.dispose();
+    }
+  });
+
+  it('configurations outside the kernel fall back to the composed ops (same numbers)', () => {
+    compare(() => new ContrastiveLoss({ distance: new LpDistance({ power: 2 }) }), 17, 5, unevenLabels(17, 4), 'contrastive on squared distances');
+    compare(() => new ContrastiveLoss({ reducer: new MeanReducer() }), 17, 5, unevenLabels(17, 4), 'contrastive with a mean reducer');
+    compare(() => new SignalToNoiseRatioContrastiveLoss(), 17, 5, unevenLabels(17, 4), 'SNR contrastive');
+    compare(() => new TripletMarginLoss({ swap: true }), 17, 5, unevenLabels(17, 4), 'triplet with swap');
+    const labels = unevenLabels(17, 4);
+    const miner = new TripletMarginMiner({ margin: 0.3 });
+    compare(() => new ProxyAnchorLoss(4, 5, { seed: 1 }), 17, 5, labels, 'proxy anchor with miner weights', (e) => miner.mine(e, labels));
+  });
+
+  it('a training loop of each loss keeps the tensor count flat', () => {
+    const n = 32;
+    const d = 8;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 8);
+    for (const make of [() => new ContrastiveLoss(), () => new NTXentLoss(), () => new ProxyAnchorLoss(8, d, { seed: 1 }), () => new ArcFaceLoss(8, d, { seed: 1 })]) {
+      const loss = make();
+      const emb = tf.variable(tf.tensor2d(randomValues(n * d, 7), [n, d]));
+      const optimizer = tf.train.adam(1e-2);
+      const step = () => tf.dispose(optimizer.minimize(() => loss.compute(emb, labels), true, [emb, ...loss.trainableWeights]));
+      for (let i = 0; i < 3; i++) step();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 30; i++) step();
+      assert.equal(tf.memory().numTensors, before, `${loss.name}: tensors after 30 more steps`);
+      // Outside minimize (no gradient tape) the loss leaves nothing behind either.
+      tf.dispose(loss.compute(emb, labels) as tf.Tensor);
+      assert.equal(tf.memory().numTensors, before, `${loss.name}: tensors after a compute outside minimize`);
+      optimizer.dispose();
+      loss.dispose();
+      emb.dispose();
+    }
+  });
+});
