@@ -19,7 +19,7 @@ import { MultiSimilarityMiner, PairMarginMiner, TripletMarginMiner } from '../..
 import { MeanReducer } from '../../src/metric/reducers.js';
 import type { IndicesTuple } from '../../src/metric/tuples.js';
 import { ArcFaceLoss, ProxyAnchorLoss } from '../../src/metric/weight-losses.js';
-import { assertClose, randomValues } from '../helpers.js';
+import { assertClose, onBackend, randomValues } from '../helpers.js';
 
 let nativeReason: string | undefined;
 try {
@@ -35,7 +35,9 @@ const TOL = 1e-5;
 function evaluate(loss: MetricLoss, emb: Float32Array, shape: [number, number], labels: Int32Array, tuple: IndicesTuple | undefined, fused: boolean): Float32Array[] {
   const before = useFusedLosses(fused);
   try {
-    const e = tf.variable(tf.tensor2d(emb, shape));
+    const initial = tf.tensor2d(emb, shape);
+    const e = tf.variable(initial);
+    initial.dispose();
     const weights = loss.trainableWeights;
     const { value, grads } = tf.variableGrads(() => loss.compute(e, labels, tuple), [e, ...weights]);
     const out = [Float32Array.from(value.dataSync()), ...[e, ...weights].map((w) => Float32Array.from(grads[w.name]!.dataSync()))];
@@ -46,20 +48,25 @@ function evaluate(loss: MetricLoss, emb: Float32Array, shape: [number, number], 
   }
 }
 
-function compare(make: () => MetricLoss, n: number, d: number, labels: Int32Array, what: string, tuple?: (e: tf.Tensor2D) => IndicesTuple, seed = 5): void {
+/** The fused loss on native against the composed ops on the cpu backend (a fresh loss each: same seed, same weights). */
+async function compare(make: () => MetricLoss, n: number, d: number, labels: Int32Array, what: string, tuple?: (e: tf.Tensor2D) => IndicesTuple, seed = 5): Promise<void> {
   const emb = randomValues(n * d, seed);
-  const loss = make();
-  try {
-    const t = tuple ? tf.tidy(() => tuple(tf.tensor2d(emb, [n, d]))) : undefined;
-    const fused = evaluate(loss, emb, [n, d], labels, t, true);
-    const composed = evaluate(loss, emb, [n, d], labels, t, false);
-    assert.equal(fused.length, composed.length);
-    assertClose(fused[0]!, composed[0]!, TOL, `${what}: loss`);
-    assertClose(fused[1]!, composed[1]!, TOL, `${what}: gradient to the embeddings`);
-    for (let i = 2; i < fused.length; i++) assertClose(fused[i]!, composed[i]!, TOL, `${what}: gradient to the loss's weights`);
-  } finally {
-    loss.dispose();
-  }
+  const run = (fused: boolean) => () => {
+    const loss = make();
+    try {
+      const t = tuple ? tf.tidy(() => tuple(tf.tensor2d(emb, [n, d]))) : undefined;
+      return evaluate(loss, emb, [n, d], labels, t, fused);
+    } finally {
+      loss.dispose();
+    }
+  };
+  const fused = await onBackend('native', run(true));
+  const composed = await onBackend('cpu', run(false));
+  await initEngine({ backend: 'native' });
+  assert.equal(fused.length, composed.length);
+  assertClose(fused[0]!, composed[0]!, TOL, `${what}: loss`);
+  assertClose(fused[1]!, composed[1]!, TOL, `${what}: gradient to the embeddings`);
+  for (let i = 2; i < fused.length; i++) assertClose(fused[i]!, composed[i]!, TOL, `${what}: gradient to the loss's weights`);
 }
 
 /** Uneven classes: 0..k−1 cycling, then a tail of class 0. */
@@ -84,18 +91,18 @@ describe('fused metric losses equal the composed ops on native', { skip }, () =>
     ['NT-Xent (τ 0.5)', () => new NTXentLoss({ temperature: 0.5 })],
   ];
   for (const [name, make] of pairLosses) {
-    it(`${name}: every tuple, odd shapes and uneven classes`, () => {
-      compare(make, 37, 13, unevenLabels(37, 7), name);
-      compare(make, 5, 3, Int32Array.from([0, 1, 0, 2, 1]), `${name} (5 × 3)`, undefined, 9);
+    it(`${name}: every tuple, odd shapes and uneven classes`, async () => {
+      await compare(make, 37, 13, unevenLabels(37, 7), name);
+      await compare(make, 5, 3, Int32Array.from([0, 1, 0, 2, 1]), `${name} (5 × 3)`, undefined, 9);
     });
-    it(`${name}: miner tuples (pairs and triplets)`, () => {
+    it(`${name}: miner tuples (pairs and triplets)`, async () => {
       const labels = unevenLabels(29, 5);
       const pairMiner = new PairMarginMiner({ posMargin: 0.6, negMargin: 1.2 });
       const tripletMiner = new TripletMarginMiner({ margin: 0.3 });
       const msMiner = new MultiSimilarityMiner();
-      compare(make, 29, 11, labels, `${name} with PairMarginMiner`, (e) => pairMiner.mine(e, labels));
-      compare(make, 29, 11, labels, `${name} with TripletMarginMiner`, (e) => tripletMiner.mine(e, labels));
-      compare(make, 29, 11, labels, `${name} with MultiSimilarityMiner`, (e) => msMiner.mine(e, labels));
+      await compare(make, 29, 11, labels, `${name} with PairMarginMiner`, (e) => pairMiner.mine(e, labels));
+      await compare(make, 29, 11, labels, `${name} with TripletMarginMiner`, (e) => tripletMiner.mine(e, labels));
+      await compare(make, 29, 11, labels, `${name} with MultiSimilarityMiner`, (e) => msMiner.mine(e, labels));
     });
     it(`${name}: repeated rows, one class only, and all classes distinct`, () => {
       const n = 12;
@@ -122,14 +129,14 @@ describe('fused metric losses equal the composed ops on native', { skip }, () =>
     });
   }
 
-  it('Proxy Anchor: loss and gradients to embeddings and proxies, classes missing from the batch', () => {
-    compare(() => new ProxyAnchorLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 6), 'proxy anchor');
-    compare(() => new ProxyAnchorLoss(4, 5, { seed: 3, margin: 0.2, alpha: 8 }), 7, 5, Int32Array.from([0, 0, 1, 1, 1, 3, 3]), 'proxy anchor (δ 0.2, α 8)');
+  it('Proxy Anchor: loss and gradients to embeddings and proxies, classes missing from the batch', async () => {
+    await compare(() => new ProxyAnchorLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 6), 'proxy anchor');
+    await compare(() => new ProxyAnchorLoss(4, 5, { seed: 3, margin: 0.2, alpha: 8 }), 7, 5, Int32Array.from([0, 0, 1, 1, 1, 3, 3]), 'proxy anchor (δ 0.2, α 8)');
   });
 
-  it('ArcFace: loss and gradients to embeddings and [D, C] weights, targets past π − m', () => {
-    compare(() => new ArcFaceLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 9), 'arcface');
-    compare(() => new ArcFaceLoss(5, 4, { seed: 4, margin: 60, scale: 16 }), 11, 4, Int32Array.from({ length: 11 }, (_, i) => (i * 3) % 5), 'arcface (m 60°, s 16)');
+  it('ArcFace: loss and gradients to embeddings and [D, C] weights, targets past π − m', async () => {
+    await compare(() => new ArcFaceLoss(9, 13, { seed: 2 }), 31, 13, unevenLabels(31, 9), 'arcface');
+    await compare(() => new ArcFaceLoss(5, 4, { seed: 4, margin: 60, scale: 16 }), 11, 4, Int32Array.from({ length: 11 }, (_, i) => (i * 3) % 5), 'arcface (m 60°, s 16)');
     // Embeddings opposite their class weight put θ_y near π, where the target logit takes its linear branch.
     const loss = new ArcFaceLoss(3, 2, { seed: 1 });
     try {
@@ -144,14 +151,14 @@ describe('fused metric losses equal the composed ops on native', { skip }, () =>
     }
   });
 
-  it('configurations outside the kernel fall back to the composed ops (same numbers)', () => {
-    compare(() => new ContrastiveLoss({ distance: new LpDistance({ power: 2 }) }), 17, 5, unevenLabels(17, 4), 'contrastive on squared distances');
-    compare(() => new ContrastiveLoss({ reducer: new MeanReducer() }), 17, 5, unevenLabels(17, 4), 'contrastive with a mean reducer');
-    compare(() => new SignalToNoiseRatioContrastiveLoss(), 17, 5, unevenLabels(17, 4), 'SNR contrastive');
-    compare(() => new TripletMarginLoss({ swap: true }), 17, 5, unevenLabels(17, 4), 'triplet with swap');
+  it('configurations outside the kernel fall back to the composed ops (same numbers)', async () => {
+    await compare(() => new ContrastiveLoss({ distance: new LpDistance({ power: 2 }) }), 17, 5, unevenLabels(17, 4), 'contrastive on squared distances');
+    await compare(() => new ContrastiveLoss({ reducer: new MeanReducer() }), 17, 5, unevenLabels(17, 4), 'contrastive with a mean reducer');
+    await compare(() => new SignalToNoiseRatioContrastiveLoss(), 17, 5, unevenLabels(17, 4), 'SNR contrastive');
+    await compare(() => new TripletMarginLoss({ swap: true }), 17, 5, unevenLabels(17, 4), 'triplet with swap');
     const labels = unevenLabels(17, 4);
     const miner = new TripletMarginMiner({ margin: 0.3 });
-    compare(() => new ProxyAnchorLoss(4, 5, { seed: 1 }), 17, 5, labels, 'proxy anchor with miner weights', (e) => miner.mine(e, labels));
+    await compare(() => new ProxyAnchorLoss(4, 5, { seed: 1 }), 17, 5, labels, 'proxy anchor with miner weights', (e) => miner.mine(e, labels));
   });
 
   it('a training loop of each loss keeps the tensor count flat', () => {
@@ -162,7 +169,7 @@ describe('fused metric losses equal the composed ops on native', { skip }, () =>
       const loss = make();
       const emb = tf.variable(tf.tensor2d(randomValues(n * d, 7), [n, d]));
       const optimizer = tf.train.adam(1e-2);
-      const step = () => tf.dispose(optimizer.minimize(() => loss.compute(emb, labels), true, [emb, ...loss.trainableWeights]));
+      const step = () => tf.dispose(optimizer.minimize(() => loss.compute(emb, labels), true, [emb, ...loss.trainableWeights]) as tf.Tensor);
       for (let i = 0; i < 3; i++) step();
       const before = tf.memory().numTensors;
       for (let i = 0; i < 30; i++) step();
