@@ -88,6 +88,107 @@ async function invert() {
   }
 }
 
+// In-domain inversion: the style generator, its domain-guided encoder and the perceptual classifier.
+let styleG;
+let encoder;
+let perceptual;
+let idCard;
+let boundaries;
+let idCodes;
+const edits = { thickness: 0, slant: 0 };
+
+function paint(id, px, size) {
+  const img = new ImageData(size, size);
+  for (let i = 0; i < size * size; i++) {
+    const g = Math.round(Math.min(1, Math.max(0, px[i])) * 255);
+    img.data.set([g, g, g, 255], 4 * i);
+  }
+  const off = new OffscreenCanvas(size, size);
+  off.getContext('2d').putImageData(img, 0, 0);
+  const canvas = $(id);
+  const ctx = canvas.getContext('2d');
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  canvas.dataset.sum = px.reduce((a, b) => a + b, 0).toFixed(4);
+}
+
+/** G(codes) of the style generator as [0, 1] pixels. */
+function synthesize01(codes) {
+  return ek.tf.tidy(() => styleG.synthesize(codes).add(1).div(2).clipByValue(0, 1).dataSync());
+}
+
+function renderEdit() {
+  if (!idCodes) return;
+  const { tf } = ek;
+  const px = tf.tidy(() => {
+    let codes = idCodes;
+    for (const [name, alpha] of Object.entries(edits)) {
+      if (alpha !== 0) codes = tf.reshape(ek.manipulate(codes, boundaries[name], { alphas: [alpha] }), codes.shape);
+    }
+    return styleG.synthesize(codes).add(1).div(2).clipByValue(0, 1).dataSync();
+  });
+  paint('id-edited', px, 32);
+}
+
+function editSliders() {
+  $('edits').innerHTML = Object.keys(edits)
+    .map((name) => `<div><label>${name} (boundary accuracy ${(100 * idCard.boundaries[name].accuracy).toFixed(0)}%) <input type="range" min="-3" max="3" step="0.25" value="${edits[name]}" id="edit-${name}" data-name="${name}"></label></div>`)
+    .join('');
+  for (const el of $('edits').querySelectorAll('input')) {
+    el.addEventListener('input', () => {
+      edits[el.dataset.name] = Number(el.value);
+      guarded(renderEdit);
+    });
+  }
+}
+
+/** The drawing at the digits' scale (28×28 in a 32×32 frame, as MNIST is padded for the style generator), in [0, 1]. */
+function drawing32() {
+  const small = drawing.image(28);
+  if (!small) throw new Error('The drawing canvas is empty: draw a digit to invert.');
+  const out = new Float32Array(32 * 32);
+  for (let r = 0; r < 28; r++) out.set(small.subarray(r * 28, r * 28 + 28), (r + 2) * 32 + 2);
+  return out;
+}
+
+async function invertInDomain() {
+  const { tf } = ek;
+  const target = drawing32();
+  paint('id-target', target, 32);
+  $('invert-id').disabled = true;
+  $('progress-id').value = 0;
+  say('Inverting in-domain…');
+  await tf.nextFrame();
+  const x = tf.tidy(() => tf.tensor4d(target, [1, 32, 32, 1]).mul(2).sub(1));
+  const mse = (px) => px.reduce((a, v, i) => a + (2 * v - 1 - (2 * target[i] - 1)) ** 2, 0) / px.length;
+  try {
+    const encoded = tf.tidy(() => encoder.encode(x));
+    const encodedPx = synthesize01(encoded);
+    encoded.dispose();
+    paint('id-encoded', encodedPx, 32);
+    await tf.nextFrame();
+    const inv = idCard.config.inversion;
+    const result = ek.invert(styleG, x, { encoder, perceptual, iterations: inv.iterations, learningRate: inv.learningRate, lambdaFeat: inv.lambdaFeat, lambdaDomain: inv.lambdaDomain });
+    idCodes?.dispose();
+    idCodes = result.codes;
+    tf.dispose([result.latents, result.reconstructions]);
+    const invertedPx = synthesize01(idCodes);
+    paint('id-inverted', invertedPx, 32);
+    edits.thickness = 0;
+    edits.slant = 0;
+    editSliders();
+    renderEdit();
+    $('progress-id').value = 1;
+    $('inversion-id').innerHTML = `reconstruction error (MSE in [−1, 1]): encoder <b id="mse-encoder">${mse(encodedPx).toFixed(4)}</b>, after ${inv.iterations} steps of in-domain optimisation <b id="mse-id">${mse(invertedPx).toFixed(4)}</b> (${result.secondsPerImage.toFixed(1)} s); held-out digits at build time: ${idCard.heldOut.encoderMse.toFixed(4)} and ${idCard.heldOut.inDomainMse.toFixed(4)}.`;
+    say('');
+  } finally {
+    x.dispose();
+    $('invert-id').disabled = false;
+  }
+}
+
+$('invert-id').addEventListener('click', () => guarded(invertInDomain));
+
 $('random').addEventListener('click', () => {
   z = Array.from({ length: card.config.latentDim }, () => rng.normal());
   refreshSliders();
@@ -103,6 +204,7 @@ $('invert').addEventListener('click', () => guarded(invert));
 
 header('gan.html');
 $('invert').disabled = true;
+$('invert-id').disabled = true;
 guarded(async () => {
   await startEngine();
   card = await (await fetch('models/mnist-dcgan/training.json')).json();
@@ -113,4 +215,12 @@ guarded(async () => {
   render();
   $('info').textContent = `latent ${card.config.latentDim}-d, ${card.config.steps} training steps, ${card.directions.length} discovered directions`;
   $('invert').disabled = false;
+  const base = new URL('models/mnist-idinvert/', location.href).href;
+  idCard = await (await fetch(`${base}training.json`)).json();
+  styleG = await ek.loadStyleGenerator(`${base}generator/`, 'generator');
+  encoder = await ek.loadEncoder(`${base}encoder/`, 'encoder');
+  perceptual = new ek.PerceptualFeatures({ model: await ek.loadModel(`${base}classifier/model.json`) });
+  boundaries = Object.fromEntries(Object.entries(idCard.boundaries).map(([name, b]) => [name, ek.layerwiseBoundary(Float32Array.from(b.normal), styleG.numLayers)]));
+  editSliders();
+  $('invert-id').disabled = false;
 });

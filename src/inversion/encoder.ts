@@ -24,7 +24,7 @@ import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { platformFiles } from '../platform.js';
 import { dcganDiscriminator } from '../nn/gan-nets.js';
-import { loadModel, loadOptimizerState, loadWeightsInto, saveModel, saveOptimizerState } from '../nn/io.js';
+import { isUrl, loadModel, loadOptimizerState, loadWeightsInto, modelLocation, readSideFile, saveModel, saveOptimizerState } from '../nn/io.js';
 import { EqualizedDense, type StyleGenerator } from '../nn/style-gan.js';
 import { r1Penalty } from '../gan/penalties.js';
 import type { GanProgress } from '../gan/train.js';
@@ -153,14 +153,20 @@ export async function saveEncoder(encoder: StyleEncoder, dir: string): Promise<v
   files.writeFileAtomic(files.join(dir, ENCODER_META_FILE), JSON.stringify(encoder.meta, null, 1));
 }
 
-/** Loads an encoder saved by {@link saveEncoder} (`inversion train-encoder` writes one in `--out/encoder`). */
+/**
+ * Loads an encoder saved by {@link saveEncoder} (`inversion train-encoder` writes one in `--out/encoder`):
+ * from its folder (or the folder above it), or from the folder's URL (`http://…/encoder/`, by fetch).
+ */
 export async function loadEncoder(dir: string, argument = 'encoder'): Promise<StyleEncoder> {
-  const files = platformFiles('loading an encoder from a folder');
-  const nested = files.join(dir, 'encoder');
-  const where = files.exists(files.join(nested, ENCODER_META_FILE)) ? nested : dir;
-  if (!files.exists(files.join(where, ENCODER_META_FILE))) throw new EccvkitInputError(argument, dir, `a folder holding an encoder (model.json and ${ENCODER_META_FILE}), as \`eccvkit inversion train-encoder --out\` writes`);
-  const meta = JSON.parse(files.readText(files.join(where, ENCODER_META_FILE))) as EncoderMeta;
-  return new StyleEncoder(await loadModel(where), meta);
+  const expected = `a folder holding an encoder (model.json and ${ENCODER_META_FILE}), as \`eccvkit inversion train-encoder --out\` writes`;
+  let where = dir;
+  if (!isUrl(dir)) {
+    const files = platformFiles('loading an encoder from a folder');
+    const nested = files.join(dir, 'encoder');
+    where = files.exists(files.join(nested, ENCODER_META_FILE)) ? nested : dir;
+  }
+  const meta = JSON.parse(await readSideFile(where, ENCODER_META_FILE, argument, expected)) as EncoderMeta;
+  return new StyleEncoder(await loadModel(modelLocation(where)), meta);
 }
 
 /**

@@ -85,12 +85,45 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
 
 /** Saves a LayersModel's topology and weights to the folder `dir`, or through a tfjs IO handler (a browser's `tf.io.browserDownloads()`, `'indexeddb://name'`). */
 export async function saveModel(model: tf.LayersModel, dir: string | tf.io.IOHandler): Promise<void> {
-  await model.save(typeof dir === 'string' && !dir.includes('://') ? fileSaveHandler(dir) : dir);
+  await model.save(typeof dir === 'string' && !isUrl(dir) ? fileSaveHandler(dir) : dir);
+}
+
+/** True for a URL (`http://…`, `indexeddb://…`), which the loaders read through tfjs and fetch rather than the platform's files. */
+export function isUrl(location: string): boolean {
+  return location.includes('://');
+}
+
+/**
+ * A saved folder's side file (a generator's `style.json`, an encoder's `encoder.json`): read from the
+ * folder, or fetched beside `model.json` when `location` is a URL of the folder (`http://…/generator/`).
+ * Throws an {@link EccvkitInputError} naming `argument` when it is missing.
+ */
+export async function readSideFile(location: string, name: string, argument: string, expected: string): Promise<string> {
+  if (isUrl(location)) {
+    const url = new URL(name, location.endsWith('/') ? location : `${location}/`).href;
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (err) {
+      throw new EccvkitInputError(argument, location, `${expected} (fetching ${url} failed: ${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (!response.ok) throw new EccvkitInputError(argument, location, `${expected} (${url}: HTTP ${response.status})`);
+    return response.text();
+  }
+  const files = platformFiles(`reading ${name} from a folder`);
+  const file = files.join(location, name);
+  if (!files.exists(file)) throw new EccvkitInputError(argument, location, expected);
+  return files.readText(file);
+}
+
+/** `model.json` of a saved folder, or of the folder a URL names. */
+export function modelLocation(location: string): string {
+  return isUrl(location) ? new URL('model.json', location.endsWith('/') ? location : `${location}/`).href : location;
 }
 
 /** Loads a LayersModel saved with {@link saveModel}: from a folder, or through a tfjs IO handler or URL (`'indexeddb://name'`, `http://…/model.json`). */
 export async function loadModel(dir: string | tf.io.IOHandler): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(typeof dir === 'string' && !dir.includes('://') ? fileLoadHandler(dir) : dir);
+  return tf.loadLayersModel(typeof dir === 'string' && !isUrl(dir) ? fileLoadHandler(dir) : dir);
 }
 
 /** Sets `model`'s weights to those of the model saved in `dir` (a folder, URL or IO handler; same architecture), freeing the loaded copy. */

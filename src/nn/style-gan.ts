@@ -30,7 +30,7 @@
 import { createRng, tf } from '../engine/core.js';
 import { check, EccvkitInputError } from '../errors.js';
 import { platformFiles } from '../platform.js';
-import { loadModel, saveModel } from './io.js';
+import { isUrl, loadModel, modelLocation, readSideFile, saveModel } from './io.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 const single = (inputs: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(inputs) ? inputs[0]! : inputs);
@@ -587,15 +587,18 @@ export function isStyleGeneratorDir(dir: string): boolean {
   return files.exists(files.join(dir, STYLE_CONFIG_FILE)) && files.exists(files.join(dir, 'model.json'));
 }
 
-/** Loads a style generator saved by {@link saveStyleGenerator}: rebuilt from `style.json`, weights from the model. */
+/**
+ * Loads a style generator saved by {@link saveStyleGenerator}: rebuilt from `style.json`, weights from the
+ * model. `dir`: the folder, or its URL (`http://…/generator/`, as a page loads one: both files by fetch).
+ */
 export async function loadStyleGenerator(dir: string, argument = 'dir'): Promise<StyleGenerator> {
-  const files = platformFiles('loading a style generator from a folder');
-  if (!isStyleGeneratorDir(dir)) throw new EccvkitInputError(argument, dir, `a folder holding a style generator (model.json and ${STYLE_CONFIG_FILE}, as \`gan train --arch style\` writes in generator/)`);
-  const config = JSON.parse(files.readText(files.join(dir, STYLE_CONFIG_FILE))) as StyleGeneratorConfig;
+  const expected = `a folder holding a style generator (model.json and ${STYLE_CONFIG_FILE}, as \`gan train --arch style\` writes in generator/)`;
+  if (!isUrl(dir) && !isStyleGeneratorDir(dir)) throw new EccvkitInputError(argument, dir, expected);
+  const config = JSON.parse(await readSideFile(dir, STYLE_CONFIG_FILE, argument, expected)) as StyleGeneratorConfig;
   if (config.kind !== 'style-generator') throw new EccvkitInputError(argument, `${dir} (${STYLE_CONFIG_FILE} of kind ${JSON.stringify(config.kind)})`, "a style generator's config");
   const { kind: _kind, numLayers: _layers, ...options } = config;
   const generator = new StyleGenerator(options);
-  const loaded = await loadModel(dir);
+  const loaded = await loadModel(modelLocation(dir));
   try {
     if (loaded.weights.length !== generator.generator.weights.length) throw new EccvkitInputError(argument, `${dir} (${loaded.weights.length} weights)`, `a model of the architecture in ${STYLE_CONFIG_FILE} (${generator.generator.weights.length} weights)`);
     generator.generator.setWeights(loaded.getWeights());

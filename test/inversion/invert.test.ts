@@ -8,7 +8,9 @@ import { EncoderTrainer, StyleEncoder, generatorFingerprint, loadEncoder, saveEn
 import { diffuse, inversionLossTerms, invert } from '../../src/inversion/invert.js';
 import { PerceptualFeatures } from '../../src/inversion/perceptual.js';
 import { smallConvNet } from '../../src/nn/small-convnet.js';
-import { styleGenerator, type StyleGenerator } from '../../src/nn/style-gan.js';
+import { loadStyleGenerator, saveStyleGenerator, styleGenerator, type StyleGenerator } from '../../src/nn/style-gan.js';
+import { serveFolder } from '../../src/node/static-server.js';
+import { EccvkitInputError } from '../../src/errors.js';
 import { assertClose, throwsInput, valuesOf } from '../helpers.js';
 
 const tiny = { imageSize: 8, wDim: 8, width: 4, maxChannels: 8, mappingLayers: 1 };
@@ -250,8 +252,26 @@ describe('encoder training', () => {
       loaded.checkGenerator(G);
       const x = tf.slice(real, [0, 0, 0, 0], [2, -1, -1, -1]) as tf.Tensor4D;
       assertClose(valuesOf(() => loaded.encode(x)), valuesOf(() => a.E.encode(x)), 0, 'loaded encoder');
-      tf.dispose(x);
       loaded.dispose();
+      // A page loads both from URLs of their folders (side files by fetch, weights through tfjs's http handler).
+      await saveStyleGenerator(G, path.join(dir, 'generator'));
+      const { server, url } = await serveFolder(dir);
+      try {
+        const byUrl = await loadEncoder(`${url}saved/`);
+        assert.deepEqual(byUrl.meta, a.E.meta);
+        assertClose(valuesOf(() => byUrl.encode(x)), valuesOf(() => a.E.encode(x)), 0, 'encoder loaded by URL');
+        byUrl.dispose();
+        const gByUrl = await loadStyleGenerator(`${url}generator`);
+        const z = tf.randomNormal([2, G.latentDim], 0, 1, 'float32', 9) as tf.Tensor2D;
+        assertClose(valuesOf(() => gByUrl.generate(z)), valuesOf(() => G.generate(z)), 0, 'generator loaded by URL');
+        tf.dispose(z);
+        gByUrl.dispose();
+        await assert.rejects(loadEncoder(`${url}missing/`), (err: unknown) => err instanceof EccvkitInputError && /encoder.*missing.*HTTP 404/s.test(err.message));
+        await assert.rejects(loadStyleGenerator(`${url}saved/`, 'generator'), (err: unknown) => err instanceof EccvkitInputError && /generator.*style\.json: HTTP 404/s.test(err.message));
+      } finally {
+        server.close();
+      }
+      tf.dispose(x);
     } finally {
       for (const m of [a, b]) {
         m.trainer.dispose();

@@ -200,6 +200,37 @@ describe('playground in Chromium', () => {
     await page.close();
   });
 
+  it('GAN, in-domain: a drawn digit goes through the shipped encoder, then domain-regularised optimisation lowers its error; the edit sliders change the inverted image; an empty drawing says so', async (t) => {
+    if (skipWithout(t)) return;
+    const page = await open('gan.html?backend=wasm');
+    await page.waitForSelector('#invert-id:not([disabled])', { timeout: 120_000 });
+    await page.click('#invert-id');
+    await waitMessage(page, /drawing canvas is empty/);
+    const box = (await page.locator('#draw').boundingBox())!;
+    // A 7: a bar across the top and a stroke down to the lower left.
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.75, box.y + box.height * 0.2, { steps: 8 });
+    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.85, { steps: 12 });
+    await page.mouse.up();
+    await page.click('#invert-id');
+    await page.waitForSelector('#mse-id', { timeout: 180_000 });
+    const encoderMse = Number(await page.textContent('#mse-encoder'));
+    const inDomainMse = Number(await page.textContent('#mse-id'));
+    assert.ok(Number.isFinite(encoderMse) && inDomainMse < encoderMse, `in-domain MSE ${inDomainMse}, encoder's ${encoderMse}`);
+    const before = await page.getAttribute('#id-edited', 'data-sum');
+    assert.equal(before, await page.getAttribute('#id-inverted', 'data-sum'), 'with the sliders at 0 the edit is the inversion');
+    await page.fill('#edit-thickness', '2');
+    await page.dispatchEvent('#edit-thickness', 'input');
+    const thicker = await page.getAttribute('#id-edited', 'data-sum');
+    assert.notEqual(thicker, before, 'the thickness slider changed the edited image');
+    await page.fill('#edit-slant', '-2');
+    await page.dispatchEvent('#edit-slant', 'input');
+    assert.notEqual(await page.getAttribute('#id-edited', 'data-sum'), thicker, 'the slant slider changed it again');
+    await page.screenshot({ path: path.join(artifacts, 'playground-gan-in-domain.png'), fullPage: true });
+    await page.close();
+  });
+
   it("metric learning: dropped .npy embeddings and labels give Node's P@1, R-precision and MAP@R to 1e-6; a wrong file or shape says what it expected", async (t) => {
     if (skipWithout(t)) return;
     await initEngine();
