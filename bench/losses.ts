@@ -3,12 +3,14 @@
  * the library's defaults (triplet with its TripletMarginMiner), on the native
  * and the wasm backends and against the same formulas in PyTorch
  * (bench/torch_losses.py, Debian's python3-torch, same threads). Targets:
- * native ≤ 1.0× PyTorch and never slower than wasm.
+ * native ≤ 1.0× PyTorch and never slower than wasm. On native the losses run
+ * fused (src/metric/fused.ts); `--composed` adds a native row with the fused
+ * kernel turned off, the composed tfjs ops the other backends run.
  *
- * Options: --steps N (default 10), --backends native,wasm, --json.
+ * Options: --steps N (default 10), --backends native,wasm, --composed, --json.
  */
 import { createRng, initEngine, nativeThreads, tf, type BackendName } from '../src/engine/index.js';
-import { makeLoss, makeMiner, type LossName } from '../src/metric/index.js';
+import { makeLoss, makeMiner, useFusedLosses, type LossName } from '../src/metric/index.js';
 import { arg, median, runPythonPeer } from './util.js';
 
 const N = 128;
@@ -63,6 +65,11 @@ export async function main(argv: string[]): Promise<void> {
       console.log(`  ${b}: not run (${err instanceof Error ? err.message : String(err)})`);
     }
   }
+  if (argv.includes('--composed') && rows.native !== undefined) {
+    const before = useFusedLosses(false);
+    rows['native composed'] = await timeLosses('native', steps);
+    useFusedLosses(before);
+  }
   const threads = nativeThreads();
   const peer = runPythonPeer<Record<string, number>>('torch_losses.py', [String(threads), String(steps)], 'PyTorch', 'python3-torch');
   const torch = typeof peer === 'string' ? undefined : peer;
@@ -79,6 +86,8 @@ export async function main(argv: string[]): Promise<void> {
     const parts = [`  ${loss.padEnd(17)}`];
     if (nat !== undefined) parts.push(`native ${nat.toFixed(1).padStart(7)} ms`);
     if (wasm !== undefined) parts.push(`wasm ${wasm.toFixed(1).padStart(7)} ms${nat !== undefined ? ` (native ${nat <= wasm ? 'faster' : 'SLOWER'})` : ''}`);
+    const composed = rows['native composed']?.[loss];
+    if (composed !== undefined) parts.push(`native composed ${composed.toFixed(1).padStart(6)} ms`);
     if (pt !== undefined) parts.push(`PyTorch ${pt.toFixed(1).padStart(6)} ms${nat !== undefined ? `: ${(nat / pt).toFixed(2)}× (target ≤ 1.0×: ${nat <= pt ? 'met' : 'NOT met'})` : ''}`);
     console.log(parts.join('   '));
   }

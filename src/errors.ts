@@ -52,3 +52,6 @@ export function describeValue(value: unknown): string {
 export function check(condition: unknown, argument: string, value: unknown, expected: string): asserts condition {
   if (!condition) throw new EccvkitInputError(argument, value, expected);
 }
+
+/** What a tensor that must be finite was expected to hold, for {@link EccvkitInputError}s on NaN or ±Infinity. */
+export const NOT_FINITE = 'finite values (found NaN or ±Infinity)';

@@ -7,3 +7,6 @@
 
 /** A metric loss and its gradients in one call (src/metric/fused.ts; native/eccvkit_native.cc, metricLoss). */
 export const METRIC_LOSS_KERNEL = 'EccvkitMetricLoss';
+
+/** A miner's distance (or similarity) matrix of normalised rows in one call (src/metric/fused.ts; the addon's distanceMatrix). */
+export const DISTANCE_MATRIX_KERNEL = 'EccvkitDistanceMatrix';

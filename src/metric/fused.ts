@@ -14,7 +14,8 @@
  * give the same numbers to float rounding (test/metric/fused.test.ts).
  */
 import { tf } from '../engine/core.js';
-import { METRIC_LOSS_KERNEL } from '../engine/kernel-names.js';
+import { DISTANCE_MATRIX_KERNEL, METRIC_LOSS_KERNEL } from '../engine/kernel-names.js';
+import { CosineSimilarity, LpDistance, type Distance } from './distances.js';
 
 /** The kinds the kernel computes; the numbers are the addon's (native/eccvkit_native.cc, metricLoss). */
 export const FUSED_LOSS_KINDS = { contrastive: 0, triplet: 1, multi_similarity: 2, ntxent: 3, proxy_anchor: 4, arcface: 5 } as const;
@@ -24,9 +25,12 @@ export interface FusedLossSpec {
   kind: keyof typeof FUSED_LOSS_KINDS;
   /** The loss's constants, in the order the kernel documents (at most 3). */
   constants: number[];
-  /** Index lists back to back (pairs: a1, p, a2, n; triplets: a, p, n), or the labels for weight losses. */
-  indices: Int32Array;
-  /** Lengths of the first two lists (pairs: positives, negatives; triplets: triplets, 0). */
+  /**
+   * The index lists (pairs: a1, p, a2, n; triplets: a, p, n), or [labels]: for weight losses, and for pair
+   * losses over every pair of the batch (lengths −1, −1; the kernel forms the pairs).
+   */
+  lists: Int32Array[];
+  /** Lengths of the first and the last list (pairs: positives, negatives; triplets: triplets, 0), or −1, −1. */
   lengths: [number, number];
   /** A weight loss's matrix, and whether it is stored [D, C] (ArcFace) rather than [C, D] (proxies). */
   weights?: { variable: tf.Variable; layout: 'CD' | 'DC' };
@@ -56,7 +60,7 @@ export function fusedMetricLoss(spec: FusedLossSpec, embeddings: tf.Tensor2D): t
   const w = spec.weights;
   const classes = w === undefined ? n : w.layout === 'CD' ? w.variable.shape[0]! : w.variable.shape[1]!;
   const params = [FUSED_LOSS_KINDS[spec.kind], n, d, classes, w?.layout === 'DC' ? 1 : 0, spec.lengths[0], spec.lengths[1], ...spec.constants];
-  const attrs = { params, indices: spec.indices } as unknown as tf.NamedAttrMap;
+  const attrs = { params, lists: spec.lists } as unknown as tf.NamedAttrMap;
   // The fused kernel computes the gradients with the loss; the backward pass only scales them by dy.
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]) => saved.map((g) => tf.mul(dy, g));
   if (w === undefined) {
@@ -75,4 +79,20 @@ export function fusedMetricLoss(spec: FusedLossSpec, embeddings: tf.Tensor2D): t
     return { value: loss, gradFunc: backward };
   }) as Parameters<typeof tf.customGrad>[0]);
   return run(embeddings, w.variable) as tf.Scalar;
+}
+
+/**
+ * A miner's distance matrix values in one kernel, where the backend has it and `distance` is one the kernel
+ * computes (normalised `LpDistance` with p 2 and power 1, or normalised `CosineSimilarity`); else undefined.
+ * The kernel refuses NaN or ±Infinity with the same message as `checkEmbeddings`.
+ */
+export function fusedDistanceValues(distance: Distance, x: tf.Tensor2D): Float32Array | undefined {
+  if (!enabled || tf.getKernel(DISTANCE_MATRIX_KERNEL, tf.getBackend()) === undefined || !distance.normalizeEmbeddings) return undefined;
+  const proto = Object.getPrototypeOf(distance);
+  const kind = proto === LpDistance.prototype && (distance as LpDistance).p === 2 && (distance as LpDistance).power === 1 ? 0 : proto === CosineSimilarity.prototype ? 1 : -1;
+  if (kind < 0) return undefined;
+  const m = tf.engine().runKernel(DISTANCE_MATRIX_KERNEL, { x }, { kind } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const values = m.dataSync() as Float32Array;
+  m.dispose();
+  return values;
 }

@@ -1,6 +1,6 @@
 /** Validation of embeddings and labels at the metric module's public boundary. */
 import { tf } from '../engine/core.js';
-import { EccvkitInputError, check } from '../errors.js';
+import { EccvkitInputError, NOT_FINITE, check } from '../errors.js';
 
 /** Labels as a tfjs tensor or any array-like of integers. */
 export type LabelsInput = tf.Tensor | ArrayLike<number>;
@@ -10,11 +10,20 @@ export type LabelsInput = tf.Tensor | ArrayLike<number>;
  * every value finite. Reads one boolean back from the backend.
  */
 export function checkEmbeddings(x: unknown, argument = 'embeddings'): asserts x is tf.Tensor2D {
+  checkEmbeddingShape(x, argument);
+  checkFinite(x, argument);
+}
+
+/** {@link checkEmbeddings} without the finiteness test (for a consumer that makes it itself, as the fused losses' kernel does). */
+export function checkEmbeddingShape(x: unknown, argument = 'embeddings'): asserts x is tf.Tensor2D {
   check(x instanceof tf.Tensor, argument, x, 'a 2-D tf.Tensor [N, D]');
   check(x.rank === 2 && (x.shape[0] as number) > 0 && (x.shape[1] as number) > 0, argument, x, 'a 2-D tensor [N, D] with N ≥ 1 and D ≥ 1');
   check(x.dtype === 'float32', argument, x, 'a float32 tensor');
+}
+
+function checkFinite(x: tf.Tensor2D, argument: string): void {
   const finite = tf.tidy(() => tf.all(tf.isFinite(x)).dataSync()[0]);
-  if (!finite) throw new EccvkitInputError(argument, x, 'finite values (found NaN or ±Infinity)');
+  if (!finite) throw new EccvkitInputError(argument, x, NOT_FINITE);
 }
 
 /**

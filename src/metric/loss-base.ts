@@ -6,7 +6,7 @@
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance } from './distances.js';
-import { checkEmbeddings, toLabelArray, type LabelsInput } from './inputs.js';
+import { checkEmbeddings, checkEmbeddingShape, toLabelArray, type LabelsInput } from './inputs.js';
 import { Reducer, reduceTerms, type LossTerms, type ReducerSpec } from './reducers.js';
 import { fusedLossesAvailable, fusedMetricLoss, type FusedLossSpec } from './fused.js';
 import { checkIndicesTuple, type IndicesTuple } from './tuples.js';
@@ -51,14 +51,16 @@ export abstract class MetricLoss {
    * @param indicesTuple a miner's pairs `[a1, p, a2, n]` or triplets `[a, p, n]`; default every valid tuple in the batch
    */
   compute(embeddings: tf.Tensor2D, labels: LabelsInput, indicesTuple?: IndicesTuple): tf.Scalar {
-    checkEmbeddings(embeddings);
+    checkEmbeddingShape(embeddings);
     const n = embeddings.shape[0];
     const ls = toLabelArray(labels, n);
     const tuple = indicesTuple === undefined ? undefined : checkIndicesTuple(indicesTuple, n);
     if (fusedLossesAvailable()) {
+      // The fused kernel checks finiteness itself (with the same message), saving a read-back per step.
       const spec = this.fusedSpec(embeddings, ls, tuple);
       if (spec !== undefined) return tf.tidy(() => fusedMetricLoss(spec, embeddings));
     }
+    checkEmbeddings(embeddings);
     return tf.tidy(() => {
       const terms = this.terms(embeddings, ls, tuple);
       let total = reduceTerms(terms, this.reducer, n);
@@ -134,17 +136,6 @@ export function isDefaultCosine(d: Distance): boolean {
 /** True when `reducer` is exactly an instance of `kind` (not a per-term map, not a subclass). */
 export function isReducer(reducer: ReducerSpec, kind: abstract new (...args: never[]) => Reducer): boolean {
   return reducer instanceof Reducer && Object.getPrototypeOf(reducer) === kind.prototype;
-}
-
-/** Pair or triplet index lists back to back, for the fused kernel. */
-export function concatIndices(...lists: ArrayLike<number>[]): Int32Array {
-  const out = new Int32Array(lists.reduce((a, l) => a + l.length, 0));
-  let at = 0;
-  for (const l of lists) {
-    out.set(l, at);
-    at += l.length;
-  }
-  return out;
 }
 
 /** The zero-loss terms of a batch without any valid tuple. */

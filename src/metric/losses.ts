@@ -7,7 +7,7 @@
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
 import { CosineSimilarity, Distance, LpDistance, SNRDistance } from './distances.js';
-import { concatIndices, detach, isDefaultCosine, isDefaultLp, isReducer, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
+import { detach, isDefaultCosine, isDefaultLp, isReducer, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
 import type { FusedLossSpec } from './fused.js';
 import { AvgNonZeroReducer, MeanReducer, DivisorReducer, type LossTerms } from './reducers.js';
 import { gatherPairs, maskOf, toPairs, toTriplets, tupleWeights, type IndicesTuple } from './tuples.js';
@@ -47,8 +47,7 @@ export class ContrastiveLoss extends MetricLoss {
   }
   protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (this.constructor !== ContrastiveLoss || !isDefaultLp(this.distance) || !isReducer(this.reducer, AvgNonZeroReducer)) return undefined;
-    const [a1, p, a2, n] = toPairs(tuple, labels);
-    return { kind: 'contrastive', constants: [this.posMargin, this.negMargin], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
+    return pairSpec('contrastive', [this.posMargin, this.negMargin], labels, tuple);
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a1, p, a2, n] = toPairs(tuple, labels);
@@ -58,6 +57,13 @@ export class ContrastiveLoss extends MetricLoss {
     if (a2.length > 0) terms.neg_loss = { losses: tf.relu(this.distance.margin(this.negMargin, gatherPairs(mat, a2, n))), anchors: a2, type: 'neg_pair' };
     return terms;
   }
+}
+
+/** A pair loss's fused spec: the tuple's pairs, or (no tuple) the labels, from which the kernel forms every pair. */
+function pairSpec(kind: FusedLossSpec['kind'], constants: number[], labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec {
+  if (tuple === undefined) return { kind, constants, lists: [labels], lengths: [-1, -1] };
+  const [a1, p, a2, n] = toPairs(tuple, labels);
+  return { kind, constants, lists: [a1, p, a2, n], lengths: [a1.length, a2.length] };
 }
 
 /** Options of {@link SignalToNoiseRatioContrastiveLoss}. */
@@ -117,7 +123,7 @@ export class TripletMarginLoss extends MetricLoss {
   protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (this.swap || this.smoothLoss || !isDefaultLp(this.distance) || !isReducer(this.reducer, AvgNonZeroReducer)) return undefined;
     const [a, p, n] = toTriplets(tuple, labels);
-    return { kind: 'triplet', constants: [this.margin], indices: concatIndices(a, p, n), lengths: [a.length, 0] };
+    return { kind: 'triplet', constants: [this.margin], lists: [a, p, n], lengths: [a.length, 0] };
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a, p, n] = toTriplets(tuple, labels);
@@ -160,8 +166,7 @@ export class MultiSimilarityLoss extends MetricLoss {
   }
   protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (!isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
-    const [a1, p, a2, n] = toPairs(tuple, labels);
-    return { kind: 'multi_similarity', constants: [this.alpha, this.beta, this.base], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
+    return pairSpec('multi_similarity', [this.alpha, this.beta, this.base], labels, tuple);
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const n = labels.length;
@@ -195,8 +200,7 @@ export class NTXentLoss extends MetricLoss {
   }
   protected override fusedSpec(_e: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (this.constructor !== NTXentLoss || !isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
-    const [a1, p, a2, n] = toPairs(tuple, labels);
-    return { kind: 'ntxent', constants: [this.temperature], indices: concatIndices(a1, p, a2, n), lengths: [a1.length, a2.length] };
+    return pairSpec('ntxent', [this.temperature], labels, tuple);
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     const [a1, p, a2, n] = toPairs(tuple, labels);

@@ -101,7 +101,7 @@ export class ProxyAnchorLoss extends WeightLoss {
   protected override fusedSpec(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (tuple !== undefined || !isDefaultCosine(this.distance) || !isReducer(this.reducer, DivisorReducer)) return undefined;
     this.checkClassLabels(labels, embeddings);
-    return { kind: 'proxy_anchor', constants: [this.margin, this.alpha], indices: labels, lengths: [0, 0], weights: { variable: this.weights, layout: 'CD' } };
+    return { kind: 'proxy_anchor', constants: [this.margin, this.alpha], lists: [labels], lengths: [0, 0], weights: { variable: this.weights, layout: 'CD' } };
   }
   protected terms(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): LossTerms {
     this.checkClassLabels(labels, embeddings);
@@ -246,7 +246,7 @@ export class ArcFaceLoss extends MarginSoftmaxLoss {
   protected override fusedSpec(embeddings: tf.Tensor2D, labels: Int32Array, tuple: IndicesTuple | undefined): FusedLossSpec | undefined {
     if (tuple !== undefined || !isDefaultCosine(this.distance) || !isReducer(this.reducer, MeanReducer)) return undefined;
     this.checkClassLabels(labels, embeddings);
-    return { kind: 'arcface', constants: [(this.margin * Math.PI) / 180, this.scale], indices: labels, lengths: [0, 0], weights: { variable: this.weights, layout: 'DC' } };
+    return { kind: 'arcface', constants: [(this.margin * Math.PI) / 180, this.scale], lists: [labels], lengths: [0, 0], weights: { variable: this.weights, layout: 'DC' } };
   }
   protected targetCosine(cos: tf.Tensor): tf.Tensor {
     const m = (this.margin * Math.PI) / 180;

@@ -5,21 +5,22 @@
  * class weights) to 1e-5 relative, on odd shapes, uneven classes, miner
  * tuples, a batch with repeated rows (zero distances), one with no negatives
  * and one with no positives; configurations outside the kernel's fall back to
- * the composed ops. Every loss test in losses.test.ts also runs on native, so
+ * the composed ops; the miners' one-kernel distance matrix gives the composed
+ * matrix and the same tuples. Every loss test in losses.test.ts also runs on native, so
  * the fused kernel meets their hand-computed values there too.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { LpDistance } from '../../src/metric/distances.js';
-import { fusedLossesAvailable, useFusedLosses } from '../../src/metric/fused.js';
+import { CosineSimilarity, LpDistance } from '../../src/metric/distances.js';
+import { fusedDistanceValues, fusedLossesAvailable, useFusedLosses } from '../../src/metric/fused.js';
 import { ContrastiveLoss, MultiSimilarityLoss, NTXentLoss, SignalToNoiseRatioContrastiveLoss, TripletMarginLoss } from '../../src/metric/losses.js';
 import type { MetricLoss } from '../../src/metric/loss-base.js';
 import { MultiSimilarityMiner, PairMarginMiner, TripletMarginMiner } from '../../src/metric/miners.js';
 import { MeanReducer } from '../../src/metric/reducers.js';
 import type { IndicesTuple } from '../../src/metric/tuples.js';
 import { ArcFaceLoss, ProxyAnchorLoss } from '../../src/metric/weight-losses.js';
-import { assertClose, onBackend, randomValues } from '../helpers.js';
+import { assertClose, onBackend, randomValues, throwsInput } from '../helpers.js';
 
 let nativeReason: string | undefined;
 try {
@@ -159,6 +160,61 @@ describe('fused metric losses equal the composed ops on native', { skip }, () =>
     const labels = unevenLabels(17, 4);
     const miner = new TripletMarginMiner({ margin: 0.3 });
     await compare(() => new ProxyAnchorLoss(4, 5, { seed: 1 }), 17, 5, labels, 'proxy anchor with miner weights', (e) => miner.mine(e, labels));
+  });
+
+  it("miners' distance matrix in one kernel equals the composed one, and the miners mine the same tuples", async () => {
+    const n = 23;
+    const d = 9;
+    const emb = randomValues(n * d, 12);
+    const labels = unevenLabels(n, 4);
+    for (const distance of [new LpDistance(), new CosineSimilarity()]) {
+      const fused = await onBackend('native', () => tf.tidy(() => fusedDistanceValues(distance, tf.tensor2d(emb, [n, d]))));
+      const composed = await onBackend('cpu', () => tf.tidy(() => distance.matrix(tf.tensor2d(emb, [n, d])).dataSync() as Float32Array));
+      await initEngine({ backend: 'native' });
+      assert.ok(fused !== undefined, `${distance.name}: the kernel ran`);
+      // Off the diagonal to float rounding. On it the kernel's distance is exactly 0 (from the Gram matrix's own
+      // diagonal) where the composed ‖q‖² + ‖r‖² − 2q·r leaves rounding noise of 1e-7, which the square root
+      // lifts to 3e-4.
+      const off = (m: Float32Array) => Float32Array.from(m).map((v, k) => (k % (n + 1) === 0 ? 0 : v));
+      assertClose(off(fused), off(composed), TOL, `${distance.name} matrix`);
+      if (distance instanceof LpDistance) for (let i = 0; i < n; i++) assert.equal(fused[i * (n + 1)], 0, `distance ${i} to itself`);
+    }
+    assert.equal(fusedDistanceValues(new LpDistance({ power: 2 }), tf.zeros([2, 2])), undefined, 'squared distances are not the kernel\'s');
+    for (const miner of [new TripletMarginMiner({ margin: 0.3 }), new MultiSimilarityMiner(), new PairMarginMiner({ posMargin: 0.6, negMargin: 1.2 })]) {
+      const mine = (fused: boolean) => () => {
+        const before = useFusedLosses(fused);
+        try {
+          return tf.tidy(() => miner.mine(tf.tensor2d(emb, [n, d]), labels)).map((part) => Array.from(part));
+        } finally {
+          useFusedLosses(before);
+        }
+      };
+      const a = await onBackend('native', mine(true));
+      const b = await onBackend('cpu', mine(false));
+      await initEngine({ backend: 'native' });
+      assert.deepEqual(a, b, `${miner.name}: tuples`);
+      assert.ok(a[0]!.length > 0, `${miner.name}: mined something`);
+    }
+  });
+
+  it('NaN or ±Infinity in the embeddings: the fused kernel refuses them with the composed path\'s message', () => {
+    const values = randomValues(8 * 3, 2);
+    values[5] = Number.NaN;
+    const labels = Int32Array.from({ length: 8 }, (_, i) => i % 2);
+    for (const fused of [true, false]) {
+      const before = useFusedLosses(fused);
+      try {
+        for (const loss of [new ContrastiveLoss(), new ProxyAnchorLoss(2, 3)]) {
+          const e = tf.tensor2d(values, [8, 3]);
+          throwsInput(() => loss.compute(e, labels), 'embeddings', 'finite values (found NaN or ±Infinity)');
+          throwsInput(() => new TripletMarginMiner().mine(e, labels), 'embeddings', 'finite values (found NaN or ±Infinity)');
+          e.dispose();
+          loss.dispose();
+        }
+      } finally {
+        useFusedLosses(before);
+      }
+    }
   });
 
   it('a training loop of each loss keeps the tensor count flat', () => {

@@ -20,10 +20,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EccvkitInputError } from '../../errors.js';
+import { EccvkitInputError, NOT_FINITE } from '../../errors.js';
 import { convGeometry, explicitPads, poolGeometry } from '../geometry.js';
 import { copyBox, gatherInto, resizeNearestInto, segmentSumInto, transposeInto } from '../array-kernels.js';
-import { METRIC_LOSS_KERNEL } from '../kernel-names.js';
+import { DISTANCE_MATRIX_KERNEL, METRIC_LOSS_KERNEL } from '../kernel-names.js';
 import { tf } from '../tf.js';
 
 /** The functions native/eccvkit_native.cc exports. */
@@ -48,7 +48,9 @@ interface NativeAddon {
   unary(x: Float32Array, out: Float32Array, op: number, alpha: number): void;
   sum(x: Float32Array, out: Float32Array, params: Int32Array): void;
   tile(x: Float32Array, out: Float32Array, params: Int32Array): void;
-  metricLoss(embeddings: Float32Array, weights: Float32Array | null, indices: Int32Array, outLoss: Float32Array, outDE: Float32Array, outDW: Float32Array | null, params: Float64Array): void;
+  distanceMatrix(x: Float32Array, out: Float32Array, params: Float64Array): boolean;
+  /** @returns false (computing nothing) when the embeddings hold NaN or ±Infinity */
+  metricLoss(embeddings: Float32Array, weights: Float32Array | null, lists: Int32Array[], outLoss: Float32Array, outDE: Float32Array, outDW: Float32Array | null, params: Float64Array): boolean;
   rankRows(query: Float32Array, ref: Float32Array, querySq: Float32Array, refSq: Float32Array, k: Int32Array, queryLabels: Int32Array, refLabels: Int32Array, outTop: Int32Array, outFirst: Int32Array, scratch: Float32Array, params: Int32Array): void;
 }
 
@@ -440,7 +442,7 @@ const LEAKY_RELU_GRAD = 'EccvkitLeakyReluGrad';
 const ADAM_UPDATE = 'EccvkitAdamUpdate';
 const MOMENTUM_UPDATE = 'EccvkitMomentumUpdate';
 /** Kernels of eccvkit's own (no tfjs kernel of the name) that the native backend runs in the addon. */
-export const NATIVE_OWN_KERNELS: readonly string[] = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, LEAKY_RELU_GRAD, ADAM_UPDATE, MOMENTUM_UPDATE, METRIC_LOSS_KERNEL];
+export const NATIVE_OWN_KERNELS: readonly string[] = [BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, LEAKY_RELU_GRAD, ADAM_UPDATE, MOMENTUM_UPDATE, METRIC_LOSS_KERNEL, DISTANCE_MATRIX_KERNEL];
 
 function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
@@ -608,14 +610,28 @@ function metricLoss(args: KernelArgs): tf.TensorInfo[] {
   const backend = args.backend as NativeBackend;
   const { embeddings, weights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const params = args.attrs?.params as unknown as number[];
-  const indices = args.attrs?.indices as unknown as Int32Array;
+  const lists = args.attrs?.lists as unknown as Int32Array[];
   const loss = backend.allocFloat32(1);
   const dE = backend.allocFloat32(sizeOf(embeddings!.shape));
   const dW = weights === undefined ? null : backend.allocFloat32(sizeOf(weights.shape));
-  loadNativeAddon().metricLoss(valuesOf(backend, embeddings!), weights === undefined ? null : valuesOf(backend, weights), indices, loss, dE, dW, Float64Array.from(params));
+  const finite = loadNativeAddon().metricLoss(valuesOf(backend, embeddings!), weights === undefined ? null : valuesOf(backend, weights), lists, loss, dE, dW, Float64Array.from(params));
+  if (!finite) {
+    throw new EccvkitInputError('embeddings', `a [${embeddings!.shape.join(', ')}] tensor`, NOT_FINITE);
+  }
   const out = [backend.makeTensorInfo([], 'float32', loss), backend.makeTensorInfo(embeddings!.shape, 'float32', dE)];
   if (dW !== null) out.push(backend.makeTensorInfo(weights!.shape, 'float32', dW));
   return out;
+}
+
+/** A miner's [N, N] matrix of normalised embeddings (attrs.kind: 0 Lp distance, 1 cosine similarity). */
+function distanceMatrix(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
+  const [n, d] = x!.shape as [number, number];
+  const out = backend.allocFloat32(n * n);
+  const finite = loadNativeAddon().distanceMatrix(valuesOf(backend, x!), out, Float64Array.from([n, d, args.attrs?.kind as number]));
+  if (!finite) throw new EccvkitInputError('embeddings', `a [${n}, ${d}] tensor`, NOT_FINITE);
+  return backend.makeTensorInfo([n, n], 'float32', out);
 }
 
 /** value, gradient, accumulation → new value and accumulation of tfjs's momentum SGD in one pass. */
@@ -1164,6 +1180,7 @@ export function registerNativeBackend(): { threads: number; onednn: string } {
     tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: 'native', kernelFunc: adamUpdate as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: MOMENTUM_UPDATE, backendName: 'native', kernelFunc: momentumUpdate as unknown as tf.KernelFunc });
     tf.registerKernel({ kernelName: METRIC_LOSS_KERNEL, backendName: 'native', kernelFunc: metricLoss as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: DISTANCE_MATRIX_KERNEL, backendName: 'native', kernelFunc: distanceMatrix as unknown as tf.KernelFunc });
     registerBatchNormTrainingGradient();
     registerLeakyReluGradients();
     patchBatchNormLayer();
