@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as esbuild from 'esbuild';
 import { chromiumUnavailable, launchChromium } from '../../scripts/headless-chromium.js';
+import type { Browser, Page } from 'playwright-core';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildBrowserBundle } from '../../scripts/build-browser.mjs';
 import { serveFolder } from '../../src/node/static-server.js';
@@ -162,6 +163,13 @@ window.webgpuProbe = async () => {
 window.ready = true;
 </script>`;
 
+/** The largest |a − b| over two lists of weight arrays of the same shapes. */
+function largestDifference(a: number[][], b: number[][]): number {
+  let worst = 0;
+  a.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - (b[i]![j] as number))))));
+  return worst;
+}
+
 describe('browser bundle in Chromium', () => {
   let dir: string;
   let server: http.Server;
@@ -177,6 +185,15 @@ describe('browser bundle in Chromium', () => {
     server = served.server;
     origin = served.url.replace(/\/$/, '');
   });
+  /** A fresh page of the bundle, ready, collecting its uncaught errors. */
+  async function openPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/index.html`);
+    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    return { page, errors };
+  }
   after(() => {
     server?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -190,11 +207,7 @@ describe('browser bundle in Chromium', () => {
     }
     const browser = await launchChromium();
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${origin}/index.html`);
-      await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+      const { page, errors } = await openPage(browser);
       type Step = { backend: string; loss: number; weights: number[][]; penalty: number; criticWeights: number[][] };
       const step = (b: string) => page.evaluate(([bb]) => (globalThis as unknown as { trainStep: (b: string, s: number) => Promise<unknown> }).trainStep(bb as string, 0), [b] as const) as Promise<Step>;
       const cpu = await step('cpu');
@@ -202,12 +215,10 @@ describe('browser bundle in Chromium', () => {
         const got = await step(backend);
         assert.equal(got.backend, backend);
         assert.ok(Math.abs(got.loss - cpu.loss) <= 1e-4, `${backend} loss ${got.loss} vs cpu ${cpu.loss}`);
-        let worst = 0;
-        got.weights.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - (cpu.weights[i]![j] as number))))));
+        const worst = largestDifference(got.weights, cpu.weights);
         assert.ok(worst <= 1e-4, `${backend}: weights after one step differ from cpu by up to ${worst}`);
         assert.ok(Number.isFinite(got.penalty) && Math.abs(got.penalty - cpu.penalty) <= 1e-3 * Math.max(1, Math.abs(cpu.penalty)), `${backend} penalty ${got.penalty} vs cpu ${cpu.penalty}`);
-        let worstCritic = 0;
-        got.criticWeights.forEach((w, i) => w.forEach((v, j) => (worstCritic = Math.max(worstCritic, Math.abs(v - (cpu.criticWeights[i]![j] as number))))));
+        const worstCritic = largestDifference(got.criticWeights, cpu.criticWeights);
         assert.ok(worstCritic <= 1e-4, `${backend}: critic weights after the penalty step differ from cpu by up to ${worstCritic}`);
       }
       assert.deepEqual(errors, []);
@@ -224,11 +235,7 @@ describe('browser bundle in Chromium', () => {
     }
     const browser = await launchChromium({ webgpu: true });
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${origin}/index.html`);
-      await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+      const { page, errors } = await openPage(browser);
       type Probe = { adapter: { vendor: string; architecture: string } | null; auto?: { backend: string; skipped: Array<{ backend: string; reason: string }> }; forced?: { backend?: string; error?: string } };
       const probe = (await page.evaluate(() => (globalThis as unknown as { webgpuProbe: () => Promise<unknown> }).webgpuProbe())) as Probe;
       if (probe.adapter === null) {
@@ -257,8 +264,7 @@ describe('browser bundle in Chromium', () => {
       const gpu = await step('webgpu');
       assert.equal(gpu.backend, 'webgpu');
       assert.ok(Math.abs(gpu.loss - cpu.loss) <= 1e-4, `webgpu loss ${gpu.loss} vs cpu ${cpu.loss}`);
-      let worst = 0;
-      gpu.weights.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - (cpu.weights[i]![j] as number))))));
+      const worst = largestDifference(gpu.weights, cpu.weights);
       assert.ok(worst <= 1e-4, `webgpu: weights after one step differ from cpu by up to ${worst}`);
       assert.deepEqual(errors, []);
     } finally {
