@@ -160,6 +160,18 @@ napi_value guardedOneDnn(napi_env env, F&& body) {
   return guarded(env, std::forward<F>(body));
 }
 
+// C = A·B (row-major, op() by ta/tb) by oneDNN's sgemm, failing with its status.
+void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+  if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+}
+
+bool allFinite(const float* x, int64_t n) {
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(x[k])) return false;
+  return true;
+}
+
 // ---------------------------------------------------------------------------
 // Activations shared by the fused kernels. Codes match src/engine/native.ts.
 
@@ -264,8 +276,7 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
       const float* Ai = A + (batchA == 1 ? 0 : i) * M * K;
       const float* Bi = B + (batchB == 1 ? 0 : i) * K * N;
       float* Ci = C + i * M * N;
-      dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.f, Ai, ta ? M : K, Bi, tb ? K : N, 0.f, Ci, N);
-      if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+      sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, Ai, ta ? M : K, Bi, tb ? K : N, Ci, N);
     }
     if (bias || act != kLinear) {
       const int64_t rows = batch * M;
@@ -443,8 +454,7 @@ napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
                           sizeof(float) * s.IC);
         src = picked.data();
       }
-      dnnl_status_t st = dnnl_sgemm('T', 'N', s.IC, s.OC, rows, 1.f, src, s.IC, dy, s.OC, 0.f, dw, s.OC);
-      if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+      sgemm('T', 'N', s.IC, s.OC, rows, src, s.IC, dy, s.OC, dw, s.OC);
       return undefinedValue(env);
     }
     auto pd = cache.get(p, 0, [&] {
@@ -1140,19 +1150,20 @@ napi_value Tile(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------
-// metricLoss(embeddings, weights|null, indices Int32Array, outLoss, outDE,
-//            outDW|null, params Float64Array[10]):
+// metricLoss(embeddings, weights|null, lists Int32Array[], outLoss, outDE, outDW|null,
+//            params Float64Array[10]) → false (computing nothing) when the embeddings hold NaN or ±∞:
 // one metric-learning loss with its gradients in one call (src/metric/fused.ts
 // says which configurations come here; the formulas are those of
 // src/metric/losses.ts and weight-losses.ts, whose composed tfjs ops are the
 // reference the tests compare with). params = [kind, N, D, R, weightsLayout,
-// listLength0, listLength1, p0, p1, p2]:
-//   0 contrastive (m_pos, m_neg): lists a1,p (L0) then a2,n (L1); AvgNonZero per term
-//   1 triplet (margin): lists a,p,n (L0 each); AvgNonZero over triplets
+// L0, L1, p0, p1, p2]:
+//   0 contrastive (m_pos, m_neg): lists a1, p (L0) and a2, n (L1); AvgNonZero per term
+//   1 triplet (margin): lists a, p, n (L0 each); AvgNonZero over triplets
 //   2 multi-similarity (α, β, λ): pair lists as 0; mean over the N anchors
 //   3 NT-Xent (τ): pair lists as 0; mean over positive pairs
-//   4 Proxy Anchor (δ, α): labels (N) in indices; weights [R=C, D]
-//   5 ArcFace (margin in radians, scale): labels (N) in indices; weights [D, R=C]
+//   4 Proxy Anchor (δ, α): lists [labels]; weights [R=C, D]
+//   5 ArcFace (margin in radians, scale): lists [labels]; weights [D, R=C]
+// Kinds 0, 2 and 3 with L0 = L1 = −1 take lists [labels] and every pair of the batch.
 // Embeddings (and weights) are L2-normalised as l2Normalize does (norm clamped
 // at 1e-12); G = Ê·Refᵀ (Ref = Ê for 0-3, the normalised proxies for 4-5) by
 // oneDNN's sgemm; the loss pass gives dL/dG, which flows back through the
@@ -1193,14 +1204,9 @@ void normalizeBackward(const Normalized& n, const float* dxh, int64_t rows, int6
   }
 }
 
-void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
-  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
-  if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
-}
-
 // Distances of normalised rows from their Gram matrix, as LpDistance (p 2, power 1) computes them:
 // d = √relu(n_i − 2G_ij + n_j) with n_i = G_ii, and 0 (zero gradient) where that is 0. Float loops over
-// contiguous rows, so GCC vectorizes the square roots and (with -fno-math-errno) the exponentials below.
+// contiguous rows, so GCC vectorizes the square roots (with -fno-math-errno: see binding.gyp).
 struct Distances {
   std::vector<float> d;
   std::vector<double> dd;  // dL/dd, accumulated per entry
@@ -1500,16 +1506,14 @@ napi_value DistanceMatrix(napi_env env, napi_callback_info info) {
     const int kind = static_cast<int>(prm[2]);
     const float* x = floats(env, a[0], N * D, "x");
     float* out = floats(env, a[1], N * N, "out");
+    const bool finite = allFinite(x, N * D);
     napi_value result;
-    for (int64_t k = 0; k < N * D; ++k)
-      if (!std::isfinite(x[k])) {
-        napi_get_boolean(env, false, &result);
-        return result;
-      }
+    napi_get_boolean(env, finite, &result);
+    if (!finite) return result;
     ThreadScope threads(0);
     metric::Normalized xn = metric::normalizeRows(x, N, D);
     std::vector<float> G(N * N);
-    metric::sgemm('N', 'T', N, N, D, xn.x.data(), D, xn.x.data(), D, kind == 1 ? out : G.data(), N);
+    sgemm('N', 'T', N, N, D, xn.x.data(), D, xn.x.data(), D, kind == 1 ? out : G.data(), N);
     if (kind == 0) {
       metric::Distances dist(G.data(), N);
       std::copy(dist.d.begin(), dist.d.end(), out);
@@ -1556,26 +1560,23 @@ napi_value MetricLoss(napi_env env, napi_callback_info info) {
     // One thread: at batch sizes a loss step sees (128 × 64) waking OpenMP's second thread for the two
     // products cost more than it saved (measured: 155 µs a contrastive call on two threads, 73 µs on one).
     ThreadScope threads(0);
+    const bool finite = allFinite(E, N * D);
     napi_value result;
-    for (int64_t k = 0; k < N * D; ++k)
-      if (!std::isfinite(E[k])) {
-        napi_get_boolean(env, false, &result);
-        return result;
-      }
-    napi_get_boolean(env, true, &result);
+    napi_get_boolean(env, finite, &result);
+    if (!finite) return result;
     metric::Normalized en = metric::normalizeRows(E, N, D);
     std::vector<float> G(N * R);
     std::vector<float> dGf(N * R);
     std::vector<float> dEn(N * D);
     if (!proxies) {
-      metric::sgemm('N', 'T', N, N, D, en.x.data(), D, en.x.data(), D, G.data(), N);
+      sgemm('N', 'T', N, N, D, en.x.data(), D, en.x.data(), D, G.data(), N);
       std::vector<double> dG(N * N);
       const int32_t* lists[4] = {listPtr[0], listPtr[1], listPtr[2], listPtr[3]};
       const double loss = metric::pairLoss(kind, G.data(), N, lists, L0, L1, fromLabels ? idx : nullptr, prm + 7, dG);
       // G = Ê·Êᵀ: dÊ = (dG + dGᵀ)·Ê.
       for (int64_t i = 0; i < N; ++i)
         for (int64_t j = 0; j < N; ++j) dGf[i * N + j] = static_cast<float>(dG[i * N + j] + dG[j * N + i]);
-      metric::sgemm('N', 'N', N, D, N, dGf.data(), N, en.x.data(), D, dEn.data(), D);
+      sgemm('N', 'N', N, D, N, dGf.data(), N, en.x.data(), D, dEn.data(), D);
       metric::normalizeBackward(en, dEn.data(), N, D, outDE);
       outLoss[0] = static_cast<float>(loss);
       return result;
@@ -1592,15 +1593,15 @@ napi_value MetricLoss(napi_env env, napi_callback_info info) {
     for (int64_t i = 0; i < N; ++i)
       if (idx[i] < 0 || idx[i] >= R) throw JsError{"eccvkit native: metricLoss label " + std::to_string(idx[i]) + " outside [0, " + std::to_string(R) + ")"};
     metric::Normalized pn = metric::normalizeRows(rows.data(), R, D);
-    metric::sgemm('N', 'T', N, R, D, en.x.data(), D, pn.x.data(), D, G.data(), R);
+    sgemm('N', 'T', N, R, D, en.x.data(), D, pn.x.data(), D, G.data(), R);
     std::vector<double> dC(N * R);
     const double loss = metric::proxyLoss(kind, G.data(), N, R, idx, prm + 7, dC);
     for (int64_t k = 0; k < N * R; ++k) dGf[k] = static_cast<float>(dC[k]);
     // C = Ê·P̂ᵀ: dÊ = dC·P̂, dP̂ = dCᵀ·Ê.
-    metric::sgemm('N', 'N', N, D, R, dGf.data(), R, pn.x.data(), D, dEn.data(), D);
+    sgemm('N', 'N', N, D, R, dGf.data(), R, pn.x.data(), D, dEn.data(), D);
     metric::normalizeBackward(en, dEn.data(), N, D, outDE);
     std::vector<float> dPn(R * D), dRows(R * D);
-    metric::sgemm('T', 'N', R, D, N, dGf.data(), R, en.x.data(), D, dPn.data(), D);
+    sgemm('T', 'N', R, D, N, dGf.data(), R, en.x.data(), D, dPn.data(), D);
     metric::normalizeBackward(pn, dPn.data(), R, D, dRows.data());
     if (weightsDR) {
       for (int64_t d = 0; d < D; ++d)
@@ -1708,8 +1709,7 @@ napi_value RankRows(napi_env env, napi_callback_info info) {
       if (k[i] > kStride) throw JsError{"eccvkit native: rankRows k exceeds kStride"};
     {
       ThreadScope threads(2 * size * nr * dim);
-      dnnl_status_t st = dnnl_sgemm('N', 'T', size, nr, dim, 1.f, query, dim, ref, dim, 0.f, block, nr);
-      if (st != dnnl_success) throw JsError{"eccvkit native: dnnl_sgemm failed with status " + std::to_string(st)};
+      sgemm('N', 'T', size, nr, dim, query, dim, ref, dim, block, nr);
     }
     const float inf = std::numeric_limits<float>::infinity();
     // Reference indices per label, ascending.
