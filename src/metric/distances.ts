@@ -200,3 +200,13 @@ export function makeDistance(name: DistanceName, options: LpDistanceOptions = {}
       return check(false, 'distance', name, `one of ${DISTANCE_NAMES.join(', ')}`) as never;
   }
 }
+
+/** `LpDistance` exactly as the fused kernels compute it: p 2, power 1, on normalised embeddings (the losses' default). */
+export function isDefaultLp(d: Distance): d is LpDistance {
+  return d instanceof LpDistance && Object.getPrototypeOf(d) === LpDistance.prototype && d.p === 2 && d.power === 1 && d.normalizeEmbeddings;
+}
+
+/** `CosineSimilarity` on normalised embeddings, as the fused kernels compute it. */
+export function isDefaultCosine(d: Distance): d is CosineSimilarity {
+  return d instanceof CosineSimilarity && Object.getPrototypeOf(d) === CosineSimilarity.prototype && d.normalizeEmbeddings;
+}

@@ -15,7 +15,7 @@
  */
 import { tf } from '../engine/core.js';
 import { DISTANCE_MATRIX_KERNEL, METRIC_LOSS_KERNEL } from '../engine/kernel-names.js';
-import { CosineSimilarity, LpDistance, type Distance } from './distances.js';
+import { isDefaultCosine, isDefaultLp, type Distance } from './distances.js';
 
 /** The kinds the kernel computes; the numbers are the addon's (native/eccvkit_native.cc, metricLoss). */
 export const FUSED_LOSS_KINDS = { contrastive: 0, triplet: 1, multi_similarity: 2, ntxent: 3, proxy_anchor: 4, arcface: 5 } as const;
@@ -87,9 +87,8 @@ export function fusedMetricLoss(spec: FusedLossSpec, embeddings: tf.Tensor2D): t
  * The kernel refuses NaN or ±Infinity with the same message as `checkEmbeddings`.
  */
 export function fusedDistanceValues(distance: Distance, x: tf.Tensor2D): Float32Array | undefined {
-  if (!enabled || tf.getKernel(DISTANCE_MATRIX_KERNEL, tf.getBackend()) === undefined || !distance.normalizeEmbeddings) return undefined;
-  const proto = Object.getPrototypeOf(distance);
-  const kind = proto === LpDistance.prototype && (distance as LpDistance).p === 2 && (distance as LpDistance).power === 1 ? 0 : proto === CosineSimilarity.prototype ? 1 : -1;
+  if (!enabled || tf.getKernel(DISTANCE_MATRIX_KERNEL, tf.getBackend()) === undefined) return undefined;
+  const kind = isDefaultLp(distance) ? 0 : isDefaultCosine(distance) ? 1 : -1;
   if (kind < 0) return undefined;
   const m = tf.engine().runKernel(DISTANCE_MATRIX_KERNEL, { x }, { kind } as unknown as tf.NamedAttrMap) as tf.Tensor;
   const values = m.dataSync() as Float32Array;

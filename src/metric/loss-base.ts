@@ -5,7 +5,7 @@
  */
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
-import { CosineSimilarity, Distance, LpDistance } from './distances.js';
+import { Distance } from './distances.js';
 import { checkEmbeddings, checkEmbeddingShape, toLabelArray, type LabelsInput } from './inputs.js';
 import { Reducer, reduceTerms, type LossTerms, type ReducerSpec } from './reducers.js';
 import { fusedLossesAvailable, fusedMetricLoss, type FusedLossSpec } from './fused.js';
@@ -121,16 +121,6 @@ export function maskedLogSumExp(x: tf.Tensor2D, mask: tf.Tensor2D, addOne: boole
   const lse = tf.add(tf.squeeze(shift, [axis]), tf.log(sum));
   if (addOne) return lse as tf.Tensor1D;
   return tf.where(tf.greater(tf.sum(mask, axis), 0), lse, tf.zerosLike(lse)) as tf.Tensor1D;
-}
-
-/** `LpDistance` as the fused kernel computes it: p 2, power 1, on normalised embeddings (the losses' default). */
-export function isDefaultLp(d: Distance): boolean {
-  return d instanceof LpDistance && Object.getPrototypeOf(d) === LpDistance.prototype && d.p === 2 && d.power === 1 && d.normalizeEmbeddings;
-}
-
-/** `CosineSimilarity` on normalised embeddings, as the fused kernel computes it. */
-export function isDefaultCosine(d: Distance): boolean {
-  return d instanceof CosineSimilarity && Object.getPrototypeOf(d) === CosineSimilarity.prototype && d.normalizeEmbeddings;
 }
 
 /** True when `reducer` is exactly an instance of `kind` (not a per-term map, not a subclass). */

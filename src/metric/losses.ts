@@ -6,8 +6,8 @@
  */
 import { tf } from '../engine/core.js';
 import { check } from '../errors.js';
-import { CosineSimilarity, Distance, LpDistance, SNRDistance } from './distances.js';
-import { detach, isDefaultCosine, isDefaultLp, isReducer, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
+import { CosineSimilarity, Distance, isDefaultCosine, isDefaultLp, LpDistance, SNRDistance } from './distances.js';
+import { detach, isReducer, MASKED_LOGIT, maskedLogSumExp, MetricLoss, NO_TERMS, type LossOptions } from './loss-base.js';
 import type { FusedLossSpec } from './fused.js';
 import { AvgNonZeroReducer, MeanReducer, DivisorReducer, type LossTerms } from './reducers.js';
 import { gatherPairs, maskOf, toPairs, toTriplets, tupleWeights, type IndicesTuple } from './tuples.js';

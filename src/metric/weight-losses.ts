@@ -7,8 +7,8 @@
  */
 import { createRng, tf } from '../engine/core.js';
 import { check } from '../errors.js';
-import { CosineSimilarity, DotProductSimilarity, LpDistance, l2Normalize } from './distances.js';
-import { isDefaultCosine, isReducer, maskedLogSumExp, MetricLoss, type LossOptions } from './loss-base.js';
+import { CosineSimilarity, DotProductSimilarity, isDefaultCosine, LpDistance, l2Normalize } from './distances.js';
+import { isReducer, maskedLogSumExp, MetricLoss, type LossOptions } from './loss-base.js';
 import type { FusedLossSpec } from './fused.js';
 import { DivisorReducer, MeanReducer, type LossTerms } from './reducers.js';
 import { tupleWeights, type IndicesTuple } from './tuples.js';
