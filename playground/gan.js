@@ -17,19 +17,24 @@ function imageOf(codes, n) {
   return ek.tf.tidy(() => G.predict(ek.tf.tensor2d(codes, [n, card.config.latentDim])).add(1).div(2).clipByValue(0, 1).dataSync());
 }
 
-function render() {
-  const px = imageOf(effectiveZ(), 1);
-  const img = new ImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const g = Math.round(px[i] * 255);
+/** Draws [0, 1] pixels of a size×size image on canvas `id`, scaled up, and records their sum (the tests read it). */
+function paint(id, px, size) {
+  const img = new ImageData(size, size);
+  for (let i = 0; i < size * size; i++) {
+    const g = Math.round(Math.min(1, Math.max(0, px[i])) * 255);
     img.data.set([g, g, g, 255], 4 * i);
   }
-  const off = new OffscreenCanvas(28, 28);
+  const off = new OffscreenCanvas(size, size);
   off.getContext('2d').putImageData(img, 0, 0);
-  const ctx = $('sample').getContext('2d');
+  const canvas = $(id);
+  const ctx = canvas.getContext('2d');
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(off, 0, 0, 224, 224);
-  $('sample').dataset.sum = px.reduce((a, b) => a + b, 0).toFixed(4);
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  canvas.dataset.sum = px.reduce((a, b) => a + b, 0).toFixed(4);
+}
+
+function render() {
+  paint('sample', imageOf(effectiveZ(), 1), 28);
 }
 
 function sliders(container, values, prefix, min, max) {
@@ -97,21 +102,6 @@ let boundaries;
 let idCodes;
 const edits = { thickness: 0, slant: 0 };
 
-function paint(id, px, size) {
-  const img = new ImageData(size, size);
-  for (let i = 0; i < size * size; i++) {
-    const g = Math.round(Math.min(1, Math.max(0, px[i])) * 255);
-    img.data.set([g, g, g, 255], 4 * i);
-  }
-  const off = new OffscreenCanvas(size, size);
-  off.getContext('2d').putImageData(img, 0, 0);
-  const canvas = $(id);
-  const ctx = canvas.getContext('2d');
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
-  canvas.dataset.sum = px.reduce((a, b) => a + b, 0).toFixed(4);
-}
-
 /** G(codes) of the style generator as [0, 1] pixels. */
 function synthesize01(codes) {
   return ek.tf.tidy(() => styleG.synthesize(codes).add(1).div(2).clipByValue(0, 1).dataSync());
@@ -125,7 +115,7 @@ function renderEdit() {
     for (const [name, alpha] of Object.entries(edits)) {
       if (alpha !== 0) codes = tf.reshape(ek.manipulate(codes, boundaries[name], { alphas: [alpha] }), codes.shape);
     }
-    return styleG.synthesize(codes).add(1).div(2).clipByValue(0, 1).dataSync();
+    return synthesize01(codes);
   });
   paint('id-edited', px, 32);
 }
