@@ -62,7 +62,6 @@ import {
   saveStyleGenerator,
   stratifiedSplit,
   StyleEncoder,
-  styleGenerator,
   subset,
   tf,
   trainClassifier,
@@ -70,6 +69,7 @@ import {
   trainGan,
   trainImageClassifier,
 } from '../src/index.js';
+import { STYLE_GAN_RECIPE, styleGanTrainer } from '../src/experiments/idinvert.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'playground', 'models');
@@ -251,7 +251,7 @@ function quantizeFloat16(dir: string): void {
 async function mnistIdinvert(): Promise<void> {
   const config = {
     data: 'the 10,000 embedded MNIST digits padded to 32×32, 10% held out (stratified, seed 0)',
-    generator: { imageSize: 32, channels: 1, wDim: 64, mappingLayers: 4, block: 'modulated' as const, width: 16, seed: 3, steps: 3000, batchSize: 64, r1: 5, learningRate: 2e-4, betas: [0.5, 0.99] },
+    generator: { imageSize: 32 as const, channels: 1, wDim: 64, mappingLayers: 4, block: 'modulated' as const, width: 16, seed: 3, steps: 3000, batchSize: 64, ...STYLE_GAN_RECIPE },
     classifier: { epochs: 3, seed: 4 },
     encoder: { width: 16, seed: 5, steps: 2000, batchSize: 16, learningRate: 1e-3, lambdaFeat: 0.5, lambdaAdv: 0.08 },
     inversion: { iterations: 100, learningRate: 0.01, lambdaFeat: 0.5, lambdaDomain: 2 },
@@ -271,21 +271,7 @@ async function mnistIdinvert(): Promise<void> {
   if (!fs.existsSync(path.join(genDir, 'model.json'))) {
     const c = config.generator;
     const netOptions = { imageSize: c.imageSize, channels: c.channels, wDim: c.wDim, mappingLayers: c.mappingLayers, block: c.block, width: c.width, seed: c.seed };
-    const g = styleGenerator(netOptions);
-    const ema = styleGenerator(netOptions);
-    const d = dcganDiscriminator({ imageSize: 32, channels: 1, width: c.width, seed: c.seed + 1 });
-    const trainer = new GanTrainer({
-      generator: g.generator,
-      discriminator: d,
-      ema: ema.generator,
-      real: realTanh,
-      loss: ganLoss('nonSaturating'),
-      regulariser: { kind: 'r1', weight: c.r1 },
-      batchSize: c.batchSize,
-      seed: c.seed,
-      generatorOptimizer: tf.train.adam(c.learningRate, c.betas[0], c.betas[1]),
-      discriminatorOptimizer: tf.train.adam(c.learningRate, c.betas[0], c.betas[1]),
-    });
+    const { g, ema, d, trainer } = styleGanTrainer(netOptions, realTanh, c.batchSize);
     const t0 = performance.now();
     const last = await trainGan(trainer, { steps: c.steps, logEvery: 250, onLog: (step, v) => console.log(`  mnist-idinvert generator: step ${step}/${c.steps} d ${v.d_loss?.toFixed(3)} g ${v.g_loss?.toFixed(3)}`) });
     card.generatorSeconds = Math.round((performance.now() - t0) / 1000);

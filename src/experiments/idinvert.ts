@@ -31,7 +31,7 @@ import { fitBoundary, interpolate, layerwiseBoundary, manipulate, mixStyles, typ
 import { EncoderTrainer, loadEncoder, saveEncoder, StyleEncoder, trainEncoder } from '../inversion/encoder.js';
 import { diffuse, evaluateCodes, invert } from '../inversion/invert.js';
 import { PerceptualFeatures } from '../inversion/perceptual.js';
-import { dcganDiscriminator } from '../nn/gan-nets.js';
+import { dcganDiscriminator, type GanImageSize } from '../nn/gan-nets.js';
 import { loadModel, saveModel } from '../nn/io.js';
 import { trainImageClassifier } from '../nn/small-convnet.js';
 import { loadStyleGenerator, saveStyleGenerator, STYLE_BLOCKS, styleGenerator, type StyleGenerator } from '../nn/style-gan.js';
@@ -141,6 +141,35 @@ function imagesTensor(ds: ImageDataset): tf.Tensor4D {
   return tf.tensor4d(ds.images, [ds.labels.length, h, w, c]);
 }
 
+/** The style GAN recipe of this experiment (and of the playground's shipped inversion models, scripts/build-models.ts). */
+export const STYLE_GAN_RECIPE = { loss: 'nonSaturating', r1: 5, learningRate: 2e-4, betas: [0.5, 0.99] } as const;
+
+/**
+ * A style generator, its EMA copy, a DCGAN critic and their trainer by {@link STYLE_GAN_RECIPE}: non-saturating
+ * loss, R1 on real images, Adam with StyleGAN's β₂ = 0.99. (Runs with 0.999 and with 0.99 both drew black/white
+ * squares around step 500; the 0.99 one drew digit strokes by step 1000, the 0.999 one was stopped at 500.)
+ * The caller disposes all four.
+ */
+export function styleGanTrainer(net: { imageSize: GanImageSize; channels: number; wDim: number; mappingLayers: number; block: (typeof STYLE_BLOCKS)[number]; width: number; seed: number }, real: tf.Tensor4D, batchSize: number): { g: StyleGenerator; ema: StyleGenerator; d: tf.LayersModel; trainer: GanTrainer } {
+  const g = styleGenerator(net);
+  const ema = styleGenerator(net);
+  const d = dcganDiscriminator({ imageSize: net.imageSize, channels: net.channels, width: net.width, seed: net.seed + 1 });
+  const r = STYLE_GAN_RECIPE;
+  const trainer = new GanTrainer({
+    generator: g.generator,
+    discriminator: d,
+    ema: ema.generator,
+    real,
+    loss: ganLoss(r.loss),
+    regulariser: { kind: 'r1', weight: r.r1 },
+    batchSize,
+    seed: net.seed,
+    generatorOptimizer: tf.train.adam(r.learningRate, r.betas[0], r.betas[1]),
+    discriminatorOptimizer: tf.train.adam(r.learningRate, r.betas[0], r.betas[1]),
+  });
+  return { g, ema, d, trainer };
+}
+
 async function run(config: IdInvertConfig, ctx: ExperimentContext): Promise<Record<string, number | string>> {
   const all = loadData(config);
   const split = stratifiedSplit(all.labels, config.testFraction, config.seed);
@@ -230,23 +259,8 @@ async function run(config: IdInvertConfig, ctx: ExperimentContext): Promise<Reco
     const generatorDir = path.join(dir, 'generator');
     if (fs.existsSync(path.join(generatorDir, 'model.json'))) return loadStyleGenerator(generatorDir);
     const netSeed = createRng(config.seed * 7919 + 3).seedInt();
-    const netOptions = { imageSize: 32, channels: train.shape[2], wDim: config.wDim, mappingLayers: config.mappingLayers, block: config.styleBlock, width: config.width, seed: netSeed };
-    const g = styleGenerator(netOptions);
-    const ema = styleGenerator(netOptions);
-    const d = dcganDiscriminator({ imageSize: 32, channels: train.shape[2], width: config.width, seed: netSeed + 1 });
-    const trainer = new GanTrainer({
-      generator: g.generator,
-      discriminator: d,
-      ema: ema.generator,
-      real: realTanh,
-      loss: ganLoss('nonSaturating'),
-      regulariser: { kind: 'r1', weight: 5 },
-      batchSize: config.ganBatch,
-      seed: netSeed,
-      // StyleGAN's β₂ = 0.99. (Runs with 0.999 and with 0.99 both drew black/white squares around step 500; the 0.99 one drew digit strokes by step 1000, the 0.999 one was stopped at 500.)
-      generatorOptimizer: tf.train.adam(2e-4, 0.5, 0.99),
-      discriminatorOptimizer: tf.train.adam(2e-4, 0.5, 0.99),
-    });
+    const netOptions = { imageSize: 32 as const, channels: train.shape[2], wDim: config.wDim, mappingLayers: config.mappingLayers, block: config.styleBlock, width: config.width, seed: netSeed };
+    const { g, ema, d, trainer } = styleGanTrainer(netOptions, realTanh, config.ganBatch);
     const checkpoint = path.join(dir, 'gan-checkpoint');
     try {
       let seconds = 0;
